@@ -1,0 +1,98 @@
+"""The ``dsr`` command: serve, worker, migrate, token, sandbox, openapi."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from pydantic import ValidationError
+
+from app.settings import DEFAULT_PORT, Settings, UnsafeSettings, load_settings
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except UnsafeSettings as exc:
+        raise click.ClickException(f"refusing to start: {exc}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = "DSR_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise click.ClickException(f"invalid setting {field}: {first['msg']}") from None
+
+
+@click.group()
+def main() -> None:
+    """Connect2IP data subject request service."""
+
+
+@main.command()
+@click.option("--host", default=None, help="interface to listen on (default 127.0.0.1)")
+@click.option("--port", type=int, default=None, help=f"port (default {DEFAULT_PORT})")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the whole service: migrations, API, in-process worker and (in development) sandbox."""
+    import uvicorn
+
+    from app.logging import configure_logging
+    from app.main import create_app
+    from app.migrate import upgrade
+
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = _settings(**overrides)
+    configure_logging(settings.log_level)
+    upgrade(settings.database_url)
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, access_log=False,
+        log_config=None, proxy_headers=False, server_header=False,
+    )
+
+
+@main.command()
+def migrate() -> None:
+    """Apply database migrations (Alembic) to DSR_DATABASE_URL."""
+    from app.logging import configure_logging
+    from app.migrate import upgrade
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    upgrade(settings.database_url)
+    click.echo("database is at the latest schema", err=True)
+
+
+@main.command()
+@click.option("--role", type=click.Choice(["agent", "portal", "admin"]), required=True)
+@click.option("--customer", "customer", default=None, help="customer number (portal tokens)")
+@click.option("--sub", default=None, help="subject (default: the role's local user)")
+@click.option("--ttl", type=int, default=None, help="lifetime in seconds")
+def token(role: str, customer: str | None, sub: str | None, ttl: int | None) -> None:
+    """Print a signed JWT for local use (on stdout and nothing else)."""
+    from app.auth import Role, mint_token
+
+    settings = _settings()
+    try:
+        minted = mint_token(
+            settings, role=Role(role), sub=sub or f"local-{role}", customer_number=customer,
+            ttl_seconds=ttl,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(minted)
+
+
+@main.command()
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write here instead of stdout")
+def openapi(output: Path | None) -> None:
+    """Print (or write) the OpenAPI document generated from the code."""
+    from app.openapi import render
+
+    text = render()
+    if output:
+        output.write_text(text)
+    else:
+        sys.stdout.write(text)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,205 @@
+"""The tables. UUID keys, UTC timestamps, enums stored as plain strings, explicit indexes.
+
+The service stores as little about a customer as it can: the customer number (a pseudonymous
+key), the request's own facts, and each system's pseudonymous link. Names, personnummer, e-mail
+and addresses live in the systems that hold them, never here; a rectification's new values are
+the one exception, and they are kept only until the request is finished.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from app.db import UTCDateTime, utcnow
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class RequestType(StrEnum):
+    access = "access"
+    erasure = "erasure"
+    rectification = "rectification"
+    restriction = "restriction"
+    objection = "objection"
+    portability = "portability"
+
+
+class RequestStatus(StrEnum):
+    awaiting_verification = "awaiting_verification"
+    in_progress = "in_progress"
+    action_required = "action_required"
+    completed = "completed"
+    rejected = "rejected"
+    cancelled = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_REQUEST_STATUSES
+
+
+FINAL_REQUEST_STATUSES = frozenset(
+    {RequestStatus.completed, RequestStatus.rejected, RequestStatus.cancelled}
+)
+
+
+class TaskStatus(StrEnum):
+    pending = "pending"
+    running = "running"
+    awaiting_callback = "awaiting_callback"
+    done = "done"
+    no_data = "no_data"
+    retained = "retained"
+    failed = "failed"
+    manual = "manual"
+    cancelled = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_TASK_STATUSES
+
+
+TERMINAL_TASK_STATUSES = frozenset(
+    {TaskStatus.done, TaskStatus.no_data, TaskStatus.retained, TaskStatus.cancelled}
+)
+
+
+class Channel(StrEnum):
+    portal = "portal"
+    phone = "phone"
+    email = "email"
+    letter = "letter"
+    in_person = "in_person"
+
+
+class Language(StrEnum):
+    sv = "sv"
+    en = "en"
+
+
+class RejectReason(StrEnum):
+    manifestly_unfounded = "manifestly_unfounded"
+    excessive = "excessive"
+    identity_not_verified = "identity_not_verified"
+    other = "other"
+
+
+def _str(length: int = 32, **kw: Any) -> Any:
+    return Field(sa_type=sa.String(length), **kw)
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(sa_type=UTCDateTime(), **kw)
+
+
+class DsrRequest(SQLModel, table=True):
+    __tablename__ = "dsr_request"
+    __table_args__ = (
+        sa.Index("ix_dsr_request_status_due_at", "status", "due_at"),
+        sa.Index("ix_dsr_request_created_at_id", "created_at", "id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    type: RequestType = _str()
+    status: RequestStatus = _str(index=True)
+    customer_number: str = _str(32, index=True)
+    channel: Channel = _str()
+    language: Language = _str(8)
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    identity_verification: str | None = _str(64, nullable=True)
+    verified_at: datetime | None = _ts(nullable=True)
+    received_at: datetime = _ts()
+    due_at: datetime = _ts(index=True)
+    extended_months: int = Field(default=0)
+    extension_reason: str | None = Field(default=None, sa_type=sa.Text)
+    reject_reason: RejectReason | None = _str(nullable=True)
+    note: str | None = Field(default=None, sa_type=sa.Text)
+    created_by: str = _str(128)
+    created_by_role: str = _str(16)
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+    finished_at: datetime | None = _ts(nullable=True)
+    # Head of the audit chain: how many events and the last one's hash (see services.audit).
+    audit_seq: int = Field(default=0)
+    audit_head: str = _str(64, default="0" * 64)
+
+
+class Task(SQLModel, table=True):
+    __tablename__ = "task"
+    __table_args__ = (
+        sa.UniqueConstraint("request_id", "system", "action"),
+        sa.Index("ix_task_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    request_id: uuid.UUID = Field(foreign_key="dsr_request.id", index=True, ondelete="CASCADE")
+    system: str = _str()
+    action: str = _str()
+    status: TaskStatus = _str(default=TaskStatus.pending)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime | None = _ts(nullable=True)
+    lease_owner: str | None = _str(64, nullable=True)
+    lease_until: datetime | None = _ts(nullable=True)
+    external_ref: str | None = _str(128, nullable=True)
+    outcome: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+    finished_at: datetime | None = _ts(nullable=True)
+
+
+class Link(SQLModel, table=True):
+    """A customer's pseudonymous key in one system (stadsnät service ID, Fortnox number...)."""
+
+    __tablename__ = "link"
+    __table_args__ = (sa.UniqueConstraint("customer_number", "system"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    customer_number: str = _str(32, index=True)
+    system: str = _str()
+    external_id: str = _str(128)
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """One row per (caller, Idempotency-Key): the request it created and the body's hash."""
+
+    __tablename__ = "idempotency_key"
+
+    scope: str = Field(sa_type=sa.String(160), primary_key=True)
+    key: str = Field(sa_type=sa.String(255), primary_key=True)
+    body_sha256: str = _str(64)
+    request_id: uuid.UUID = Field(foreign_key="dsr_request.id", ondelete="CASCADE")
+    created_at: datetime = _ts(default_factory=utcnow, index=True)
+
+
+class AuditEvent(SQLModel, table=True):
+    """One entry of a request's audit trail, chained to the one before it by hash."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (sa.UniqueConstraint("request_id", "seq"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    request_id: uuid.UUID = Field(foreign_key="dsr_request.id", index=True, ondelete="CASCADE")
+    seq: int
+    at: datetime = _ts(default_factory=utcnow)
+    actor: str = _str(128)
+    actor_role: str = _str(16)
+    action: str = _str(64)
+    from_status: str | None = _str(nullable=True)
+    to_status: str | None = _str(nullable=True)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    prev_hash: str = _str(64)
+    hash: str = _str(64)

@@ -1,0 +1,160 @@
+"""The requests resource (``/v1/requests``): thin routes over :mod:`app.services.requests`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Header, Query, status
+
+from app.deps import LockedRequestDep, PrincipalDep, RequestDep, SessionDep, StaffDep
+from app.models import DsrRequest, RequestStatus, RequestType, Task
+from app.schemas import (
+    CancelBody,
+    EventOut,
+    EventsOut,
+    ExtendBody,
+    RejectBody,
+    RequestCreate,
+    RequestOut,
+    RequestPage,
+    TaskOut,
+    VerifyBody,
+    problem_responses,
+)
+from app.services import audit
+from app.services import requests as svc
+from app.db import utcnow
+
+router = APIRouter(prefix="/v1/requests", tags=["requests"])
+
+AUTH = (401, 403)
+ACTION = problem_responses(*AUTH, 404, 409, 413, 422)
+
+
+def present(request: DsrRequest, tasks: list[Task]) -> RequestOut:
+    now = utcnow()
+    return RequestOut(
+        id=request.id, type=request.type, status=request.status,
+        customer_number=request.customer_number, channel=request.channel,
+        language=request.language, details=_public_details(request.details),
+        identity_verification=request.identity_verification, created_at=request.created_at,
+        received_at=request.received_at, due_at=request.due_at,
+        overdue=request.due_at < now and not request.status.is_final,
+        extended_months=request.extended_months, reject_reason=request.reject_reason,
+        finished_at=request.finished_at,
+        tasks=[TaskOut.model_validate(task, from_attributes=True) for task in tasks],
+    )
+
+
+def _public_details(details: dict) -> dict:
+    # New values of a rectification are personal data: the API names the fields, not the values.
+    if isinstance(details.get("changes"), dict):
+        return {**details, "changes": sorted(details["changes"])}
+    return details
+
+
+async def _present_one(session: SessionDep, request: DsrRequest) -> RequestOut:
+    tasks = await svc.tasks_for(session, [request.id])
+    return present(request, tasks[request.id])
+
+
+@router.post(
+    "", status_code=status.HTTP_202_ACCEPTED, response_model=RequestOut,
+    responses=problem_responses(400, *AUTH, 409, 413, 422),
+    summary="Submit a data subject request",
+)
+async def create_request(
+    session: SessionDep, principal: PrincipalDep,
+    body: Annotated[RequestCreate, Body()],
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
+    ] = None,
+) -> RequestOut:
+    request, _created = await svc.create_request(
+        session, data=body, principal=principal, idempotency_key=idempotency_key
+    )
+    return await _present_one(session, request)
+
+
+@router.get(
+    "", response_model=RequestPage, responses=problem_responses(400, 401, 422),
+    summary="List requests (a portal token sees its own customer's only)",
+)
+async def list_requests(
+    session: SessionDep, principal: PrincipalDep,
+    status_: Annotated[RequestStatus | None, Query(alias="status")] = None,
+    type_: Annotated[RequestType | None, Query(alias="type")] = None,
+    customer_number: Annotated[str | None, Query(max_length=16)] = None,
+    overdue: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> RequestPage:
+    filters = svc.ListFilter(
+        status=status_, type=type_, customer_number=customer_number, overdue=overdue
+    )
+    page, next_cursor = await svc.list_requests(
+        session, principal=principal, filters=filters, limit=limit, cursor=cursor
+    )
+    tasks = await svc.tasks_for(session, [r.id for r in page])
+    return RequestPage(items=[present(r, tasks[r.id]) for r in page], next_cursor=next_cursor)
+
+
+@router.get(
+    "/{request_id}", response_model=RequestOut, responses=problem_responses(401, 404, 422),
+    summary="One request with its tasks",
+)
+async def get_request(session: SessionDep, request: RequestDep) -> RequestOut:
+    return await _present_one(session, request)
+
+
+@router.post("/{request_id}/verify", response_model=RequestOut, responses=ACTION,
+             summary="Record how the customer's identity was verified")
+async def verify_request(
+    session: SessionDep, principal: StaffDep, request: LockedRequestDep, body: VerifyBody
+) -> RequestOut:
+    await svc.verify(session, request=request, principal=principal, method=body.method)
+    return await _present_one(session, request)
+
+
+@router.post("/{request_id}/reject", response_model=RequestOut, responses=ACTION,
+             summary="Refuse a request (art. 12(5)), with a reason")
+async def reject_request(
+    session: SessionDep, principal: StaffDep, request: LockedRequestDep, body: RejectBody
+) -> RequestOut:
+    await svc.reject(
+        session, request=request, principal=principal, reason=body.reason, note=body.note
+    )
+    return await _present_one(session, request)
+
+
+@router.post("/{request_id}/extend", response_model=RequestOut, responses=ACTION,
+             summary="Extend the deadline by one or two months (art. 12(3))")
+async def extend_request(
+    session: SessionDep, principal: StaffDep, request: LockedRequestDep, body: ExtendBody
+) -> RequestOut:
+    await svc.extend(
+        session, request=request, principal=principal, months=body.months, reason=body.reason
+    )
+    return await _present_one(session, request)
+
+
+@router.post("/{request_id}/cancel", response_model=RequestOut, responses=ACTION,
+             summary="Cancel a request (e.g. withdrawn by the customer)")
+async def cancel_request(
+    session: SessionDep, principal: StaffDep, request: LockedRequestDep, body: CancelBody
+) -> RequestOut:
+    await svc.cancel(session, request=request, principal=principal, note=body.note)
+    return await _present_one(session, request)
+
+
+@router.get("/{request_id}/events", response_model=EventsOut,
+            responses=problem_responses(*AUTH, 404, 422), summary="The audit trail")
+async def list_events(
+    session: SessionDep, _principal: StaffDep, request: RequestDep
+) -> EventsOut:
+    events = await audit.list_events(session, request.id)
+    report = audit.verify_events(events, head=request.audit_head, count=request.audit_seq)
+    return EventsOut(
+        request_id=request.id, chain_intact=report.ok,
+        events=[EventOut.model_validate(e, from_attributes=True) for e in events],
+    )

@@ -1,0 +1,265 @@
+"""API payloads, kept apart from the tables.
+
+A create body is a union discriminated by ``type``, so each kind of request validates its own
+``details`` and a mistake is reported at the exact field (``rectification.details.changes``).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from app.auth import CUSTOMER_NUMBER_PATTERN
+from app.connectors.catalog import RECTIFIABLE_FIELDS
+from app.models import Channel, Language, RejectReason, RequestStatus, RequestType, TaskStatus
+
+CustomerNumber = Annotated[
+    str, StringConstraints(pattern=CUSTOMER_NUMBER_PATTERN, max_length=16),
+    Field(examples=["C-1001"], description="Connect2IP customer number"),
+]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,19}$")
+_POSTAL = re.compile(r"^\d{3} ?\d{2}$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AgentChannel(StrEnum):
+    phone = "phone"
+    email = "email"
+    letter = "letter"
+    in_person = "in_person"
+
+
+class ObjectionProcessing(StrEnum):
+    direct_marketing = "direct_marketing"
+    legitimate_interest = "legitimate_interest"
+
+
+class RestrictionGrounds(StrEnum):
+    """GDPR art. 18(1) (a)-(d)."""
+
+    accuracy_contested = "accuracy_contested"
+    unlawful_processing = "unlawful_processing"
+    no_longer_needed = "no_longer_needed"
+    objection_pending = "objection_pending"
+
+
+class PortabilityFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+
+
+class NoDetails(Strict):
+    pass
+
+
+class RectificationDetails(Strict):
+    changes: dict[str, Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                        max_length=200)]] = Field(
+        description=f"field → new value; fields: {', '.join(RECTIFIABLE_FIELDS)}",
+        examples=[{"email": "new@example.se"}],
+    )
+
+    @field_validator("changes")
+    @classmethod
+    def _known_fields(cls, changes: dict[str, str]) -> dict[str, str]:
+        if not changes:
+            raise ValueError("must name at least one field to correct")
+        unknown = sorted(set(changes) - set(RECTIFIABLE_FIELDS))
+        if unknown:
+            raise ValueError(
+                f"unknown field(s) {', '.join(unknown)}; known: {', '.join(RECTIFIABLE_FIELDS)}"
+            )
+        checks = {"email": (_EMAIL, "an e-mail address"), "phone": (_PHONE, "a phone number"),
+                  "postal_code": (_POSTAL, "a Swedish postal code (NNN NN)")}
+        for name, (pattern, what) in checks.items():
+            if name in changes and not pattern.match(changes[name]):
+                raise ValueError(f"{name} must be {what}")
+        return changes
+
+
+class ObjectionDetails(Strict):
+    processing: ObjectionProcessing
+
+
+class RestrictionDetails(Strict):
+    grounds: RestrictionGrounds
+
+
+class PortabilityDetails(Strict):
+    formats: list[PortabilityFormat] = Field(
+        default_factory=lambda: [PortabilityFormat.json, PortabilityFormat.csv], min_length=1
+    )
+    receiving_operator: ShortText | None = Field(
+        default=None, description="operator the phone number is to be ported to"
+    )
+
+
+class _CreateBase(Strict):
+    customer_number: CustomerNumber | None = Field(
+        default=None, description="required for agents; a portal token's own is used"
+    )
+    language: Language = Language.sv
+    channel: AgentChannel | None = Field(
+        default=None, description="how an agent received the request (required for agents)"
+    )
+    identity_verification: ShortText | None = Field(
+        default=None, description="how identity was checked, e.g. bankid; absent = not yet",
+        examples=["bankid"],
+    )
+
+
+class AccessCreate(_CreateBase):
+    type: Literal[RequestType.access]
+    details: NoDetails = Field(default_factory=NoDetails)
+
+
+class ErasureCreate(_CreateBase):
+    type: Literal[RequestType.erasure]
+    details: NoDetails = Field(default_factory=NoDetails)
+
+
+class RectificationCreate(_CreateBase):
+    type: Literal[RequestType.rectification]
+    details: RectificationDetails
+
+
+class RestrictionCreate(_CreateBase):
+    type: Literal[RequestType.restriction]
+    details: RestrictionDetails
+
+
+class ObjectionCreate(_CreateBase):
+    type: Literal[RequestType.objection]
+    details: ObjectionDetails
+
+
+class PortabilityCreate(_CreateBase):
+    type: Literal[RequestType.portability]
+    details: PortabilityDetails = Field(default_factory=PortabilityDetails)
+
+
+RequestCreate = Annotated[
+    AccessCreate | ErasureCreate | RectificationCreate | RestrictionCreate | ObjectionCreate
+    | PortabilityCreate,
+    Field(discriminator="type"),
+]
+
+
+class VerifyBody(Strict):
+    method: ShortText = Field(examples=["bankid"])
+
+
+class RejectBody(Strict):
+    reason: RejectReason
+    note: Note
+
+
+class ExtendBody(Strict):
+    months: Literal[1, 2]
+    reason: Note
+
+
+class CancelBody(Strict):
+    note: Note
+
+
+class TaskOut(BaseModel):
+    id: uuid.UUID
+    system: str
+    action: str
+    status: TaskStatus
+    attempts: int
+    outcome: dict[str, Any] | None = None
+    last_error: str | None = None
+    updated_at: datetime
+
+
+class RequestOut(BaseModel):
+    id: uuid.UUID
+    type: RequestType
+    status: RequestStatus
+    customer_number: str
+    channel: Channel
+    language: Language
+    details: dict[str, Any] = Field(
+        description="the request's details; a rectification's new values are not echoed"
+    )
+    identity_verification: str | None
+    created_at: datetime
+    received_at: datetime
+    due_at: datetime
+    overdue: bool
+    extended_months: int
+    reject_reason: RejectReason | None = None
+    finished_at: datetime | None = None
+    tasks: list[TaskOut]
+    response_url: str | None = None
+
+
+class RequestPage(BaseModel):
+    items: list[RequestOut]
+    next_cursor: str | None = None
+
+
+class EventOut(BaseModel):
+    seq: int
+    at: datetime
+    actor: str
+    actor_role: str
+    action: str
+    from_status: str | None
+    to_status: str | None
+    data: dict[str, Any]
+    hash: str
+    prev_hash: str
+
+
+class EventsOut(BaseModel):
+    request_id: uuid.UUID
+    chain_intact: bool = Field(description="whether every event's hash checks out")
+    events: list[EventOut]
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error of this API is answered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="for validation problems: each offending field's loc and msg"
+    )
+
+
+_PROBLEM_TEXT = {
+    400: "Malformed request (bad JSON or cursor)",
+    401: "Missing, expired or invalid bearer token",
+    403: "The caller's role may not do this",
+    404: "No such request (or not the caller's)",
+    409: "Not allowed in the request's current status, or Idempotency-Key reused",
+    413: "Request body too large",
+    422: "Validation failed; `errors` lists the fields",
+}
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        code: {
+            "model": Problem, "description": _PROBLEM_TEXT[code],
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for code in codes
+    }

@@ -1,0 +1,107 @@
+"""The audit trail: every transition of a request, chained by hash so it can't be quietly edited.
+
+Each event's ``hash`` is SHA-256 over the previous event's hash and the event's own canonical
+JSON (sequence number, time, actor, action, statuses, data). Changing, deleting or reordering any
+event breaks every hash after it, which :func:`verify_chain` reports. Events are written in the
+same transaction as the change they record, under the request's row lock, so the chain of one
+request never forks (``(request_id, seq)`` is unique as a second guard).
+
+Event data never holds personal data: field names, reason codes and IDs, never values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import utcnow
+from app.models import AuditEvent, DsrRequest
+
+GENESIS = "0" * 64
+
+
+def _canonical(event: AuditEvent) -> bytes:
+    body = {
+        "request_id": str(event.request_id),
+        "seq": event.seq,
+        "at": event.at.isoformat(timespec="microseconds"),
+        "actor": event.actor,
+        "actor_role": event.actor_role,
+        "action": event.action,
+        "from": event.from_status,
+        "to": event.to_status,
+        "data": event.data,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def event_hash(prev_hash: str, event: AuditEvent) -> str:
+    return hashlib.sha256(prev_hash.encode() + b"\n" + _canonical(event)).hexdigest()
+
+
+async def record(
+    session: AsyncSession, *, request: DsrRequest, actor: str, actor_role: str, action: str,
+    from_status: str | None = None, to_status: str | None = None,
+    data: dict[str, Any] | None = None, at: datetime | None = None,
+) -> AuditEvent:
+    """Append one event to the request's chain (the caller holds the request's row lock).
+
+    The request row keeps the chain's head (count and last hash), so deleting the newest events
+    is detected as surely as editing an old one.
+    """
+    seq, prev = request.audit_seq + 1, request.audit_head
+    event = AuditEvent(
+        request_id=request.id, seq=seq, at=(at or utcnow()), actor=actor, actor_role=actor_role,
+        action=action, from_status=from_status, to_status=to_status, data=data or {},
+        prev_hash=prev, hash="",
+    )
+    event.hash = event_hash(prev, event)
+    request.audit_seq, request.audit_head = seq, event.hash
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def list_events(session: AsyncSession, request_id: uuid.UUID) -> list[AuditEvent]:
+    rows = await session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.request_id == request_id)
+        .order_by(AuditEvent.seq)  # type: ignore[arg-type]
+    )
+    return list(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    ok: bool
+    events: int
+    broken_at: int | None = None
+    problem: str | None = None
+
+
+def verify_events(events: list[AuditEvent], *, head: str, count: int) -> ChainReport:
+    prev = GENESIS
+    for expected_seq, event in enumerate(events, start=1):
+        if event.seq != expected_seq:
+            return ChainReport(False, len(events), expected_seq, "an event is missing")
+        if event.prev_hash != prev:
+            return ChainReport(False, len(events), event.seq, "the link to the previous event is broken")
+        if event_hash(prev, event) != event.hash:
+            return ChainReport(False, len(events), event.seq, "the event was altered")
+        prev = event.hash
+    if len(events) != count or prev != head:
+        return ChainReport(False, len(events), len(events) + 1, "events after this one are missing")
+    return ChainReport(True, len(events))
+
+
+async def verify_chain(session: AsyncSession, request: DsrRequest) -> ChainReport:
+    """Recompute the request's chain; report the first event that does not check out."""
+    events = await list_events(session, request.id)
+    return verify_events(events, head=request.audit_head, count=request.audit_seq)

@@ -1,0 +1,380 @@
+"""The request lifecycle: creation, the legal deadlines, and every transition an agent may make.
+
+::
+
+    awaiting_verification ──verify──▶ in_progress ◀──▶ action_required
+            │                            │                   │
+            └──── reject / cancel ───────┴───────────────────┴──▶ rejected / cancelled
+                                         └── all tasks terminal ──▶ completed
+
+Every transition writes an audit event in the same transaction, under the request's row lock.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import Principal, Role
+from app.connectors.catalog import plan
+from app.db import utcnow
+from app.errors import BadRequest, Forbidden, IdempotencyMismatch, InvalidState, NotFound, Unprocessable
+from app.models import (
+    FINAL_REQUEST_STATUSES,
+    Channel,
+    DsrRequest,
+    IdempotencyKey,
+    Link,
+    RejectReason,
+    RequestStatus,
+    RequestType,
+    Task,
+    TaskStatus,
+)
+from app.schemas import RequestCreate
+from app.services import audit
+
+MAX_EXTENSION_MONTHS = 2  # GDPR art. 12(3): "by two further months where necessary"
+PORTAL_IDENTITY = "bankid"  # the portal's login is a BankID login
+
+
+def due_date(received_at: datetime, extended_months: int = 0) -> datetime:
+    """One calendar month from receipt, plus any extension, counted from receipt.
+
+    Counting from receipt (not from the previous due date) keeps month ends right: a request
+    received 31 January is due 28/29 February, and with two more months 30 April.
+    """
+    return received_at + relativedelta(months=1 + extended_months)
+
+
+def _invalid(action: str, request: DsrRequest) -> InvalidState:
+    return InvalidState(f"Cannot {action} a request that is {request.status.value}.")
+
+
+# -- create -------------------------------------------------------------------------------------
+
+
+def _body_hash(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(
+        json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+
+
+def _field_error(field: str, msg: str) -> Unprocessable:
+    return Unprocessable(
+        f"{field}: {msg}", errors=[{"loc": ["body", field], "msg": msg, "type": "value_error"}]
+    )
+
+
+def _intake(data: RequestCreate, principal: Principal) -> tuple[str, Channel, str | None]:
+    """Who the request is for, how it came in and whether identity is already verified."""
+    if principal.role is Role.portal:
+        assert principal.customer_number is not None
+        if data.customer_number not in (None, principal.customer_number):
+            raise Forbidden("A portal token may create requests for its own customer only.")
+        if data.channel is not None or data.identity_verification is not None:
+            raise _field_error(
+                "channel" if data.channel is not None else "identity_verification",
+                "is set by the portal itself (BankID login) and must not be sent",
+            )
+        return principal.customer_number, Channel.portal, PORTAL_IDENTITY
+    if data.customer_number is None:
+        raise _field_error("customer_number", "is required for requests entered by an agent")
+    if data.channel is None:
+        raise _field_error("channel", "is required for requests entered by an agent")
+    return data.customer_number, Channel(data.channel.value), data.identity_verification
+
+
+async def create_request(
+    session: AsyncSession, *, data: RequestCreate, principal: Principal,
+    idempotency_key: str | None = None,
+) -> tuple[DsrRequest, bool]:
+    """Persist a request with its tasks and first audit event. Returns (request, created)."""
+    customer, channel, identity = _intake(data, principal)
+    details = data.details.model_dump(mode="json")
+    now = utcnow()
+    request = DsrRequest(
+        type=data.type, customer_number=customer, channel=channel, language=data.language,
+        details=details, identity_verification=identity,
+        verified_at=now if identity else None,
+        status=RequestStatus.in_progress if identity else RequestStatus.awaiting_verification,
+        received_at=now, due_at=due_date(now), created_by=principal.sub,
+        created_by_role=principal.role.value, created_at=now, updated_at=now,
+    )
+    if idempotency_key is not None:
+        existing = await _claim_idempotency_key(
+            session, request=request, principal=principal, key=idempotency_key,
+            body_sha256=_body_hash({**data.model_dump(mode="json"), "customer_number": customer}),
+        )
+        if existing is not None:
+            return existing, False
+    else:
+        session.add(request)
+        await session.flush()
+
+    linked = set(
+        await session.scalars(select(Link.system).where(Link.customer_number == customer))
+    )
+    for system, action in plan(data.type, details, linked):
+        session.add(Task(request_id=request.id, system=system, action=action))
+    await audit.record(
+        session, request=request, actor=principal.sub, actor_role=principal.role.value,
+        action="created", to_status=request.status.value,
+        data={"type": data.type.value, "channel": channel.value,
+              "identity_verification": identity,
+              **({"fields": sorted(details["changes"])} if "changes" in details else {})},
+    )
+    return request, True
+
+
+def _idempotency_scope(principal: Principal) -> str:
+    return f"{principal.label}:{principal.customer_number or ''}"
+
+
+async def _claim_idempotency_key(
+    session: AsyncSession, *, request: DsrRequest, principal: Principal, key: str,
+    body_sha256: str,
+) -> DsrRequest | None:
+    """Insert the request under the key, or return the request the key already made.
+
+    The request and its key row go in under a savepoint: when a concurrent duplicate won the
+    race, the unique key makes this insert fail, the savepoint is rolled back, and the winner's
+    request (committed by then) is returned instead. Exactly one request exists per key.
+    """
+    scope = _idempotency_scope(principal)
+    existing = await session.get(IdempotencyKey, (scope, key))
+    if existing is None:
+        try:
+            async with session.begin_nested():
+                session.add(request)
+                await session.flush()
+                session.add(IdempotencyKey(
+                    scope=scope, key=key, body_sha256=body_sha256, request_id=request.id
+                ))
+                await session.flush()
+            return None
+        except IntegrityError:
+            existing = await session.get(IdempotencyKey, (scope, key))
+            if existing is None:  # pragma: no cover - the unique violation was something else
+                raise
+    if existing.body_sha256 != body_sha256:
+        raise IdempotencyMismatch(
+            "This Idempotency-Key was already used with a different request body."
+        )
+    found = await session.get(DsrRequest, existing.request_id)
+    if found is None:
+        raise NotFound("The request made with this Idempotency-Key no longer exists.")
+    return found
+
+
+# -- read ---------------------------------------------------------------------------------------
+
+
+async def get_request(
+    session: AsyncSession, *, request_id: uuid.UUID, principal: Principal,
+    for_update: bool = False,
+) -> DsrRequest:
+    """Load a request the principal may see; anyone else's is simply not found."""
+    stmt = select(DsrRequest).where(DsrRequest.id == request_id)  # type: ignore[arg-type]
+    if principal.role is Role.portal:
+        stmt = stmt.where(DsrRequest.customer_number == principal.customer_number)  # type: ignore[arg-type]
+    if for_update:
+        stmt = stmt.with_for_update()
+    request = (await session.scalars(stmt)).first()
+    if request is None:
+        raise NotFound("No such request.")
+    return request
+
+
+async def tasks_for(session: AsyncSession, request_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Task]]:
+    grouped: dict[uuid.UUID, list[Task]] = {rid: [] for rid in request_ids}
+    if not request_ids:
+        return grouped
+    rows = await session.scalars(
+        select(Task)
+        .where(Task.request_id.in_(request_ids))  # type: ignore[attr-defined]
+        .order_by(Task.system, Task.action)  # type: ignore[arg-type]
+    )
+    for task in rows:
+        grouped[task.request_id].append(task)
+    return grouped
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilter:
+    status: RequestStatus | None = None
+    type: RequestType | None = None
+    customer_number: str | None = None
+    overdue: bool | None = None
+
+
+def _encode_cursor(request: DsrRequest) -> str:
+    raw = json.dumps({"c": request.created_at.isoformat(), "i": str(request.id)}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(raw["c"]), uuid.UUID(raw["i"])
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise BadRequest("The cursor is not one this service issued.") from None
+
+
+def overdue_clause(now: datetime) -> Any:
+    return and_(
+        DsrRequest.due_at < now,  # type: ignore[arg-type]
+        DsrRequest.status.not_in([s.value for s in FINAL_REQUEST_STATUSES]),  # type: ignore[attr-defined]
+    )
+
+
+async def list_requests(
+    session: AsyncSession, *, principal: Principal, filters: ListFilter, limit: int,
+    cursor: str | None = None,
+) -> tuple[list[DsrRequest], str | None]:
+    """Newest first, keyset-paginated on (created_at, id) so pages never skip or repeat."""
+    stmt = select(DsrRequest)
+    customer = filters.customer_number
+    if principal.role is Role.portal:
+        if customer not in (None, principal.customer_number):
+            return [], None
+        customer = principal.customer_number
+    if customer:
+        stmt = stmt.where(DsrRequest.customer_number == customer)  # type: ignore[arg-type]
+    if filters.status:
+        stmt = stmt.where(DsrRequest.status == filters.status)  # type: ignore[arg-type]
+    if filters.type:
+        stmt = stmt.where(DsrRequest.type == filters.type)  # type: ignore[arg-type]
+    if filters.overdue is not None:
+        clause = overdue_clause(utcnow())
+        stmt = stmt.where(clause if filters.overdue else ~clause)
+    if cursor:
+        created, rid = _decode_cursor(cursor)
+        stmt = stmt.where(or_(
+            DsrRequest.created_at < created,  # type: ignore[arg-type]
+            and_(DsrRequest.created_at == created, DsrRequest.id < rid),  # type: ignore[arg-type]
+        ))
+    stmt = stmt.order_by(
+        DsrRequest.created_at.desc(), DsrRequest.id.desc()  # type: ignore[attr-defined]
+    ).limit(limit + 1)
+    rows = list(await session.scalars(stmt))
+    page, more = rows[:limit], len(rows) > limit
+    return page, (_encode_cursor(page[-1]) if more and page else None)
+
+
+# -- transitions --------------------------------------------------------------------------------
+
+OPEN = frozenset(
+    {RequestStatus.awaiting_verification, RequestStatus.in_progress, RequestStatus.action_required}
+)
+
+
+async def _transition(
+    session: AsyncSession, request: DsrRequest, *, principal: Principal, action: str,
+    to_status: RequestStatus | None, data: dict[str, Any],
+) -> DsrRequest:
+    from_status = request.status
+    now = utcnow()
+    if to_status is not None:
+        request.status = to_status
+        if to_status in FINAL_REQUEST_STATUSES:
+            request.finished_at = now
+            _forget_new_values(request)
+            await _cancel_open_tasks(session, request)
+    request.updated_at = now
+    await audit.record(
+        session, request=request, actor=principal.sub, actor_role=principal.role.value,
+        action=action, from_status=from_status.value,
+        to_status=(to_status or from_status).value, data=data, at=now,
+    )
+    return request
+
+
+def _forget_new_values(request: DsrRequest) -> None:
+    """A finished rectification no longer needs the new values: keep the field names only."""
+    changes = request.details.get("changes")
+    if isinstance(changes, dict):
+        request.details = {**request.details, "changes": dict.fromkeys(changes, "[removed]")}
+
+
+async def _cancel_open_tasks(session: AsyncSession, request: DsrRequest) -> None:
+    now = utcnow()
+    for task in await session.scalars(select(Task).where(Task.request_id == request.id)):  # type: ignore[arg-type]
+        if task.status in (TaskStatus.pending, TaskStatus.manual, TaskStatus.failed):
+            task.status, task.updated_at, task.finished_at = TaskStatus.cancelled, now, now
+
+
+async def verify(
+    session: AsyncSession, *, request: DsrRequest, principal: Principal, method: str
+) -> DsrRequest:
+    if request.status is not RequestStatus.awaiting_verification:
+        raise _invalid("verify", request)
+    request.identity_verification, request.verified_at = method, utcnow()
+    return await _transition(
+        session, request, principal=principal, action="verified",
+        to_status=RequestStatus.in_progress, data={"method": method},
+    )
+
+
+async def reject(
+    session: AsyncSession, *, request: DsrRequest, principal: Principal, reason: RejectReason,
+    note: str,
+) -> DsrRequest:
+    if request.status not in OPEN:
+        raise _invalid("reject", request)
+    request.reject_reason, request.note = reason, note
+    return await _transition(
+        session, request, principal=principal, action="rejected",
+        to_status=RequestStatus.rejected, data={"reason": reason.value},
+    )
+
+
+async def cancel(
+    session: AsyncSession, *, request: DsrRequest, principal: Principal, note: str
+) -> DsrRequest:
+    if request.status not in OPEN:
+        raise _invalid("cancel", request)
+    request.note = note
+    return await _transition(
+        session, request, principal=principal, action="cancelled",
+        to_status=RequestStatus.cancelled, data={},
+    )
+
+
+async def extend(
+    session: AsyncSession, *, request: DsrRequest, principal: Principal, months: int,
+    reason: str,
+) -> DsrRequest:
+    """Art. 12(3): up to two further months in all, decided and told within the first month."""
+    if request.status not in OPEN:
+        raise _invalid("extend", request)
+    if request.extended_months + months > MAX_EXTENSION_MONTHS:
+        left = MAX_EXTENSION_MONTHS - request.extended_months
+        raise InvalidState(
+            f"A request may be extended by {MAX_EXTENSION_MONTHS} further months in total; "
+            f"{left} month(s) remain."
+        )
+    if utcnow() > due_date(request.received_at):
+        raise InvalidState(
+            "An extension must be decided and told to the customer within one month of receipt."
+        )
+    before = request.due_at
+    request.extended_months += months
+    request.extension_reason = reason
+    request.due_at = due_date(request.received_at, request.extended_months)
+    return await _transition(
+        session, request, principal=principal, action="extended", to_status=None,
+        data={"months": months, "due_before": before.isoformat(),
+              "due_after": request.due_at.isoformat()},
+    )

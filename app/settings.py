@@ -1,0 +1,166 @@
+"""The service's settings: one typed class, read from ``DSR_*`` environment variables and ``.env``.
+
+Production (``DSR_ENV=production``) refuses what is only safe on a laptop: the development JWT
+secret, plain-HTTP partner URLs and the partner sandbox. The refusal is one clear line, raised as
+:class:`UnsafeSettings` before anything starts.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEV_JWT_SECRET = "dsr-development-secret-do-not-use-in-production"  # noqa: S105
+DEFAULT_PORT = 8000
+
+PARTNER_SYSTEMS = ("crm", "stadsnat", "fortnox", "snpac", "eniro")
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class UnsafeSettings(ValueError):
+    """A setting that must never reach production did."""
+
+
+def _read_pem(value: str | None) -> str | None:
+    """A PEM setting is either the PEM text itself or a path to a file holding it."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.startswith("-----BEGIN"):
+        return text + "\n"
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise ValueError("must be PEM text or the path of a readable PEM file")
+    return path.read_text()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DSR_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Environment = Environment.development
+    database_url: str = "sqlite+aiosqlite:///./dsr.db"
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    # The URL partners and the sandbox use to reach this service; defaults to host:port.
+    public_url: str | None = None
+
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_public_key: str | None = None
+    jwt_private_key: str | None = None
+    jwks_file: Path | None = None
+    jwt_issuer: str = "connect2ip-dsr"
+    jwt_audience: str = "dsr"
+    token_ttl_seconds: int = Field(default=3600, gt=0, le=7 * 24 * 3600)
+
+    sandbox: bool | None = None  # None: on in development, off in production
+    sandbox_delay_ms: int = Field(default=0, ge=0, le=600_000)
+    sandbox_faults: Annotated[str, NoDecode] = ""
+
+    crm_url: str | None = None
+    stadsnat_url: str | None = None
+    fortnox_url: str | None = None
+    snpac_url: str | None = None
+    eniro_url: str | None = None
+
+    crm_webhook_secret: SecretStr | None = None
+    stadsnat_webhook_secret: SecretStr | None = None
+    fortnox_webhook_secret: SecretStr | None = None
+    snpac_webhook_secret: SecretStr | None = None
+    eniro_webhook_secret: SecretStr | None = None
+
+    max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    log_level: str = "INFO"
+    run_worker: bool = True
+
+    @field_validator("jwt_public_key", "jwt_private_key")
+    @classmethod
+    def _pem(cls, value: str | None) -> str | None:
+        return _read_pem(value)
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _secret_is_not_a_key(cls, value: SecretStr) -> SecretStr:
+        # An HS secret that is really key material is how the HS/RS confusion attacks start:
+        # key files belong in DSR_JWT_PUBLIC_KEY, never in the HMAC secret.
+        raw = value.get_secret_value().strip()
+        if raw.startswith("-----BEGIN") or raw.startswith("ssh-"):
+            raise ValueError("DSR_JWT_SECRET must be a shared secret, not key material")
+        if len(raw) < 32:
+            raise ValueError("DSR_JWT_SECRET must be at least 32 characters")
+        return value
+
+    @field_validator("jwks_file")
+    @classmethod
+    def _jwks_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError("DSR_JWKS_FILE must name a readable JSON file")
+        return value
+
+    @model_validator(mode="after")
+    def _one_verification_key(self) -> Settings:
+        if self.jwt_public_key and self.jwks_file:
+            raise ValueError("set DSR_JWT_PUBLIC_KEY or DSR_JWKS_FILE, not both")
+        return self
+
+    # -- derived -----------------------------------------------------------------------------
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.production
+
+    @property
+    def sandbox_enabled(self) -> bool:
+        return (not self.is_production) if self.sandbox is None else self.sandbox
+
+    @property
+    def service_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def partner_url(self, system: str) -> str:
+        configured: str | None = getattr(self, f"{system}_url")
+        return (configured or f"{self.service_url}/sandbox/{system}").rstrip("/")
+
+    def webhook_secret(self, system: str) -> str | None:
+        secret: SecretStr | None = getattr(self, f"{system}_webhook_secret")
+        return secret.get_secret_value() if secret else None
+
+    @cached_property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def check_production(self) -> None:
+        """Raise :class:`UnsafeSettings` naming the first unsafe value, if in production."""
+        if not self.is_production:
+            return
+        if self.sandbox_enabled:
+            raise UnsafeSettings("DSR_SANDBOX must be off in production")
+        if self.jwt_public_key is None and self.jwks_file is None:
+            if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
+                raise UnsafeSettings(
+                    "DSR_JWT_SECRET is the development secret; set a real secret or a public key"
+                )
+        for system in PARTNER_SYSTEMS:
+            url = self.partner_url(system)
+            if not url.startswith("https://"):
+                raise UnsafeSettings(
+                    f"DSR_{system.upper()}_URL must be an https:// URL in production"
+                )
+        if self.database_url.startswith("sqlite") and ":memory:" in self.database_url:
+            raise UnsafeSettings("DSR_DATABASE_URL must be durable in production")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    settings = Settings(**overrides)
+    settings.check_production()
+    return settings
