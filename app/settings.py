@@ -7,6 +7,9 @@ secret, plain-HTTP partner URLs and the partner sandbox. The refusal is one clea
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -19,6 +22,14 @@ DEV_JWT_SECRET = "dsr-development-secret-do-not-use-in-production"  # noqa: S105
 DEFAULT_PORT = 8000
 
 PARTNER_SYSTEMS = ("crm", "stadsnat", "fortnox", "snpac", "eniro")
+CALLBACK_SYSTEMS = ("stadsnat", "snpac", "eniro")  # the partners that answer by webhook
+_RATE = re.compile(r"^\d+/\d+(\.\d+)?$")
+
+
+def dev_webhook_secret(system: str) -> str:
+    """The development secret the sandbox and the service share for one partner."""
+    digest = hashlib.sha256(f"dsr-sandbox-webhook-{system}".encode()).digest()
+    return "whsec_" + base64.b64encode(digest).decode()
 
 
 class Environment(StrEnum):
@@ -73,11 +84,48 @@ class Settings(BaseSettings):
     snpac_url: str | None = None
     eniro_url: str | None = None
 
+    # Standard Webhooks secrets (whsec_...) each partner signs its callbacks with. Several may
+    # be given, separated by spaces, while a partner rotates its key. Development defaults to a
+    # per-system secret the sandbox shares; production requires them.
     crm_webhook_secret: SecretStr | None = None
     stadsnat_webhook_secret: SecretStr | None = None
     fortnox_webhook_secret: SecretStr | None = None
     snpac_webhook_secret: SecretStr | None = None
     eniro_webhook_secret: SecretStr | None = None
+
+    # Partner credentials: an API key (Bearer) for the register and the OpenDSR partners,
+    # OAuth2 client credentials for Fortnox.
+    crm_api_key: SecretStr | None = None
+    stadsnat_api_key: SecretStr | None = None
+    snpac_api_key: SecretStr | None = None
+    eniro_api_key: SecretStr | None = None
+    fortnox_client_id: str = "dsr-sandbox"
+    fortnox_client_secret: SecretStr = SecretStr("sandbox-client-secret")
+
+    # Per-partner limits: timeout (s), concurrent calls, and rate as "N/S" (N calls per S s).
+    crm_timeout_s: float = Field(default=10.0, gt=0)
+    stadsnat_timeout_s: float = Field(default=10.0, gt=0)
+    fortnox_timeout_s: float = Field(default=10.0, gt=0)
+    snpac_timeout_s: float = Field(default=10.0, gt=0)
+    eniro_timeout_s: float = Field(default=10.0, gt=0)
+    crm_concurrency: int = Field(default=8, ge=1)
+    stadsnat_concurrency: int = Field(default=4, ge=1)
+    fortnox_concurrency: int = Field(default=4, ge=1)
+    snpac_concurrency: int = Field(default=4, ge=1)
+    eniro_concurrency: int = Field(default=4, ge=1)
+    crm_rate: str = ""
+    stadsnat_rate: str = ""
+    fortnox_rate: str = "25/5"  # Fortnox: 25 requests per 5 seconds per token
+    snpac_rate: str = ""
+    eniro_rate: str = ""
+
+    # Dispatch: attempts before a task fails for good, backoff base and cap (s), lease (s).
+    task_max_attempts: int = Field(default=6, ge=1, le=50)
+    retry_base_s: float = Field(default=1.0, gt=0)
+    retry_max_s: float = Field(default=300.0, gt=0)
+    lease_s: float = Field(default=60.0, gt=0)
+    worker_concurrency: int = Field(default=16, ge=1, le=256)
+    callback_timeout_s: float = Field(default=900.0, gt=0)  # then the partner is polled
 
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     log_level: str = "INFO"
@@ -98,6 +146,13 @@ class Settings(BaseSettings):
             raise ValueError("DSR_JWT_SECRET must be a shared secret, not key material")
         if len(raw) < 32:
             raise ValueError("DSR_JWT_SECRET must be at least 32 characters")
+        return value
+
+    @field_validator("crm_rate", "stadsnat_rate", "fortnox_rate", "snpac_rate", "eniro_rate")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        if value and not _RATE.match(value):
+            raise ValueError("must be N/S, e.g. 25/5 for 25 calls per 5 seconds")
         return value
 
     @field_validator("jwks_file")
@@ -131,9 +186,23 @@ class Settings(BaseSettings):
         configured: str | None = getattr(self, f"{system}_url")
         return (configured or f"{self.service_url}/sandbox/{system}").rstrip("/")
 
-    def webhook_secret(self, system: str) -> str | None:
-        secret: SecretStr | None = getattr(self, f"{system}_webhook_secret")
+    def webhook_secrets(self, system: str) -> list[str]:
+        """The secrets a partner's callbacks may be signed with (several during rotation)."""
+        secret: SecretStr | None = getattr(self, f"{system}_webhook_secret", None)
+        if secret is not None:
+            return secret.get_secret_value().split()
+        return [] if self.is_production else [dev_webhook_secret(system)]
+
+    def api_key(self, system: str) -> str | None:
+        secret: SecretStr | None = getattr(self, f"{system}_api_key", None)
         return secret.get_secret_value() if secret else None
+
+    def limits(self, system: str) -> tuple[float, int, int, float]:
+        """(timeout s, concurrency, rate count, rate period s) for a partner."""
+        rate = getattr(self, f"{system}_rate", "") or ""
+        count, period = (int(rate.split("/")[0]), float(rate.split("/")[1])) if rate else (0, 1.0)
+        return (getattr(self, f"{system}_timeout_s"), getattr(self, f"{system}_concurrency"),
+                count, period)
 
     @cached_property
     def is_sqlite(self) -> bool:
@@ -156,6 +225,9 @@ class Settings(BaseSettings):
                 raise UnsafeSettings(
                     f"DSR_{system.upper()}_URL must be an https:// URL in production"
                 )
+        for system in CALLBACK_SYSTEMS:
+            if not self.webhook_secrets(system):
+                raise UnsafeSettings(f"DSR_{system.upper()}_WEBHOOK_SECRET must be set in production")
         if self.database_url.startswith("sqlite") and ":memory:" in self.database_url:
             raise UnsafeSettings("DSR_DATABASE_URL must be durable in production")
 

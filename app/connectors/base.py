@@ -1,0 +1,248 @@
+"""What every connector shares: the call it gets, the outcomes it returns, and the one egress path.
+
+A connector knows one partner's API and nothing else. It receives a :class:`Call` holding the
+pseudonymous link for its system (never the customer's personal data), makes its HTTP calls
+through :class:`Egress`, and returns an :class:`Outcome` or raises
+:class:`~app.errors.TransientError` (retry later) / :class:`~app.errors.PermanentError` (the task
+fails with a reason an agent can read).
+
+:class:`Egress` is the only way out to a partner. It refuses a payload that carries a
+personnummer- or e-mail-shaped value that the call did not explicitly allow (a rectification's
+new value for a field the partner holds), applies the system's concurrency and rate limits,
+sends the task id as ``Idempotency-Key``, and turns timeouts, 429 and 5xx into
+``TransientError`` (honouring ``Retry-After``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar, Protocol
+
+import httpx
+from aiolimiter import AsyncLimiter
+
+from app.errors import PermanentError, TransientError
+from app.models import RequestType, TaskStatus
+
+# A Swedish personnummer/samordningsnummer, with or without century and separator.
+PERSONNUMMER_RE = re.compile(r"(?<!\d)(?:19|20)?\d{2}[01]\d[0-3]\d[-+]?\d{4}(?!\d)")
+EMAIL_RE = re.compile(r"[^@\s\"']+@[^@\s\"']+\.[A-Za-z]{2,}")
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One task, as a connector sees it: identifiers and what to do, no personal data."""
+
+    task_id: uuid.UUID
+    request_id: uuid.UUID
+    request_type: RequestType
+    action: str
+    link: str  # the customer's pseudonymous key in this system
+    callback_url: str
+    attempt: int = 1
+    # A rectification's new values, already narrowed to the fields this system holds.
+    changes: dict[str, str] = field(default_factory=dict)
+    # Type-specific options: grounds, processing, receiving_operator, formats.
+    options: dict[str, Any] = field(default_factory=dict)
+    external_ref: str | None = None  # the partner's reference, once it has one
+
+    @property
+    def idempotency_key(self) -> str:
+        return str(self.task_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Retained:
+    """Data kept back from erasure, with the law that requires it and when it goes."""
+
+    category: str
+    basis: str
+    until: str | None  # ISO date; None = while the contract is in force
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"category": self.category, "basis": self.basis, "until": self.until}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: TaskStatus
+    summary: str = ""
+    data: dict[str, Any] | None = None  # access/portability data: stored encrypted, apart
+    retained: tuple[Retained, ...] = ()
+    ref: str | None = None  # partner reference while awaiting its callback
+
+    def public(self) -> dict[str, Any]:
+        """What may be shown in the API and stored in the task row: no personal data."""
+        body: dict[str, Any] = {"summary": self.summary}
+        if self.retained:
+            body["retained"] = [item.as_dict() for item in self.retained]
+        if self.data is not None:
+            body["data_categories"] = sorted(self.data)
+        return body
+
+
+def done(summary: str, data: dict[str, Any] | None = None) -> Outcome:
+    return Outcome(TaskStatus.done, summary, data)
+
+
+def no_data(summary: str = "The system holds no data about the customer.") -> Outcome:
+    return Outcome(TaskStatus.no_data, summary)
+
+
+def retained(summary: str, items: Iterable[Retained], data: dict[str, Any] | None = None) -> Outcome:
+    return Outcome(TaskStatus.retained, summary, data, tuple(items))
+
+
+def awaiting_callback(ref: str, summary: str = "Sent; waiting for the partner's answer.") -> Outcome:
+    return Outcome(TaskStatus.awaiting_callback, summary, ref=ref)
+
+
+def manual(summary: str) -> Outcome:
+    return Outcome(TaskStatus.manual, summary)
+
+
+class Connector(Protocol):
+    system: ClassVar[str]
+
+    async def execute(self, call: Call) -> Outcome:
+        """Carry the task out (or hand it to the partner); raise Transient/PermanentError."""
+        ...
+
+    async def poll(self, call: Call) -> Outcome | None:
+        """Ask the partner how a handed-over task went; None while it is still running."""
+        ...
+
+    def parse_callback(self, payload: dict[str, Any]) -> tuple[uuid.UUID, Outcome]:
+        """The task id and outcome in a partner's (already verified) callback body.
+
+        Raises ``PermanentError`` for a body that does not say which task or how it went.
+        """
+        ...
+
+
+# -- egress -------------------------------------------------------------------------------------
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def egress_violation(payload: Any, allow: Iterable[str] = ()) -> str | None:
+    """Name what a payload carries that must not leave, or None if it may be sent."""
+    allowed = set(allow)
+    for text in _strings(payload):
+        if text in allowed:
+            continue
+        if PERSONNUMMER_RE.search(text):
+            return "a personnummer-shaped value"
+        if EMAIL_RE.search(text):
+            return "an e-mail-shaped value"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    timeout_s: float = 10.0
+    concurrency: int = 4
+    rate: int = 0  # requests per ``per_s``; 0 = no limit
+    per_s: float = 1.0
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds (it may be delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+class Egress:
+    """The one path from a connector to its partner."""
+
+    def __init__(
+        self, client: httpx.AsyncClient, *, system: str, base_url: str, limits: Limits
+    ) -> None:
+        self.client = client
+        self.system = system
+        self.base_url = base_url.rstrip("/")
+        self.limits = limits
+        self._slots = asyncio.Semaphore(limits.concurrency)
+        self._rate = AsyncLimiter(limits.rate, limits.per_s) if limits.rate else None
+
+    async def request(
+        self, method: str, path: str, *, call: Call | None = None, json: Any = None,
+        data: dict[str, str] | None = None, params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None, allow: Iterable[str] = (),
+        auth: httpx.Auth | tuple[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send one request; 429/5xx/timeouts raise ``TransientError``, the rest is returned."""
+        violation = egress_violation([json, data, params, path], allow)
+        if violation is not None:
+            raise PermanentError(
+                f"Egress check refused to send {violation} to {self.system}; nothing was sent."
+            )
+        sent_headers = dict(headers or {})
+        if call is not None and method.upper() != "GET":
+            sent_headers.setdefault("Idempotency-Key", call.idempotency_key)
+        async with self._slots:
+            if self._rate is not None:
+                await self._rate.acquire()
+            try:
+                response = await self.client.request(
+                    method, self.base_url + path, json=json, data=data, params=params,
+                    headers=sent_headers, auth=auth or httpx.USE_CLIENT_DEFAULT,
+                    timeout=self.limits.timeout_s,
+                )
+            except httpx.TimeoutException:
+                raise TransientError(f"{self.system} did not answer in time") from None
+            except httpx.TransportError:
+                raise TransientError(f"{self.system} could not be reached") from None
+        if response.status_code == 429:
+            raise TransientError(
+                f"{self.system} is rate limiting (429)",
+                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            )
+        if response.status_code >= 500:
+            raise TransientError(
+                f"{self.system} answered {response.status_code}",
+                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            )
+        return response
+
+
+def json_body(response: httpx.Response, system: str) -> Any:
+    """The response's JSON, or a permanent error naming the partner's malformed answer."""
+    try:
+        return response.json()
+    except ValueError:
+        raise PermanentError(f"{system} answered {response.status_code} with malformed JSON") from None
+
+
+def refuse(response: httpx.Response, system: str, reason: str | None = None) -> PermanentError:
+    """A permanent error for a 4xx the connector does not handle."""
+    return PermanentError(
+        f"{system} refused the call ({response.status_code})" + (f": {reason}" if reason else "")
+    )
