@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from jose import jwk, jwt
-from jose.exceptions import JOSEError, JWKError
+from jose.exceptions import ExpiredSignatureError, JOSEError, JWKError
 
 from app.errors import Unauthorized
 from app.settings import Settings
@@ -120,7 +120,7 @@ class TokenVerifier:
                 options={"require_exp": True, "require_aud": True, "require_iss": True,
                          "require_sub": True},
             )
-        except jwt.ExpiredSignatureError:
+        except ExpiredSignatureError:
             raise Unauthorized("The bearer token has expired.") from None
         except (JOSEError, JWKError, ValueError, TypeError):
             raise Unauthorized("The bearer token is invalid.") from None
@@ -129,7 +129,7 @@ class TokenVerifier:
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
     try:
-        role = Role(claims.get("role"))
+        role = Role(str(claims.get("role")))
     except ValueError:
         raise Unauthorized("The bearer token carries no known role.") from None
     sub = claims.get("sub")

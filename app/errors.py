@@ -167,16 +167,20 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.error(
-            "unhandled error",
-            extra={"error_type": type(exc).__name__, "frames": safe_frames(exc)},
-        )
-        return problem(
-            500, slug="internal-error", title="Internal error",
-            detail="Something went wrong on our side. The request ID identifies it in our logs.",
-        )
+
+
+def log_unexpected(exc: BaseException) -> None:
+    log.error(
+        "unhandled error", extra={"error_type": type(exc).__name__, "frames": safe_frames(exc)}
+    )
+
+
+def internal_error() -> JSONResponse:
+    """The answer to anything unexpected (see :mod:`app.middleware`, which catches it)."""
+    return problem(
+        500, slug="internal-error", title="Internal error",
+        detail="Something went wrong on our side. The request ID identifies it in our logs.",
+    )
 
 
 def safe_frames(exc: BaseException) -> list[str]:

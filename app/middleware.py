@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import problem
+from app.errors import internal_error, log_unexpected, problem
 from app.logging import request_id_var
 
 log = logging.getLogger("app.access")
@@ -41,7 +41,7 @@ class RequestContextMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status_holder["status"] = message["status"]
+                status_holder["status"], status_holder["started"] = message["status"], True
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
@@ -66,11 +66,18 @@ class RequestContextMiddleware:
                 await self.app(scope, limited_receive, send_with_id)
             except BodyTooLarge:
                 await self._too_large(scope, receive, send_with_id)
+            except Exception as exc:
+                # Handled here, not by Starlette's outermost handler, which would re-raise it to
+                # the server and have the message (maybe SQL with parameters) logged.
+                log_unexpected(exc)
+                if not status_holder.get("started"):
+                    await internal_error()(scope, receive, send_with_id)
         finally:
             route = scope.get("route")
             log.info(
                 "http",
                 extra={
+                    "request_id": request_id,
                     "method": scope.get("method"),
                     "path": getattr(route, "path", None) or "(unmatched)",
                     "status": status_holder["status"],

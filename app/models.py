@@ -99,6 +99,17 @@ def _str(length: int = 32, **kw: Any) -> Any:
     return Field(sa_type=sa.String(length), **kw)
 
 
+def _enum(enum: type[StrEnum], **kw: Any) -> Any:
+    """An enum stored as a plain string column (no database enum type to migrate)."""
+    return Field(
+        sa_type=sa.Enum(
+            enum, native_enum=False, create_constraint=False, length=32,
+            values_callable=lambda members: [m.value for m in members],
+        ),
+        **kw,
+    )
+
+
 def _ts(**kw: Any) -> Any:
     return Field(sa_type=UTCDateTime(), **kw)
 
@@ -111,11 +122,11 @@ class DsrRequest(SQLModel, table=True):
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    type: RequestType = _str()
-    status: RequestStatus = _str(index=True)
+    type: RequestType = _enum(RequestType)
+    status: RequestStatus = _enum(RequestStatus, index=True)
     customer_number: str = _str(32, index=True)
-    channel: Channel = _str()
-    language: Language = _str(8)
+    channel: Channel = _enum(Channel)
+    language: Language = _enum(Language)
     details: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     identity_verification: str | None = _str(64, nullable=True)
     verified_at: datetime | None = _ts(nullable=True)
@@ -123,7 +134,7 @@ class DsrRequest(SQLModel, table=True):
     due_at: datetime = _ts(index=True)
     extended_months: int = Field(default=0)
     extension_reason: str | None = Field(default=None, sa_type=sa.Text)
-    reject_reason: RejectReason | None = _str(nullable=True)
+    reject_reason: RejectReason | None = _enum(RejectReason, nullable=True)
     note: str | None = Field(default=None, sa_type=sa.Text)
     created_by: str = _str(128)
     created_by_role: str = _str(16)
@@ -146,7 +157,7 @@ class Task(SQLModel, table=True):
     request_id: uuid.UUID = Field(foreign_key="dsr_request.id", index=True, ondelete="CASCADE")
     system: str = _str()
     action: str = _str()
-    status: TaskStatus = _str(default=TaskStatus.pending)
+    status: TaskStatus = _enum(TaskStatus, default=TaskStatus.pending)
     attempts: int = Field(default=0)
     next_attempt_at: datetime | None = _ts(nullable=True)
     lease_owner: str | None = _str(64, nullable=True)

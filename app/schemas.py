@@ -259,7 +259,9 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {
         code: {
             "model": Problem, "description": _PROBLEM_TEXT[code],
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
         }
         for code in codes
     }

@@ -214,11 +214,11 @@ class Settings(BaseSettings):
             return
         if self.sandbox_enabled:
             raise UnsafeSettings("DSR_SANDBOX must be off in production")
-        if self.jwt_public_key is None and self.jwks_file is None:
-            if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
-                raise UnsafeSettings(
-                    "DSR_JWT_SECRET is the development secret; set a real secret or a public key"
-                )
+        symmetric = self.jwt_public_key is None and self.jwks_file is None
+        if symmetric and self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
+            raise UnsafeSettings(
+                "DSR_JWT_SECRET is the development secret; set a real secret or a public key"
+            )
         for system in PARTNER_SYSTEMS:
             url = self.partner_url(system)
             if not url.startswith("https://"):
@@ -227,7 +227,9 @@ class Settings(BaseSettings):
                 )
         for system in CALLBACK_SYSTEMS:
             if not self.webhook_secrets(system):
-                raise UnsafeSettings(f"DSR_{system.upper()}_WEBHOOK_SECRET must be set in production")
+                raise UnsafeSettings(
+                    f"DSR_{system.upper()}_WEBHOOK_SECRET must be set in production"
+                )
         if self.database_url.startswith("sqlite") and ":memory:" in self.database_url:
             raise UnsafeSettings("DSR_DATABASE_URL must be durable in production")
 

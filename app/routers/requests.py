@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Query, status
 
+from app.db import utcnow
 from app.deps import LockedRequestDep, PrincipalDep, RequestDep, SessionDep, StaffDep
 from app.models import DsrRequest, RequestStatus, RequestType, Task
 from app.schemas import (
@@ -23,7 +24,6 @@ from app.schemas import (
 )
 from app.services import audit
 from app.services import requests as svc
-from app.db import utcnow
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from app.db import utcnow
 from app.models import AuditEvent, DsrRequest
@@ -72,8 +72,8 @@ async def record(
 async def list_events(session: AsyncSession, request_id: uuid.UUID) -> list[AuditEvent]:
     rows = await session.scalars(
         select(AuditEvent)
-        .where(AuditEvent.request_id == request_id)
-        .order_by(AuditEvent.seq)  # type: ignore[arg-type]
+        .where(col(AuditEvent.request_id) == request_id)
+        .order_by(col(AuditEvent.seq))
     )
     return list(rows)
 
@@ -92,7 +92,9 @@ def verify_events(events: list[AuditEvent], *, head: str, count: int) -> ChainRe
         if event.seq != expected_seq:
             return ChainReport(False, len(events), expected_seq, "an event is missing")
         if event.prev_hash != prev:
-            return ChainReport(False, len(events), event.seq, "the link to the previous event is broken")
+            return ChainReport(
+                False, len(events), event.seq, "the link to the previous event is broken"
+            )
         if event_hash(prev, event) != event.hash:
             return ChainReport(False, len(events), event.seq, "the event was altered")
         prev = event.hash

@@ -22,14 +22,22 @@ from datetime import datetime
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from app.auth import Principal, Role
 from app.connectors.catalog import plan
 from app.db import utcnow
-from app.errors import BadRequest, Forbidden, IdempotencyMismatch, InvalidState, NotFound, Unprocessable
+from app.errors import (
+    BadRequest,
+    Forbidden,
+    IdempotencyMismatch,
+    InvalidState,
+    NotFound,
+    Unprocessable,
+)
 from app.models import (
     FINAL_REQUEST_STATUSES,
     Channel,
@@ -124,7 +132,9 @@ async def create_request(
         await session.flush()
 
     linked = set(
-        await session.scalars(select(Link.system).where(Link.customer_number == customer))
+        await session.scalars(
+            select(col(Link.system)).where(col(Link.customer_number) == customer)
+        )
     )
     for system, action in plan(data.type, details, linked):
         session.add(Task(request_id=request.id, system=system, action=action))
@@ -186,9 +196,9 @@ async def get_request(
     for_update: bool = False,
 ) -> DsrRequest:
     """Load a request the principal may see; anyone else's is simply not found."""
-    stmt = select(DsrRequest).where(DsrRequest.id == request_id)  # type: ignore[arg-type]
+    stmt = select(DsrRequest).where(col(DsrRequest.id) == request_id)
     if principal.role is Role.portal:
-        stmt = stmt.where(DsrRequest.customer_number == principal.customer_number)  # type: ignore[arg-type]
+        stmt = stmt.where(col(DsrRequest.customer_number) == principal.customer_number)
     if for_update:
         stmt = stmt.with_for_update()
     request = (await session.scalars(stmt)).first()
@@ -197,14 +207,16 @@ async def get_request(
     return request
 
 
-async def tasks_for(session: AsyncSession, request_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Task]]:
+async def tasks_for(
+    session: AsyncSession, request_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[Task]]:
     grouped: dict[uuid.UUID, list[Task]] = {rid: [] for rid in request_ids}
     if not request_ids:
         return grouped
     rows = await session.scalars(
         select(Task)
-        .where(Task.request_id.in_(request_ids))  # type: ignore[attr-defined]
-        .order_by(Task.system, Task.action)  # type: ignore[arg-type]
+        .where(col(Task.request_id).in_(request_ids))
+        .order_by(col(Task.system), col(Task.action))
     )
     for task in rows:
         grouped[task.request_id].append(task)
@@ -234,8 +246,8 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 def overdue_clause(now: datetime) -> Any:
     return and_(
-        DsrRequest.due_at < now,  # type: ignore[arg-type]
-        DsrRequest.status.not_in([s.value for s in FINAL_REQUEST_STATUSES]),  # type: ignore[attr-defined]
+        col(DsrRequest.due_at) < now,
+        col(DsrRequest.status).not_in([s.value for s in FINAL_REQUEST_STATUSES]),
     )
 
 
@@ -251,22 +263,22 @@ async def list_requests(
             return [], None
         customer = principal.customer_number
     if customer:
-        stmt = stmt.where(DsrRequest.customer_number == customer)  # type: ignore[arg-type]
+        stmt = stmt.where(col(DsrRequest.customer_number) == customer)
     if filters.status:
-        stmt = stmt.where(DsrRequest.status == filters.status)  # type: ignore[arg-type]
+        stmt = stmt.where(col(DsrRequest.status) == filters.status)
     if filters.type:
-        stmt = stmt.where(DsrRequest.type == filters.type)  # type: ignore[arg-type]
+        stmt = stmt.where(col(DsrRequest.type) == filters.type)
     if filters.overdue is not None:
         clause = overdue_clause(utcnow())
         stmt = stmt.where(clause if filters.overdue else ~clause)
     if cursor:
         created, rid = _decode_cursor(cursor)
         stmt = stmt.where(or_(
-            DsrRequest.created_at < created,  # type: ignore[arg-type]
-            and_(DsrRequest.created_at == created, DsrRequest.id < rid),  # type: ignore[arg-type]
+            col(DsrRequest.created_at) < created,
+            and_(col(DsrRequest.created_at) == created, col(DsrRequest.id) < rid),
         ))
     stmt = stmt.order_by(
-        DsrRequest.created_at.desc(), DsrRequest.id.desc()  # type: ignore[attr-defined]
+        col(DsrRequest.created_at).desc(), col(DsrRequest.id).desc()
     ).limit(limit + 1)
     rows = list(await session.scalars(stmt))
     page, more = rows[:limit], len(rows) > limit
@@ -310,7 +322,8 @@ def _forget_new_values(request: DsrRequest) -> None:
 
 async def _cancel_open_tasks(session: AsyncSession, request: DsrRequest) -> None:
     now = utcnow()
-    for task in await session.scalars(select(Task).where(Task.request_id == request.id)):  # type: ignore[arg-type]
+    tasks = await session.scalars(select(Task).where(col(Task.request_id) == request.id))
+    for task in tasks:
         if task.status in (TaskStatus.pending, TaskStatus.manual, TaskStatus.failed):
             task.status, task.updated_at, task.finished_at = TaskStatus.cancelled, now, now
 

@@ -1,0 +1,37 @@
+# Two commands for a newcomer: `make serve` and `make test`. Both install what they need first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install serve test lint test-sqlite test-postgres openapi bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+serve: install
+	$(BIN)/dsr serve
+
+lint: install
+	$(BIN)/ruff check app tests bench
+	$(BIN)/mypy
+
+test-sqlite: install
+	DSR_TEST_DATABASE=sqlite $(BIN)/pytest
+
+test-postgres: install
+	scripts/ensure-postgres
+	DSR_TEST_DATABASE=postgresql $(BIN)/pytest
+
+# The whole suite on SQLite (the embedded default) and on PostgreSQL (production), plus lint.
+test: lint test-sqlite test-postgres
+
+openapi: install
+	$(BIN)/dsr openapi --output openapi/openapi.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
