@@ -49,6 +49,48 @@ def serve(host: str | None, port: int | None) -> None:
 
 
 @main.command()
+def worker() -> None:
+    """Run a worker process only (scale out on PostgreSQL: N API processes + M workers)."""
+    import asyncio
+    import signal
+
+    from app.logging import configure_logging
+    from app.services.dispatch import run_worker_process
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+
+    async def _main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker_process(settings, stop)
+
+    asyncio.run(_main())
+
+
+@main.command()
+@click.option("--host", default=None, help="interface to listen on (default 127.0.0.1)")
+@click.option("--port", type=int, default=None, help="port (default 8001)")
+def sandbox(host: str | None, port: int | None) -> None:
+    """Run the partner sandbox alone, under /sandbox/{system}."""
+    import uvicorn
+
+    from app.logging import configure_logging
+    from app.sandbox import create_standalone_app
+
+    settings = _settings(**{k: v for k, v in {"host": host}.items() if v is not None})
+    if settings.is_production:
+        raise click.ClickException("refusing to start: the sandbox is for development only")
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        create_standalone_app(settings), host=settings.host, port=port or 8001,
+        access_log=False, log_config=None,
+    )
+
+
+@main.command()
 def migrate() -> None:
     """Apply database migrations (Alembic) to DSR_DATABASE_URL."""
     from app.logging import configure_logging

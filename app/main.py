@@ -1,23 +1,29 @@
 """The application factory: ``create_app(settings)`` wires routes, errors and resources.
 
-Resources (engine, sessionmaker, the shared HTTP client, the in-process worker) are built in the
-lifespan, never at import time, so tests and several processes each get their own.
+Resources (engine, sessionmaker, the shared HTTP client, connectors, the in-process worker) are
+built in the lifespan, never at import time, so tests and several processes each get their own.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
 from app import __version__
 from app.auth import TokenVerifier
-from app.db import create_engine, create_sessionmaker
+from app.connectors.registry import build_connectors
+from app.db import create_engine, create_sessionmaker, unit_of_work
 from app.errors import install_error_handlers
 from app.middleware import RequestContextMiddleware
-from app.routers import health, requests
+from app.routers import health, links, requests, webhooks
+from app.services.dispatch import Dispatcher, install_wakeup
+from app.services.vault import Vault
 from app.settings import Settings, load_settings
 
 DESCRIPTION = """\
@@ -27,20 +33,61 @@ every subprocessor using pseudonymous IDs only, tracks every step, and answers t
 an electronic format. Errors are `application/problem+json` (RFC 9457).
 """
 
+log = logging.getLogger("app")
+
+
+async def _register_demo_links(app: FastAPI) -> None:
+    """In development with the sandbox on, the demo customers' links exist from the start."""
+    from app.routers.links import upsert_link
+    from app.sandbox.seed import DEMO_LINKS
+
+    async with unit_of_work(app.state.sessionmaker) as session:
+        for customer, systems in DEMO_LINKS.items():
+            for system, external_id in systems.items():
+                if system != "crm":
+                    await upsert_link(session, customer_number=customer, system=system,
+                                      external_id=external_id)
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     settings.check_production()
-    log = logging.getLogger("app")
+    sandbox_app = None
+    if settings.sandbox_enabled:
+        from app.sandbox import create_sandbox_app
+
+        sandbox_app = create_sandbox_app(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.wake = asyncio.Event()
+        install_wakeup(app.state.sessionmaker, app.state.wake)
+        client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+        app.state.http = client
+        app.state.connectors = build_connectors(settings, client)
+        app.state.dispatcher = Dispatcher(
+            settings, app.state.sessionmaker, app.state.connectors, wake=app.state.wake
+        )
+        background: list[asyncio.Task[None]] = []
         try:
+            if sandbox_app is not None:
+                await _register_demo_links(app)
+            if settings.run_worker:
+                background.append(asyncio.create_task(app.state.dispatcher.run()))
+                background.append(asyncio.create_task(app.state.dispatcher.listen()))
             yield
         finally:
+            await app.state.dispatcher.stop()
+            for job in background:
+                job.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await job
+            if sandbox_app is not None:
+                await sandbox_app.state.sandbox.close()
+            await client.aclose()
             await engine.dispose()
 
     app = FastAPI(
@@ -51,9 +98,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.verifier = TokenVerifier(settings)
+    app.state.vault = Vault(settings)
     app.state.log = log
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(requests.router)
+    app.include_router(links.router)
+    app.include_router(webhooks.router)
+    if sandbox_app is not None:
+        app.mount("/sandbox", sandbox_app)
     return app

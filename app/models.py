@@ -214,3 +214,29 @@ class AuditEvent(SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     prev_hash: str = _str(64)
     hash: str = _str(64)
+
+
+class TaskResult(SQLModel, table=True):
+    """What a system returned for an access or portability task, encrypted at rest.
+
+    Kept apart from the task row (which the API shows) and only until the response package
+    has been built and expired; see ``services.vault``.
+    """
+
+    __tablename__ = "task_result"
+
+    task_id: uuid.UUID = Field(foreign_key="task.id", primary_key=True, ondelete="CASCADE")
+    request_id: uuid.UUID = Field(foreign_key="dsr_request.id", index=True, ondelete="CASCADE")
+    ciphertext: bytes = Field(sa_type=sa.LargeBinary)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class WebhookReceipt(SQLModel, table=True):
+    """A partner callback already applied: its ``webhook-id`` is never applied twice."""
+
+    __tablename__ = "webhook_receipt"
+
+    system: str = Field(sa_type=sa.String(32), primary_key=True)
+    webhook_id: str = Field(sa_type=sa.String(255), primary_key=True)
+    task_id: uuid.UUID | None = Field(default=None)
+    received_at: datetime = _ts(default_factory=utcnow, index=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -265,3 +265,16 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         }
         for code in codes
     }
+
+
+class RetainedIn(Strict):
+    category: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    basis: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    until: date | None = Field(default=None, description="when it will be erased; null while a "
+                               "contract is in force")
+
+
+class CompleteTaskBody(Strict):
+    outcome: Literal[TaskStatus.done, TaskStatus.no_data, TaskStatus.retained]
+    note: Note = Field(description="what was done (no personal data)")
+    retained: list[RetainedIn] = Field(default_factory=list)

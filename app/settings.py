@@ -19,6 +19,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_JWT_SECRET = "dsr-development-secret-do-not-use-in-production"  # noqa: S105
+DEV_DATA_KEY = "ZHNyLWRldmVsb3BtZW50LWRhdGEta2V5LTMyYnl0ZXM="
 DEFAULT_PORT = 8000
 
 PARTNER_SYSTEMS = ("crm", "stadsnat", "fortnox", "snpac", "eniro")
@@ -127,6 +128,10 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=16, ge=1, le=256)
     callback_timeout_s: float = Field(default=900.0, gt=0)  # then the partner is polled
 
+    # Fernet key(s) that encrypt partner data held while a response is prepared; the first
+    # encrypts, all decrypt (rotation). Generate one with `dsr keygen`.
+    data_key: SecretStr = SecretStr(DEV_DATA_KEY)
+
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     log_level: str = "INFO"
     run_worker: bool = True
@@ -219,6 +224,8 @@ class Settings(BaseSettings):
             raise UnsafeSettings(
                 "DSR_JWT_SECRET is the development secret; set a real secret or a public key"
             )
+        if self.data_key.get_secret_value().split()[0] == DEV_DATA_KEY:
+            raise UnsafeSettings("DSR_DATA_KEY is the development key; set a real Fernet key")
         for system in PARTNER_SYSTEMS:
             url = self.partner_url(system)
             if not url.startswith("https://"):

@@ -18,6 +18,7 @@ from tests.helpers import assert_problem
 
 SAFE_PROD = {
     "env": "production", "jwt_secret": "a-real-production-secret-" + "z" * 20,
+    "data_key": "cHJvZHVjdGlvbi1rZXktZm9yLXRlc3RzLTMyLWJ5dGU=",
     **{f"{s}_url": f"https://{s}.partner.example" for s in
        ("crm", "stadsnat", "fortnox", "snpac", "eniro")},
     **{f"{s}_webhook_secret": "whsec_c2VjcmV0" for s in ("stadsnat", "snpac", "eniro")},

@@ -51,6 +51,7 @@ class Call:
     # Type-specific options: grounds, processing, receiving_operator, formats.
     options: dict[str, Any] = field(default_factory=dict)
     external_ref: str | None = None  # the partner's reference, once it has one
+    system: str = ""
 
     @property
     def idempotency_key(self) -> str:
@@ -95,11 +96,15 @@ def no_data(summary: str = "The system holds no data about the customer.") -> Ou
     return Outcome(TaskStatus.no_data, summary)
 
 
-def retained(summary: str, items: Iterable[Retained], data: dict[str, Any] | None = None) -> Outcome:
+def retained(
+    summary: str, items: Iterable[Retained], data: dict[str, Any] | None = None
+) -> Outcome:
     return Outcome(TaskStatus.retained, summary, data, tuple(items))
 
 
-def awaiting_callback(ref: str, summary: str = "Sent; waiting for the partner's answer.") -> Outcome:
+def awaiting_callback(
+    ref: str, summary: str = "Sent; waiting for the partner's answer."
+) -> Outcome:
     return Outcome(TaskStatus.awaiting_callback, summary, ref=ref)
 
 
@@ -238,7 +243,9 @@ def json_body(response: httpx.Response, system: str) -> Any:
     try:
         return response.json()
     except ValueError:
-        raise PermanentError(f"{system} answered {response.status_code} with malformed JSON") from None
+        raise PermanentError(
+            f"{system} answered {response.status_code} with malformed JSON"
+        ) from None
 
 
 def refuse(response: httpx.Response, system: str, reason: str | None = None) -> PermanentError:

@@ -111,7 +111,7 @@ def plan(
         else:
             # Art. 21(1): continuing needs compelling grounds, which only a person can weigh.
             steps.append(("crm", "assess_objection"))
-    if request_type is RequestType.portability and details.get("receiving_operator"):
-        if "snpac" in linked:
-            steps.append(("snpac", "port_number"))
+    porting = request_type is RequestType.portability and details.get("receiving_operator")
+    if porting and "snpac" in linked:
+        steps.append(("snpac", "port_number"))
     return steps

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Query, status
+from fastapi import APIRouter, Body, Header, Query, Request, status
 
+from app.connectors.base import Retained
 from app.db import utcnow
 from app.deps import LockedRequestDep, PrincipalDep, RequestDep, SessionDep, StaffDep
-from app.models import DsrRequest, RequestStatus, RequestType, Task
+from app.models import DsrRequest, RequestStatus, RequestType, Task, TaskStatus
 from app.schemas import (
     CancelBody,
+    CompleteTaskBody,
     EventOut,
     EventsOut,
     ExtendBody,
@@ -24,6 +27,7 @@ from app.schemas import (
 )
 from app.services import audit
 from app.services import requests as svc
+from app.services import tasks as task_service
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
 
@@ -158,3 +162,28 @@ async def list_events(
         request_id=request.id, chain_intact=report.ok,
         events=[EventOut.model_validate(e, from_attributes=True) for e in events],
     )
+
+
+@router.post("/{request_id}/tasks/{task_id}/retry", response_model=RequestOut,
+             responses=ACTION, summary="Send a failed task round again")
+async def retry_task(
+    session: SessionDep, principal: StaffDep, request: LockedRequestDep, task_id: uuid.UUID
+) -> RequestOut:
+    await task_service.retry_task(session, request=request, task_id=task_id, principal=principal)
+    return await _present_one(session, request)
+
+
+@router.post("/{request_id}/tasks/{task_id}/complete", response_model=RequestOut,
+             responses=ACTION, summary="Record the outcome of a manual (or failed) task")
+async def complete_task(
+    http: Request, session: SessionDep, principal: StaffDep, request: LockedRequestDep,
+    task_id: uuid.UUID, body: CompleteTaskBody,
+) -> RequestOut:
+    await task_service.complete_task(
+        session, request=request, task_id=task_id, principal=principal,
+        status=TaskStatus(body.outcome), note=body.note,
+        retained=[Retained(r.category, r.basis, r.until.isoformat() if r.until else None)
+                  for r in body.retained],
+        vault=http.app.state.vault,
+    )
+    return await _present_one(session, request)

@@ -138,6 +138,8 @@ async def create_request(
     )
     for system, action in plan(data.type, details, linked):
         session.add(Task(request_id=request.id, system=system, action=action))
+    if request.status is RequestStatus.in_progress:
+        session.info["wake_dispatcher"] = True
     await audit.record(
         session, request=request, actor=principal.sub, actor_role=principal.role.value,
         action="created", to_status=request.status.value,
@@ -334,6 +336,7 @@ async def verify(
     if request.status is not RequestStatus.awaiting_verification:
         raise _invalid("verify", request)
     request.identity_verification, request.verified_at = method, utcnow()
+    session.info["wake_dispatcher"] = True
     return await _transition(
         session, request, principal=principal, action="verified",
         to_status=RequestStatus.in_progress, data={"method": method},

@@ -1,0 +1,212 @@
+"""The own customer register (CRM/billing): first-party REST, answers at once.
+
+The register is keyed by the customer number (the call's link). It holds the most personal
+data of any system, so access pages through *all* call history (traffic data is part of the
+copy GDPR art. 15 promises), and every answer is sorted into named categories for the response
+package rather than stored as one opaque blob.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+import httpx
+
+from app.connectors.base import (
+    Call,
+    Egress,
+    Outcome,
+    done,
+    manual,
+    no_data,
+    retained,
+)
+from app.connectors.common import (
+    bearer,
+    json_object,
+    parse_retained,
+    refuse_with_code,
+    safe_text,
+)
+from app.errors import PermanentError
+from app.settings import Settings
+
+PAGE_SIZE = 200
+MAX_PAGES = 1000  # 200k call records: far beyond any real customer; stops a looping cursor
+# Record keys that become their own data category; everything else is "customer_data".
+_CATEGORIES = {
+    "services": "services", "consents": "consents", "order_ip_log": "order_ip_log",
+    "sources": "sources", "billing": "billing",
+}
+ASSESS_OBJECTION = (
+    "An agent must weigh the objection to processing on legitimate interest (art. 21(1)): "
+    "processing may continue only on compelling legitimate grounds that override the "
+    "customer's interests, or for legal claims. Record the assessment and its reasons, stop the "
+    "processing if the grounds are not shown, then complete this task."
+)
+
+
+class CrmConnector:
+    """Connect2IP's own register: export, erase, rectify, restrict, portability, objections."""
+
+    system: ClassVar[str] = "crm"
+    actions: ClassVar[tuple[str, ...]] = (
+        "export", "export_provided", "erase", "rectify", "restrict", "stop_marketing",
+        "assess_objection",
+    )
+
+    def __init__(self, egress: Egress, settings: Settings) -> None:
+        self.egress = egress
+        self.headers = bearer(settings.api_key(self.system))
+
+    async def execute(self, call: Call) -> Outcome:
+        handlers = {
+            "export": self._export, "export_provided": self._export_provided,
+            "erase": self._erase, "rectify": self._rectify, "restrict": self._restrict,
+            "stop_marketing": self._stop_marketing,
+        }
+        if call.action == "assess_objection":
+            return manual(ASSESS_OBJECTION)
+        handler = handlers.get(call.action)
+        if handler is None:
+            raise PermanentError(f"crm has no action {call.action!r}")
+        return await handler(call)
+
+    async def poll(self, call: Call) -> Outcome | None:
+        """The register answers at once: there is never anything to poll."""
+        return None
+
+    def parse_callback(self, payload: dict[str, Any]) -> tuple[uuid.UUID, Outcome]:
+        raise PermanentError("crm answers at once and does not call back")
+
+    # -- actions ---------------------------------------------------------------------------
+
+    async def _export(self, call: Call) -> Outcome:
+        response = await self._send("GET", self._path(call), call)
+        if response.status_code == 404:
+            return no_data()
+        record = self._ok(response)
+        calls = await self._call_history(call)
+        data: dict[str, Any] = {"customer_data": {}}
+        for key, value in record.items():
+            if key in _CATEGORIES:
+                data[_CATEGORIES[key]] = value
+            else:
+                data["customer_data"][key] = value
+        data["traffic_data_calls"] = calls
+        return done(
+            f"Exported the customer record ({len(data)} categories, "
+            f"{len(calls)} call-history records).",
+            data,
+        )
+
+    async def _call_history(self, call: Call) -> list[Any]:
+        items: list[Any] = []
+        cursor: str | None = None
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            params: dict[str, Any] = {"limit": PAGE_SIZE}
+            if cursor is not None:
+                params["after"] = cursor
+            response = await self._send(
+                "GET", self._path(call) + "/call-history", call, params=params
+            )
+            if response.status_code == 404:
+                return items
+            page = self._ok(response)
+            page_items, cursor = page.get("items"), page.get("next")
+            if not isinstance(page_items, list) or not (cursor is None or isinstance(cursor, str)):
+                raise PermanentError("crm answered the call history with an unexpected body")
+            items.extend(page_items)
+            if cursor is None:
+                return items
+            if cursor in seen:
+                raise PermanentError("crm repeated a call-history cursor")
+            seen.add(cursor)
+        raise PermanentError("crm call history did not end")
+
+    async def _export_provided(self, call: Call) -> Outcome:
+        response = await self._send(
+            "GET", self._path(call) + "/export", call, params={"scope": "provided"}
+        )
+        if response.status_code == 404:
+            return no_data()
+        datasets = self._ok(response).get("datasets")
+        if not isinstance(datasets, dict):
+            raise PermanentError("crm answered the export without datasets")
+        return done(
+            f"Exported the data the customer provided ({len(datasets)} datasets).", datasets
+        )
+
+    async def _erase(self, call: Call) -> Outcome:
+        response = await self._send("POST", self._path(call) + "/erase", call)
+        if response.status_code == 404:
+            return no_data()
+        body = self._ok(response)
+        erased, kept = body.get("erased", []), body.get("retained", [])
+        if not isinstance(erased, list) or not isinstance(kept, list):
+            raise PermanentError("crm answered the erasure with an unexpected body")
+        items = [parse_retained(item, self.system) for item in kept]
+        erased_text = ", ".join(safe_text(c, "?") for c in erased) or "nothing"
+        summary = f"Erased from the customer register: {erased_text}."
+        if items:
+            kept_text = ", ".join(item.category for item in items)
+            return retained(f"{summary} Kept by law: {kept_text}.", items)
+        return done(summary)
+
+    async def _rectify(self, call: Call) -> Outcome:
+        if not call.changes:
+            raise PermanentError("crm rectification has no changes")
+        response = await self._send(
+            "PATCH", self._path(call), call, json={"changes": call.changes},
+            allow=call.changes.values(),
+        )
+        if response.status_code == 404:
+            return no_data()
+        updated = self._ok(response).get("updated")
+        fields = sorted(set(updated) & set(call.changes)) if isinstance(updated, list) else []
+        return done(
+            "Rectified in the customer register: " + (", ".join(fields) or "no field changed") + "."
+        )
+
+    async def _restrict(self, call: Call) -> Outcome:
+        grounds = str(call.options.get("grounds") or "unspecified")
+        response = await self._send(
+            "POST", self._path(call) + "/restrict", call, json={"grounds": grounds}
+        )
+        if response.status_code == 404:
+            return no_data()
+        if self._ok(response).get("restricted") is not True:
+            raise PermanentError("crm did not confirm the restriction")
+        return done("The customer record is marked restricted (stored, not used).")
+
+    async def _stop_marketing(self, call: Call) -> Outcome:
+        response = await self._send("POST", self._path(call) + "/marketing-objection", call)
+        if response.status_code == 404:
+            return no_data()
+        body = self._ok(response)
+        if body.get("marketing") != "stopped":
+            raise PermanentError("crm did not confirm that marketing stopped")
+        withdrawn = " and the marketing consent withdrawn" if body.get("consent_withdrawn") else ""
+        return done(f"Direct marketing stopped{withdrawn}.")
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    @staticmethod
+    def _path(call: Call) -> str:
+        return f"/customers/{call.link}"
+
+    async def _send(
+        self, method: str, path: str, call: Call, *, json: Any = None,
+        params: dict[str, Any] | None = None, allow: Any = (),
+    ) -> httpx.Response:
+        return await self.egress.request(
+            method, path, call=call, json=json, params=params, headers=self.headers, allow=allow
+        )
+
+    def _ok(self, response: httpx.Response) -> dict[str, Any]:
+        if response.status_code != 200:
+            raise refuse_with_code(response, self.system)
+        return json_object(response, self.system)
+

@@ -1,0 +1,265 @@
+"""Fortnox Finans (invoicing): Fortnox REST API v3 with OAuth2 client credentials.
+
+Two things shape this connector. Fortnox holds invoices, which Bokföringslagen says must be
+kept seven years, so erasure cannot simply delete: with invoices on file the customer card is
+anonymised and the invoices are reported as ``retained`` with the date they may go. And Fortnox
+rate-limits per token (25 calls per 5 s), so a token is fetched once and reused until shortly
+before it expires, not per call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import date
+from typing import Any, ClassVar
+
+import httpx
+
+from app.connectors.base import Call, Egress, Outcome, Retained, done, no_data, refuse, retained
+from app.connectors.common import json_object, safe_code
+from app.errors import PermanentError
+from app.settings import Settings
+
+TOKEN_MARGIN_S = 60.0  # refresh this long before the token's stated expiry
+MAX_PAGES = 100
+BFL_BASIS = "Bokföringslagen (1999:1078) 7 kap. 2 §; GDPR art. 17(3)(b)"
+CLAIM_BASIS = "Avtal (GDPR art. 6(1)(b)) och Bokföringslagen 7 kap. 2 §"
+ANONYMISED_CARD: dict[str, Any] = {
+    "Name": "Anonymiserad kund", "Email": "", "Phone1": "", "Address1": "", "ZipCode": "",
+    "City": "", "OrganisationNumber": "", "Active": False,
+}
+# The service's rectifiable fields and the Fortnox customer-card fields that hold them.
+FIELDS = {
+    "name": "Name", "email": "Email", "phone": "Phone1", "address": "Address1",
+    "postal_code": "ZipCode", "city": "City",
+}
+# Fortnox error codes we know, with a fixed text (the partner's message may hold personal data).
+KNOWN_ERRORS = {
+    2000637: "the customer has invoices and cannot be deleted",
+    2000433: "the customer was not found",
+    2001101: "the access token is missing or expired",
+}
+
+
+def retention_until(invoice_year: int) -> str:
+    """31 December of the seventh year after the fiscal (calendar) year of the latest invoice."""
+    return date(invoice_year + 7, 12, 31).isoformat()
+
+
+class FortnoxConnector:
+    """Fortnox: export, erase (delete or anonymise + retain), rectify, restrict (inactive)."""
+
+    system: ClassVar[str] = "fortnox"
+    actions: ClassVar[tuple[str, ...]] = ("export", "erase", "rectify", "restrict")
+
+    def __init__(self, egress: Egress, settings: Settings) -> None:
+        self.egress = egress
+        self._client_auth = (
+            settings.fortnox_client_id, settings.fortnox_client_secret.get_secret_value()
+        )
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._token_lock = asyncio.Lock()
+
+    async def execute(self, call: Call) -> Outcome:
+        handlers = {
+            "export": self._export, "erase": self._erase, "rectify": self._rectify,
+            "restrict": self._restrict,
+        }
+        handler = handlers.get(call.action)
+        if handler is None:
+            raise PermanentError(f"fortnox has no action {call.action!r}")
+        return await handler(call)
+
+    async def poll(self, call: Call) -> Outcome | None:
+        """Fortnox answers at once: there is never anything to poll."""
+        return None
+
+    def parse_callback(self, payload: dict[str, Any]) -> tuple[uuid.UUID, Outcome]:
+        raise PermanentError("fortnox answers at once and does not call back")
+
+    # -- actions ---------------------------------------------------------------------------
+
+    async def _export(self, call: Call) -> Outcome:
+        response = await self._api("GET", self._card(call), call)
+        if response.status_code == 404:
+            return no_data()
+        card = self._ok(response).get("Customer")
+        if not isinstance(card, dict):
+            raise PermanentError("fortnox answered the customer with an unexpected body")
+        invoices = await self._invoices(call)
+        return done(
+            f"Exported the Fortnox customer card and {len(invoices)} invoices.",
+            {"customer_card": card, "invoices": invoices},
+        )
+
+    async def _erase(self, call: Call) -> Outcome:
+        invoices = await self._invoices(call)
+        if not invoices:
+            response = await self._api("DELETE", self._card(call), call)
+            if response.status_code == 404:
+                return no_data()
+            if response.status_code in (200, 204):
+                return done("The Fortnox customer card was deleted; there were no invoices.")
+            if _error_code(response) != 2000637:
+                raise self._error(response)
+            invoices = await self._invoices(call)  # invoices appeared meanwhile: anonymise
+            if not invoices:
+                raise PermanentError("fortnox refused the deletion but lists no invoices")
+        response = await self._api(
+            "PUT", self._card(call), call, json={"Customer": ANONYMISED_CARD}
+        )
+        if response.status_code == 404:
+            return no_data()
+        self._ok(response)
+        return _retained_invoices(invoices)
+
+    async def _rectify(self, call: Call) -> Outcome:
+        card = {FIELDS[name]: value for name, value in call.changes.items() if name in FIELDS}
+        if not card:
+            raise PermanentError("fortnox rectification names no field Fortnox holds")
+        response = await self._api(
+            "PUT", self._card(call), call, json={"Customer": card}, allow=card.values()
+        )
+        if response.status_code == 404:
+            return no_data()
+        self._ok(response)
+        changed = ", ".join(sorted(name for name in call.changes if name in FIELDS))
+        return done(f"Rectified on the Fortnox customer card: {changed}.")
+
+    async def _restrict(self, call: Call) -> Outcome:
+        response = await self._api(
+            "PUT", self._card(call), call, json={"Customer": {"Active": False}}
+        )
+        if response.status_code == 404:
+            return no_data()
+        self._ok(response)
+        return done(
+            "Fortnox has no restriction flag: the customer card was marked inactive "
+            "(Active: false) so it is not used for new invoicing while restricted."
+        )
+
+    async def _invoices(self, call: Call) -> list[dict[str, Any]]:
+        """Every invoice of the customer, following Fortnox's page numbers."""
+        invoices: list[dict[str, Any]] = []
+        for page in range(1, MAX_PAGES + 1):
+            params: dict[str, Any] = {"customernumber": call.link}
+            if page > 1:
+                params["page"] = page
+            body = self._ok(await self._api("GET", "/3/invoices", call, params=params))
+            items = body.get("Invoices")
+            if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+                raise PermanentError("fortnox answered the invoices with an unexpected body")
+            invoices.extend(items)
+            meta = body.get("MetaInformation")
+            total_pages = meta.get("@TotalPages", 1) if isinstance(meta, dict) else 1
+            if not isinstance(total_pages, int) or page >= total_pages:
+                return invoices
+        raise PermanentError("fortnox invoice list did not end")
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    @staticmethod
+    def _card(call: Call) -> str:
+        return f"/3/customers/{call.link}"
+
+    async def _api(
+        self, method: str, path: str, call: Call, *, json: Any = None,
+        params: dict[str, Any] | None = None, allow: Any = (),
+    ) -> httpx.Response:
+        """One ``/3/`` call with a Bearer token; a 401 refreshes the token once and retries."""
+        stale: str | None = None
+        for _ in range(2):
+            token = await self._access_token(stale)
+            response = await self.egress.request(
+                method, path, call=call, json=json, params=params, allow=allow,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            if response.status_code != 401:
+                return response
+            stale = token
+        raise PermanentError("fortnox rejected a freshly issued access token (401)")
+
+    async def _access_token(self, stale: str | None = None) -> str:
+        """The cached token, or a new one if it is near expiry or is ``stale`` (got a 401).
+
+        Concurrent calls that all got a 401 with the same token fetch one new token between
+        them: the lock serialises them and the second finds the token already replaced.
+        """
+        async with self._token_lock:
+            cached = self._token
+            if cached is not None and cached != stale and time.monotonic() < self._expires_at:
+                return cached
+            response = await self.egress.request(
+                "POST", "/oauth-v1/token", data={"grant_type": "client_credentials"},
+                auth=self._client_auth,
+            )
+            if response.status_code != 200:
+                raise refuse(response, self.system, "the client credentials were not accepted")
+            body = json_object(response, self.system)
+            token, expires_in = body.get("access_token"), body.get("expires_in", 3600)
+            if not isinstance(token, str) or not token or not isinstance(expires_in, int | float):
+                raise PermanentError("fortnox answered the token request with an unexpected body")
+            self._token = token
+            self._expires_at = time.monotonic() + max(0.0, float(expires_in) - TOKEN_MARGIN_S)
+            return token
+
+    def _ok(self, response: httpx.Response) -> dict[str, Any]:
+        if response.status_code != 200:
+            raise self._error(response)
+        return json_object(response, self.system)
+
+    def _error(self, response: httpx.Response) -> PermanentError:
+        code = _error_code(response)
+        if code is None:
+            return refuse(response, self.system)
+        known = KNOWN_ERRORS.get(code)
+        reason = f"Fortnox error {code}" + (f", {known}" if known else "")
+        return refuse(response, self.system, reason)
+
+
+def _error_code(response: httpx.Response) -> int | None:
+    """The ``ErrorInformation`` code of a Fortnox error answer (never its message)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    info = body.get("ErrorInformation") if isinstance(body, dict) else None
+    if not isinstance(info, dict):
+        return None
+    code = safe_code(info.get("code", info.get("Code")))
+    return int(code) if code is not None and code.isdigit() else None
+
+
+def _retained_invoices(invoices: list[dict[str, Any]]) -> Outcome:
+    """The anonymised card's outcome: the invoices kept, paid and unpaid, each with its date."""
+    paid = [inv for inv in invoices if not _unpaid(inv)]
+    unpaid = [inv for inv in invoices if _unpaid(inv)]
+    items = []
+    for category, basis, group in (
+        ("invoices", BFL_BASIS, paid), ("unpaid_invoices", CLAIM_BASIS, unpaid)
+    ):
+        if group:
+            items.append(Retained(category, basis, retention_until(_latest_year(group))))
+    return retained(
+        "The Fortnox customer card was anonymised and marked inactive; "
+        f"{len(invoices)} invoices are kept by law ({len(unpaid)} unpaid).",
+        items,
+    )
+
+
+def _unpaid(invoice: dict[str, Any]) -> bool:
+    balance = invoice.get("Balance", 0)
+    return isinstance(balance, int | float) and balance > 0 and not invoice.get("Cancelled")
+
+
+def _latest_year(invoices: list[dict[str, Any]]) -> int:
+    years = []
+    for invoice in invoices:
+        try:
+            years.append(date.fromisoformat(str(invoice.get("InvoiceDate"))).year)
+        except ValueError:
+            raise PermanentError("fortnox listed an invoice without a valid InvoiceDate") from None
+    return max(years)

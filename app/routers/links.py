@@ -1,0 +1,77 @@
+"""Pseudonymous links (``/v1/links``): each system's own key for a customer. Staff only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app.auth import CUSTOMER_NUMBER_PATTERN
+from app.connectors.catalog import SYSTEMS
+from app.db import utcnow
+from app.deps import SessionDep, StaffDep
+from app.models import Link
+from app.schemas import Strict, problem_responses
+
+router = APIRouter(prefix="/v1/links", tags=["links"])
+
+LINKED_SYSTEMS = "|".join(name for name, spec in SYSTEMS.items() if spec.needs_link)
+Customer = Annotated[str, Path(pattern=CUSTOMER_NUMBER_PATTERN)]
+System = Annotated[str, Path(pattern=f"^({LINKED_SYSTEMS})$")]
+
+
+class LinkBody(Strict):
+    external_id: str = Field(
+        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9+._:-]+$",
+        description="the system's key for the customer: service ID, Fortnox number, listing "
+        "ID, phone number (SNPAC), order ID (installer)",
+    )
+
+
+class LinkOut(BaseModel):
+    customer_number: str
+    system: str
+    external_id: str
+    updated_at: datetime
+
+
+@router.get("/{customer_number}", response_model=list[LinkOut],
+            responses=problem_responses(401, 403, 422), summary="A customer's links")
+async def list_links(
+    session: SessionDep, _staff: StaffDep, customer_number: Customer
+) -> list[LinkOut]:
+    rows = await session.scalars(
+        select(Link).where(col(Link.customer_number) == customer_number).order_by(
+            col(Link.system))
+    )
+    return [LinkOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.put("/{customer_number}/{system}", response_model=LinkOut,
+            responses=problem_responses(401, 403, 413, 422),
+            summary="Register or change a customer's key in one system")
+async def put_link(
+    session: SessionDep, _staff: StaffDep, customer_number: Customer, system: System,
+    body: LinkBody,
+) -> LinkOut:
+    link = await upsert_link(session, customer_number=customer_number, system=system,
+                             external_id=body.external_id)
+    return LinkOut.model_validate(link, from_attributes=True)
+
+
+async def upsert_link(
+    session: AsyncSession, *, customer_number: str, system: str, external_id: str
+) -> Link:
+    link = (await session.scalars(select(Link).where(
+        col(Link.customer_number) == customer_number, col(Link.system) == system))).first()
+    if link is None:
+        link = Link(customer_number=customer_number, system=system, external_id=external_id)
+        session.add(link)
+    else:
+        link.external_id, link.updated_at = external_id, utcnow()
+    await session.flush()
+    return link

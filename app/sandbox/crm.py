@@ -1,0 +1,261 @@
+"""The own customer register (first-party): answers at once, after the configured delay.
+
+It applies the erasure rules the company has decided (docs/partners.md): an active contract
+keeps what delivering it needs, an ended contract keeps only accounting data. Mutations honour
+``Idempotency-Key`` so a retried call is applied once. Rectification answers with masked
+previous values only: the full old value is personal data the service has no need for.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict
+
+from app.sandbox.faults import gate
+from app.sandbox.http import Answer, api_key_check, error_response, read_model, remember, replay
+from app.sandbox.models import Address, CrmCustomer, iso
+from app.sandbox.state import SandboxState
+
+SYSTEM = "crm"
+CONTRACT_BASIS = "GDPR art. 6(1)(b), art. 17(3)(b) contract in force"
+ACCOUNTING_BASIS = "Bokföringslagen (1999:1078) 7 kap. 2 §; GDPR art. 17(3)(b)"
+RECTIFIABLE = ("name", "address", "postal_code", "city", "email", "phone")
+MAX_PAGE = 1000
+LOCK_AFTER = timedelta(days=183)  # the policy locks a departed customer's data after 6 months
+
+log = logging.getLogger("app.sandbox.crm")
+
+
+class Changes(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    changes: dict[str, str]
+
+
+class Restriction(BaseModel):
+    grounds: str | None = None
+
+
+def mask(field: str, value: str | None) -> str | None:
+    """Enough of a value for a person to recognise it, too little to reveal it."""
+    if not value:
+        return value
+    if field == "email" and "@" in value:
+        local, _, domain = value.partition("@")
+        host, dot, tld = domain.rpartition(".")
+        return f"{local[:1]}***@{host[:1]}***{dot}{tld}" if host else f"{local[:1]}***@***"
+    if field == "phone":
+        return "***" + value[-2:]
+    return " ".join(word[:1] + "***" for word in value.split())
+
+
+def accounting_until(customer: CrmCustomer) -> str | None:
+    """31 December of the seventh year after the latest invoice's (calendar) fiscal year."""
+    if not customer.billing:
+        return None
+    latest = max(record.invoice_date.year for record in customer.billing)
+    return f"{latest + 7}-12-31"
+
+
+def record(customer: CrmCustomer, now: datetime) -> dict[str, Any]:
+    """The customer record in the register's wire shape."""
+    contract = customer.contract
+    ended = contract.ended_at
+    return {
+        "customer_number": customer.customer_number,
+        "name": customer.name,
+        "personnummer": customer.personnummer,
+        "email": customer.email,
+        "phone": customer.phone,
+        "address": customer.address.as_dict() if customer.address else None,
+        "contract": {"status": contract.status, "started_at": iso(contract.started_at),
+                     "ended_at": iso(ended)},
+        "services": [{"service_id": s.service_id, "kind": s.kind, "since": iso(s.since)}
+                     for s in customer.services],
+        "consents": [{"purpose": c.purpose, "given": c.given, "at": iso(c.at)}
+                     for c in customer.consents],
+        "sources": list(customer.sources),
+        "order_ip_log": [{"ip": e.ip, "at": iso(e.at)} for e in customer.order_ip_log
+                         if now - e.at < timedelta(hours=24)],
+        "call_history_count": len(customer.call_history),
+        "billing_records": [b.as_dict() for b in customer.billing],
+        "locked": ended is not None and now - ended > LOCK_AFTER,
+        "restricted": customer.restricted,
+        "marketing_stopped": customer.marketing_stopped,
+    }
+
+
+def erase(customer: CrmCustomer, now: datetime) -> dict[str, Any]:
+    """Apply the register's erasure rules; what is kept is listed with its basis and date."""
+    erased: list[str] = []
+    retained: list[dict[str, Any]] = []
+    if customer.consents:
+        erased.append("consents")
+        customer.consents = []
+        customer.marketing_stopped = True
+    if customer.order_ip_log:
+        erased.append("order IP log")
+        customer.order_ip_log = []
+    if customer.contract.status == "active":
+        # Traffic data of the running billing period is still needed to invoice it.
+        period_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        old = [c for c in customer.call_history if c.at < period_start]
+        if old:
+            erased.append("call history beyond billing needs")
+            customer.call_history = [c for c in customer.call_history if c.at >= period_start]
+        retained.append({
+            "category": "contract data (identity, address, contact details, services)",
+            "basis": CONTRACT_BASIS, "until": None,
+        })
+        if customer.call_history:
+            retained.append({"category": "call history of the current billing period",
+                             "basis": CONTRACT_BASIS, "until": None})
+    else:
+        if customer.call_history:
+            erased.append("call history")
+            customer.call_history = []
+        if customer.name or customer.personnummer or customer.email or customer.phone:
+            erased.append("identity and contact details")
+            customer.name = customer.personnummer = customer.email = customer.phone = None
+        if customer.address is not None:
+            erased.append("address")
+            customer.address = None
+        if customer.services:
+            erased.append("services")
+            customer.services = []
+        if customer.sources:
+            erased.append("sources")
+            customer.sources = []
+    if customer.billing:
+        retained.append({"category": "accounting records (invoices and payments)",
+                         "basis": ACCOUNTING_BASIS, "until": accounting_until(customer)})
+    return {"erased": erased, "retained": retained}
+
+
+def rectify(customer: CrmCustomer, changes: dict[str, str]) -> dict[str, Any]:
+    previous: dict[str, str | None] = {}
+    address = customer.address or Address("", "", "")
+    for field, value in changes.items():
+        if field in ("name", "email", "phone"):
+            previous[field] = mask(field, getattr(customer, field))
+            setattr(customer, field, value)
+        else:
+            attr = "street" if field == "address" else field
+            previous[field] = mask(field, getattr(address, attr) or None)
+            setattr(address, attr, value)
+    if any(f in changes for f in ("address", "postal_code", "city")):
+        customer.address = address
+    return {"updated": sorted(changes), "previous_masked": previous}
+
+
+def build_router(state: SandboxState) -> APIRouter:
+    router = APIRouter(
+        tags=["sandbox: crm"],
+        dependencies=[Depends(gate(state, SYSTEM, delay=True)),
+                      Depends(api_key_check(state, SYSTEM))],
+    )
+
+    def customer_or_404(cn: str) -> CrmCustomer:
+        customer = state.crm.get(cn)
+        if customer is None:
+            raise Answer(JSONResponse({"error": "not_found"}, status_code=404))
+        return customer
+
+    def bad_request(message: str) -> Answer:
+        return Answer(error_response(SYSTEM, 400, "invalid_request", message))
+
+    @router.get("/customers/{cn}")
+    async def get_customer(cn: str) -> JSONResponse:
+        return JSONResponse(record(customer_or_404(cn), datetime.now(UTC)))
+
+    @router.get("/customers/{cn}/call-history")
+    async def get_call_history(cn: str, after: str | None = None,
+                               limit: str = "100") -> JSONResponse:
+        customer = customer_or_404(cn)
+        if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE:
+            raise bad_request(f"limit must be a whole number from 1 to {MAX_PAGE}")
+        rows = customer.call_history
+        start = 0
+        if after:
+            ids = [row.id for row in rows]
+            if after not in ids:
+                raise bad_request("after is not a cursor this register gave out")
+            start = ids.index(after) + 1
+        page = rows[start:start + int(limit)]
+        more = start + len(page) < len(rows)
+        return JSONResponse({"items": [row.as_dict() for row in page],
+                             "next": page[-1].id if more and page else None})
+
+    @router.get("/customers/{cn}/export")
+    async def export(cn: str, scope: str = "provided") -> JSONResponse:
+        customer = customer_or_404(cn)
+        if scope != "provided":
+            raise bad_request("scope must be 'provided'")
+        address = customer.address
+        row = {
+            "customer_number": customer.customer_number, "name": customer.name,
+            "personnummer": customer.personnummer, "email": customer.email,
+            "phone": customer.phone, "street": address.street if address else None,
+            "postal_code": address.postal_code if address else None,
+            "city": address.city if address else None,
+        }
+        return JSONResponse({"datasets": {
+            "customer": [row],
+            "services": [{"service_id": s.service_id, "kind": s.kind, "since": iso(s.since)}
+                         for s in customer.services],
+            "consents": [{"purpose": c.purpose, "given": c.given, "at": iso(c.at)}
+                         for c in customer.consents],
+        }})
+
+    @router.patch("/customers/{cn}")
+    async def patch_customer(cn: str, request: Request) -> Response:
+        if (repeat := replay(state, SYSTEM, request)) is not None:
+            return repeat
+        customer = customer_or_404(cn)
+        body = await read_model(request, Changes, SYSTEM)
+        unknown = sorted(set(body.changes) - set(RECTIFIABLE))
+        if unknown or not body.changes:
+            raise bad_request("changes must name fields among " + ", ".join(RECTIFIABLE))
+        answer = rectify(customer, body.changes)
+        log.info("sandbox crm rectified", extra={"fields": answer["updated"]})
+        return remember(state, SYSTEM, request, 200, answer)
+
+    @router.post("/customers/{cn}/erase")
+    async def erase_customer(cn: str, request: Request) -> Response:
+        if (repeat := replay(state, SYSTEM, request)) is not None:
+            return repeat
+        answer = erase(customer_or_404(cn), datetime.now(UTC))
+        log.info("sandbox crm erased", extra={"categories": answer["erased"]})
+        return remember(state, SYSTEM, request, 200, answer)
+
+    @router.post("/customers/{cn}/restrict")
+    async def restrict(cn: str, request: Request) -> Response:
+        if (repeat := replay(state, SYSTEM, request)) is not None:
+            return repeat
+        customer = customer_or_404(cn)
+        body = await read_model(request, Restriction, SYSTEM, empty_ok=True)
+        if not customer.restricted:
+            customer.restricted = True
+            customer.restricted_since = datetime.now(UTC).replace(microsecond=0)
+            customer.restriction_grounds = body.grounds
+        answer = {"restricted": True, "since": iso(customer.restricted_since)}
+        return remember(state, SYSTEM, request, 200, answer)
+
+    @router.post("/customers/{cn}/marketing-objection")
+    async def marketing_objection(cn: str, request: Request) -> Response:
+        if (repeat := replay(state, SYSTEM, request)) is not None:
+            return repeat
+        customer = customer_or_404(cn)
+        now = datetime.now(UTC).replace(microsecond=0)
+        customer.marketing_stopped = True
+        for consent in customer.consents:
+            if consent.purpose == "marketing" and consent.given:
+                consent.given, consent.at = False, now
+        answer = {"marketing": "stopped", "consent_withdrawn": True}
+        return remember(state, SYSTEM, request, 200, answer)
+
+    return router

@@ -1,0 +1,345 @@
+"""The durable dispatcher: claims due tasks from the database and carries them out.
+
+The database is the queue. A worker claims a batch of due tasks in one short transaction
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite serialises writers anyway), marking each
+``running`` with a lease. It then calls the connectors outside any transaction, and records
+each answer in a new transaction, provided it still holds the lease. A worker that dies leaves
+leases that expire; the next claim takes those tasks again. Partner calls carry the task id as
+their idempotency key, so a retaken task is never applied twice.
+
+Due means: ``pending`` and its retry time has come; ``running`` with an expired lease; or
+``awaiting_callback`` past the time to poll the partner (a callback that never came).
+
+New work is picked up at once: a commit that creates work wakes the in-process worker (an
+asyncio event), and on PostgreSQL also ``NOTIFY dsr_tasks`` wakes workers in other processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, event, make_url, or_, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col, select
+
+from app.connectors.base import Call, Connector
+from app.connectors.catalog import SYSTEMS
+from app.db import unit_of_work, utcnow
+from app.errors import ConnectorError, PermanentError, TransientError
+from app.models import DsrRequest, Link, RequestStatus, Task, TaskStatus
+from app.services import tasks as task_service
+from app.services.vault import Vault
+from app.settings import Settings
+
+log = logging.getLogger("app.dispatch")
+NOTIFY_CHANNEL = "dsr_tasks"
+IDLE_POLL_S = 2.0  # the longest a worker sleeps without a wake-up (retries, lease expiry)
+
+
+async def run_worker_process(settings: Settings, stop: asyncio.Event) -> None:
+    """``dsr worker``: a dispatcher with its own engine and HTTP client, until ``stop``."""
+    import httpx
+
+    from app.connectors.registry import build_connectors
+    from app.db import create_engine, create_sessionmaker
+
+    engine = create_engine(settings.database_url)
+    sessionmaker = create_sessionmaker(engine)
+    async with httpx.AsyncClient(trust_env=False) as client:
+        dispatcher = Dispatcher(settings, sessionmaker, build_connectors(settings, client))
+        jobs = [asyncio.create_task(dispatcher.run()), asyncio.create_task(dispatcher.listen())]
+        try:
+            await stop.wait()
+        finally:
+            await dispatcher.stop()
+            for job in jobs:
+                job.cancel()
+            await asyncio.gather(*jobs, return_exceptions=True)
+            await engine.dispose()
+
+
+def backoff_delay(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
+    """Exponential backoff with "equal jitter": half fixed, half random, capped."""
+    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
+    return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+@dataclass(slots=True)
+class Claimed:
+    call: Call
+    polling: bool  # True: the task awaits a callback and the partner is polled instead
+
+
+def install_wakeup(sessionmaker: async_sessionmaker[AsyncSession], wake: asyncio.Event) -> None:
+    """Wake the in-process worker after any commit that created dispatchable work."""
+
+    session_class = sessionmaker.kw["sync_session_class"]
+
+    @event.listens_for(session_class, "before_commit")
+    def _notify(session: Any) -> None:
+        wanted = session.info.get("wake_dispatcher")
+        if wanted and session.get_bind().dialect.name == "postgresql":
+            session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+
+    @event.listens_for(session_class, "after_commit")
+    def _wake(session: Any) -> None:
+        if session.info.pop("wake_dispatcher", False):
+            wake.set()
+
+
+class Dispatcher:
+    def __init__(
+        self, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession],
+        connectors: dict[str, Connector], *, wake: asyncio.Event | None = None,
+        worker_id: str | None = None, rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.connectors = connectors
+        self.vault = Vault(settings)
+        self.wake = wake or asyncio.Event()
+        self.worker_id = worker_id or f"{socket.gethostname()[:40]}-{uuid.uuid4().hex[:8]}"
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self._slots = asyncio.Semaphore(settings.worker_concurrency)
+        self._running: set[asyncio.Task[None]] = set()
+        self._stopping = asyncio.Event()
+
+    # -- claiming -------------------------------------------------------------------------------
+
+    def _due(self, now: datetime) -> Any:
+        return or_(
+            and_(col(Task.status) == TaskStatus.pending,
+                 or_(col(Task.next_attempt_at).is_(None), col(Task.next_attempt_at) <= now)),
+            and_(col(Task.status) == TaskStatus.running, col(Task.lease_until) < now),
+            and_(col(Task.status) == TaskStatus.awaiting_callback,
+                 col(Task.next_attempt_at) <= now),
+        )
+
+    async def claim(self, limit: int) -> list[Claimed]:
+        """Lease up to ``limit`` due tasks of verified, open requests."""
+        if limit <= 0:
+            return []
+        now = utcnow()
+        async with unit_of_work(self.sessionmaker) as session:
+            stmt = (
+                select(Task, DsrRequest)
+                .join(DsrRequest, col(DsrRequest.id) == col(Task.request_id))
+                .where(self._due(now))
+                .where(col(DsrRequest.status).in_(
+                    [RequestStatus.in_progress, RequestStatus.action_required]))
+                .order_by(col(Task.next_attempt_at).is_(None).desc(), col(Task.next_attempt_at),
+                          col(Task.created_at))
+                .limit(limit)
+                .with_for_update(of=Task, skip_locked=True)
+            )
+            rows = [(row[0], row[1]) for row in await session.execute(stmt)]
+            links = await self._links(session, {req.customer_number for _, req in rows})
+            claimed: list[Claimed] = []
+            for task, request in rows:
+                polling = task.status is TaskStatus.awaiting_callback
+                if not polling:
+                    task.attempts += 1
+                task.status = TaskStatus.running if not polling else task.status
+                task.lease_owner = self.worker_id
+                task.lease_until = now + timedelta(seconds=self.settings.lease_s)
+                if polling:  # hold the poll back for a lease period while we ask
+                    task.next_attempt_at = task.lease_until
+                task.updated_at = now
+                link = self._link_for(task, request, links)
+                claimed.append(Claimed(self._call(task, request, link), polling))
+            return claimed
+
+    @staticmethod
+    async def _links(
+        session: AsyncSession, customers: set[str]
+    ) -> dict[tuple[str, str], str]:
+        if not customers:
+            return {}
+        rows = await session.scalars(
+            select(Link).where(col(Link.customer_number).in_(customers))
+        )
+        return {(link.customer_number, link.system): link.external_id for link in rows}
+
+    @staticmethod
+    def _link_for(task: Task, request: DsrRequest, links: dict[tuple[str, str], str]) -> str:
+        spec = SYSTEMS.get(task.system)
+        if spec is not None and not spec.needs_link:
+            return request.customer_number
+        return links.get((request.customer_number, task.system), "")
+
+    def _call(self, task: Task, request: DsrRequest, link: str) -> Call:
+        details = request.details
+        spec = SYSTEMS.get(task.system)
+        held = set(spec.holds) if spec else set()
+        changes = {k: v for k, v in (details.get("changes") or {}).items() if k in held}
+        options = {k: v for k, v in details.items() if k != "changes"}
+        return Call(
+            task_id=task.id, request_id=request.id, request_type=request.type,
+            action=task.action, link=link, attempt=task.attempts,
+            callback_url=f"{self.settings.service_url}/v1/webhooks/{task.system}",
+            changes=changes, options=options, external_ref=task.external_ref,
+            system=task.system,
+        )
+
+    # -- executing ------------------------------------------------------------------------------
+
+    async def run_one(self, claimed: Claimed) -> None:
+        """Carry out one claimed task and record the result (never raises)."""
+        call = claimed.call
+        connector = self.connectors.get(call.system)
+        started = asyncio.get_running_loop().time()
+        try:
+            if connector is None:
+                raise PermanentError("No connector is configured for this system.")
+            if not call.link:
+                raise PermanentError("The customer has no link (pseudonymous ID) for this system.")
+            outcome = await (connector.poll(call) if claimed.polling else connector.execute(call))
+        except TransientError as exc:
+            await self._record_error(call, exc, transient=True)
+        except ConnectorError as exc:
+            await self._record_error(call, exc, transient=False)
+        except Exception as exc:  # a bug in a connector must not kill the worker
+            log.error("connector crashed", extra={"task_id": str(call.task_id),
+                                                  "error_type": type(exc).__name__})
+            await self._record_error(call, PermanentError(
+                "The connector failed unexpectedly; see the service logs."), transient=False)
+        else:
+            if outcome is None:  # polled, still running at the partner
+                await self._record(call, poll_again=True)
+            else:
+                await self._record(call, outcome=outcome)
+        finally:
+            log.info("task attempt", extra={
+                "task_id": str(call.task_id), "request_id": str(call.request_id),
+                "system": call.system, "attempt": call.attempt,
+                "duration_ms": round((asyncio.get_running_loop().time() - started) * 1000, 1)})
+
+    async def _locked(
+        self, session: AsyncSession, call: Call
+    ) -> tuple[DsrRequest, Task] | None:
+        """The request and task, if this worker still holds the task's lease."""
+        request = await task_service.lock_request(session, call.request_id)
+        task = await session.get(Task, call.task_id, with_for_update=True)
+        if task is None or task.lease_owner != self.worker_id:
+            log.info("lease lost; result dropped", extra={"task_id": str(call.task_id)})
+            return None
+        if request.status not in task_service.ACTIVE:
+            task.lease_owner = task.lease_until = None
+            return None
+        return request, task
+
+    async def _record(
+        self, call: Call, *, outcome: Any = None, poll_again: bool = False
+    ) -> None:
+        async with unit_of_work(self.sessionmaker) as session:
+            held = await self._locked(session, call)
+            if held is None:
+                return
+            request, task = held
+            if poll_again:
+                task.lease_owner = task.lease_until = None
+                task.next_attempt_at = utcnow() + timedelta(
+                    seconds=min(self.settings.callback_timeout_s, 60.0))
+                return
+            poll_at = utcnow() + timedelta(seconds=self.settings.callback_timeout_s)
+            await task_service.apply_outcome(
+                session, request=request, task=task, outcome=outcome, vault=self.vault,
+                callback_poll_at=poll_at,
+            )
+
+    async def _record_error(self, call: Call, exc: ConnectorError, *, transient: bool) -> None:
+        async with unit_of_work(self.sessionmaker) as session:
+            held = await self._locked(session, call)
+            if held is None:
+                return
+            request, task = held
+            if transient and task.status is TaskStatus.awaiting_callback:
+                # a failed poll: the partner has the job; ask again later
+                task.lease_owner = task.lease_until = None
+                task.next_attempt_at = utcnow() + timedelta(seconds=self.settings.retry_max_s)
+                return
+            if transient and task.attempts < self.settings.task_max_attempts:
+                retry_after = getattr(exc, "retry_after", None)
+                delay = retry_after if retry_after is not None else backoff_delay(
+                    task.attempts, base=self.settings.retry_base_s,
+                    cap=self.settings.retry_max_s, rng=self.rng)
+                await task_service.schedule_retry(
+                    session, request=request, task=task, reason=exc.reason, delay_s=delay)
+                return
+            reason = exc.reason if not transient else (
+                f"{exc.reason} (gave up after {task.attempts} attempts)")
+            await task_service.fail(session, request=request, task=task, reason=reason)
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    async def run_until_idle(self, *, max_rounds: int = 1000) -> None:
+        """Claim and run due tasks until none is due (tests and benchmarks)."""
+        for _ in range(max_rounds):
+            batch = await self.claim(self.settings.worker_concurrency)
+            if not batch:
+                return
+            await asyncio.gather(*(self.run_one(c) for c in batch))
+
+    async def run(self) -> None:
+        """Work until :meth:`stop`: claim what is due, run it, sleep until woken."""
+        log.info("worker started", extra={"worker_id": self.worker_id})
+        while not self._stopping.is_set():
+            self.wake.clear()
+            free = self.settings.worker_concurrency - len(self._running)
+            try:
+                batch = await self.claim(free)
+            except Exception as exc:  # database hiccup: log, back off, keep going
+                log.error("claim failed", extra={"error_type": type(exc).__name__})
+                batch = []
+                await asyncio.sleep(1.0)
+            for claimed in batch:
+                job = asyncio.create_task(self.run_one(claimed))
+                self._running.add(job)
+                job.add_done_callback(self._done)
+            if batch and len(batch) == free:
+                continue  # there may be more due right now
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=IDLE_POLL_S)
+
+    async def listen(self) -> None:
+        """On PostgreSQL, wake on ``NOTIFY dsr_tasks`` from any process (reconnecting)."""
+        url = make_url(self.settings.database_url)
+        if not url.drivername.startswith("postgresql"):
+            return
+        import asyncpg
+
+        dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while not self._stopping.is_set():
+            try:
+                conn = await asyncpg.connect(dsn)
+            except (OSError, asyncpg.PostgresError):
+                await asyncio.sleep(2.0)
+                continue
+            try:
+                await conn.add_listener(NOTIFY_CHANNEL, lambda *_args: self.wake.set())
+                while not self._stopping.is_set() and not conn.is_closed():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), timeout=5.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await conn.close()
+
+    def _done(self, job: asyncio.Task[None]) -> None:
+        self._running.discard(job)
+        self.wake.set()  # a slot is free
+
+    async def stop(self, *, grace_s: float = 10.0) -> None:
+        self._stopping.set()
+        self.wake.set()
+        if self._running:
+            await asyncio.wait(self._running, timeout=grace_s)
+        for job in list(self._running):
+            job.cancel()

@@ -1,0 +1,53 @@
+"""Applying a verified partner callback to its task, exactly once."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.connectors.base import Outcome
+from app.errors import NotFound
+from app.models import Task, TaskStatus, WebhookReceipt
+from app.services import tasks as task_service
+from app.services.vault import Vault
+
+# A callback may overtake the worker recording "awaiting_callback" (a fast partner), or arrive
+# for a task being retried after a lost answer: all of these still accept it.
+ACCEPTS_CALLBACK = frozenset(
+    {TaskStatus.awaiting_callback, TaskStatus.running, TaskStatus.pending}
+)
+
+
+async def apply_callback(
+    session: AsyncSession, *, system: str, webhook_id: str, task_id: uuid.UUID,
+    outcome: Outcome, vault: Vault,
+) -> tuple[str, uuid.UUID | None]:
+    """Returns ("applied" | "duplicate" | "ignored", task id)."""
+    if await session.get(WebhookReceipt, (system, webhook_id)) is not None:
+        return "duplicate", task_id
+    task = await session.get(Task, task_id)
+    if task is None or task.system != system:
+        # Another partner's task is answered exactly like a task that does not exist.
+        raise NotFound("No task of this partner has that id.")
+    request = await task_service.lock_request(session, task.request_id)
+    task = await session.get(Task, task_id, with_for_update=True, populate_existing=True)
+    assert task is not None
+    try:
+        async with session.begin_nested():
+            session.add(WebhookReceipt(system=system, webhook_id=webhook_id, task_id=task_id))
+            await session.flush()
+    except IntegrityError:
+        return "duplicate", task_id  # the same delivery, concurrently
+    if (
+        outcome.status is TaskStatus.awaiting_callback  # a progress report: nothing to record
+        or task.status not in ACCEPTS_CALLBACK
+        or request.status not in task_service.ACTIVE
+    ):
+        return "ignored", task_id
+    await task_service.apply_outcome(
+        session, request=request, task=task, outcome=outcome, vault=vault,
+        actor=(system, "partner"),
+    )
+    return "applied", task_id

@@ -1,0 +1,69 @@
+"""The registry builds one connector per catalogue system, each able to do its actions."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import httpx
+import pytest
+import respx
+
+from app.connectors.base import Connector
+from app.connectors.catalog import SYSTEMS
+from app.connectors.registry import build_connectors
+from app.errors import PermanentError
+from app.models import TaskStatus
+from app.settings import Settings
+from tests.connectors.conftest import MakeCall
+
+EXTRA_ACTIONS = {("crm", "stop_marketing"), ("crm", "assess_objection"), ("eniro", "unlist"),
+                 ("snpac", "port_number")}
+
+
+def test_one_connector_per_catalogue_system(connectors: dict[str, Connector]) -> None:
+    assert set(connectors) == set(SYSTEMS)
+    for name, connector in connectors.items():
+        assert connector.system == name
+
+
+def test_every_catalogue_action_is_supported(connectors: dict[str, Connector]) -> None:
+    needed = {(name, action) for name, spec in SYSTEMS.items() for action in spec.actions.values()}
+    for system, action in needed | EXTRA_ACTIONS:
+        assert action in cast(Any, connectors[system]).actions, (system, action)
+
+
+def test_each_system_gets_its_own_egress_and_limits(
+    settings: Settings, client: httpx.AsyncClient
+) -> None:
+    settings = Settings(_env_file=None, crm_url="https://crm.example.com/api/",
+                        eniro_timeout_s=3.5)
+    connectors = build_connectors(settings, client)
+    egresses = {n: cast(Any, c).egress for n, c in connectors.items() if n != "installer"}
+    assert len({id(e) for e in egresses.values()}) == 5
+    assert egresses["crm"].base_url == "https://crm.example.com/api"
+    assert egresses["fortnox"].limits.rate == 25 and egresses["fortnox"].limits.per_s == 5.0
+    assert egresses["eniro"].limits.timeout_s == 3.5
+    assert all(e.system == name for name, e in egresses.items())
+
+
+@pytest.mark.parametrize("action", ["export", "erase", "rectify", "restrict"])
+async def test_installer_actions_are_manual_and_send_nothing(
+    connectors: dict[str, Connector], make_call: MakeCall, respx_mock: respx.MockRouter,
+    action: str,
+) -> None:
+    outcome = await connectors["installer"].execute(make_call("installer", action))
+    assert outcome.status is TaskStatus.manual
+    assert "installation company" in outcome.summary
+    assert "ORD-88001" not in outcome.summary
+    assert not respx_mock.calls
+
+
+async def test_installer_has_no_callbacks(
+    connectors: dict[str, Connector], make_call: MakeCall
+) -> None:
+    installer = connectors["installer"]
+    assert await installer.poll(make_call("installer", "erase")) is None
+    with pytest.raises(PermanentError):
+        installer.parse_callback({})
+    with pytest.raises(PermanentError):
+        await installer.execute(make_call("installer", "port_number"))

@@ -1,0 +1,299 @@
+"""The dispatcher: claiming, leases, retries with backoff, giving up, agent retry, polling."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.connectors import base
+from app.db import create_engine, create_sessionmaker, utcnow
+from app.errors import PermanentError, TransientError
+from app.models import DsrRequest, Task, TaskResult, TaskStatus
+from app.services import audit
+from app.services.dispatch import Dispatcher, backoff_delay
+from tests.conftest import BACKEND, make_settings
+from tests.helpers import agent_body, create
+from tests.services.fakes import FakeConnector, fakes
+
+FAST = {"retry_base_s": 0.01, "retry_max_s": 0.02, "task_max_attempts": 3}
+
+
+def dispatcher(app, connectors, **over) -> Dispatcher:  # type: ignore[no-untyped-def]
+    settings = make_settings(app.state.settings.database_url, **{**FAST, **over})
+    return Dispatcher(settings, app.state.sessionmaker, connectors)
+
+
+async def until_settled(d: Dispatcher, rounds: int = 50) -> None:
+    for _ in range(rounds):
+        await d.run_until_idle()
+        await asyncio.sleep(0.03)
+
+
+async def task_rows(app, request_id: str) -> list[Task]:  # type: ignore[no-untyped-def]
+    async with app.state.sessionmaker() as session:
+        return list(await session.scalars(
+            select(Task).where(Task.request_id == uuid.UUID(request_id))))
+
+
+async def request_row(app, request_id: str) -> DsrRequest:  # type: ignore[no-untyped-def]
+    async with app.state.sessionmaker() as session:
+        row = await session.get(DsrRequest, uuid.UUID(request_id))
+        assert row is not None
+        return row
+
+
+async def link(client, agent, customer: str, system: str, ext: str) -> None:  # type: ignore[no-untyped-def]
+    response = await client.put(f"/v1/links/{customer}/{system}", json={"external_id": ext},
+                                headers=agent)
+    assert response.status_code == 200, response.text
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    import random
+
+    rng = random.Random(7)
+    delays = [backoff_delay(n, base=1, cap=30, rng=rng) for n in range(1, 9)]
+    assert 0.5 <= delays[0] <= 1 and 1 <= delays[1] <= 2 and 2 <= delays[2] <= 4
+    assert all(15 <= d <= 30 for d in delays[5:])
+
+
+async def test_all_tasks_done_completes_the_request(client, portal, agent, app) -> None:  # type: ignore[no-untyped-def]
+    await link(client, agent, "C-1001", "fortnox", "1001")
+    created = await create(client, portal, {"type": "access"})
+    connectors = fakes(fortnox=lambda call: base.retained(
+        "kept", [base.Retained("invoices", "Bokföringslagen 7 kap. 2 §", "2033-12-31")]))
+    await dispatcher(app, connectors).run_until_idle()
+    body = (await client.get(f"/v1/requests/{created['id']}", headers=portal)).json()
+    assert body["status"] == "completed"
+    statuses = {t["system"]: t["status"] for t in body["tasks"]}
+    assert statuses == {"crm": "done", "fortnox": "retained"}
+    fortnox = next(t for t in body["tasks"] if t["system"] == "fortnox")
+    assert fortnox["outcome"]["retained"][0]["until"] == "2033-12-31"
+    call = connectors["fortnox"].calls[0]
+    assert call.link == "1001" and call.task_id == uuid.UUID(fortnox["id"])
+    assert connectors["crm"].calls[0].link == "C-1001"
+    async with app.state.sessionmaker() as session:
+        stored = (await session.scalars(select(TaskResult))).one()
+        assert b"things" not in stored.ciphertext  # encrypted at rest
+        assert app.state.vault.open(stored.ciphertext) == {"things": [1, 2]}
+        request = await session.get(DsrRequest, uuid.UUID(created["id"]))
+        assert (await audit.verify_chain(session, request)).ok
+
+
+async def test_nothing_is_dispatched_before_verification(client, agent, app) -> None:  # type: ignore[no-untyped-def]
+    created = await create(client, agent, agent_body())
+    connectors = fakes()
+    d = dispatcher(app, connectors)
+    await d.run_until_idle()
+    assert connectors["crm"].calls == []
+    await client.post(f"/v1/requests/{created['id']}/verify", json={"method": "bankid"},
+                      headers=agent)
+    await d.run_until_idle()
+    assert len(connectors["crm"].calls) == 1
+    assert (await request_row(app, created["id"])).status == "completed"
+
+
+async def test_transient_errors_are_retried_with_backoff(client, portal, app) -> None:  # type: ignore[no-untyped-def]
+    outcomes = iter([TransientError("crm answered 503"), TransientError("crm timed out"),
+                     base.done("ok")])
+
+    def flaky(call: base.Call) -> base.Outcome:
+        item = next(outcomes)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    created = await create(client, portal, {"type": "erasure"})
+    d = dispatcher(app, fakes(crm=flaky))
+    await d.run_until_idle()
+    (task,) = await task_rows(app, created["id"])
+    assert task.status is TaskStatus.pending and task.attempts == 1
+    assert task.next_attempt_at is not None and task.next_attempt_at > utcnow()
+    assert task.last_error == "crm answered 503"
+    await until_settled(d)
+    (task,) = await task_rows(app, created["id"])
+    assert task.status is TaskStatus.done and task.attempts == 3
+
+
+async def test_retry_after_is_honoured(client, portal, app) -> None:  # type: ignore[no-untyped-def]
+    def throttled(call: base.Call) -> base.Outcome:
+        raise TransientError("rate limited", retry_after=120)
+
+    created = await create(client, portal, {"type": "access"})
+    before = utcnow()
+    await dispatcher(app, fakes(crm=throttled)).run_until_idle()
+    (task,) = await task_rows(app, created["id"])
+    assert task.next_attempt_at is not None
+    assert timedelta(seconds=119) < task.next_attempt_at - before < timedelta(seconds=125)
+
+
+async def test_give_up_then_agent_retries(client, portal, agent, app) -> None:  # type: ignore[no-untyped-def]
+    broken = {"on": True}
+
+    def unreliable(call: base.Call) -> base.Outcome:
+        if broken["on"]:
+            raise TransientError("crm could not be reached")
+        return base.done("ok")
+
+    created = await create(client, portal, {"type": "access"})
+    d = dispatcher(app, fakes(crm=unreliable))
+    await until_settled(d, rounds=30)
+    body = (await client.get(f"/v1/requests/{created['id']}", headers=agent)).json()
+    assert body["status"] == "action_required"
+    (task,) = body["tasks"]
+    assert task["status"] == "failed" and task["attempts"] == 3
+    assert "gave up after 3 attempts" in task["last_error"]
+    events = (await client.get(f"/v1/requests/{created['id']}/events", headers=agent)).json()
+    last = events["events"][-1]
+    assert last["to_status"] == "action_required"
+    assert last["data"]["waiting_on"][0]["reason"].startswith("crm could not be reached")
+
+    broken["on"] = False
+    retried = await client.post(f"/v1/requests/{created['id']}/tasks/{task['id']}/retry",
+                                headers=agent)
+    assert retried.json()["status"] == "in_progress"
+    assert retried.json()["tasks"][0]["status"] == "pending"
+    await d.run_until_idle()
+    assert (await request_row(app, created["id"])).status == "completed"
+    again = await client.post(f"/v1/requests/{created['id']}/tasks/{task['id']}/retry",
+                              headers=agent)
+    assert again.status_code == 409
+
+
+async def test_permanent_error_fails_at_once(client, portal, app) -> None:  # type: ignore[no-untyped-def]
+    def refused(call: base.Call) -> base.Outcome:
+        raise PermanentError("crm refused the call (400)")
+
+    created = await create(client, portal, {"type": "access"})
+    await dispatcher(app, fakes(crm=refused)).run_until_idle()
+    (task,) = await task_rows(app, created["id"])
+    assert task.status is TaskStatus.failed and task.attempts == 1
+    assert (await request_row(app, created["id"])).status == "action_required"
+
+
+async def test_connector_crash_fails_the_task_not_the_worker(client, portal, app) -> None:  # type: ignore[no-untyped-def]
+    def crash(call: base.Call) -> base.Outcome:
+        raise KeyError("customer 19811218-9876")
+
+    created = await create(client, portal, {"type": "access"})
+    await dispatcher(app, fakes(crm=crash)).run_until_idle()
+    (task,) = await task_rows(app, created["id"])
+    assert task.status is TaskStatus.failed
+    assert "19811218" not in (task.last_error or "")
+
+
+async def test_missing_link_fails_clearly(client, portal, agent, app) -> None:  # type: ignore[no-untyped-def]
+    await link(client, agent, "C-1001", "eniro", "HIT-1")
+    created = await create(client, portal, {"type": "access"})
+    async with app.state.sessionmaker() as session, session.begin():
+        from app.models import Link
+
+        for row in await session.scalars(select(Link)):
+            await session.delete(row)
+    await dispatcher(app, fakes()).run_until_idle()
+    eniro = next(t for t in await task_rows(app, created["id"]) if t.system == "eniro")
+    assert eniro.status is TaskStatus.failed and "no link" in (eniro.last_error or "")
+
+
+async def test_manual_task_waits_for_an_agent(client, portal, agent, app) -> None:  # type: ignore[no-untyped-def]
+    created = await create(client, portal, {"type": "objection",
+                                            "details": {"processing": "legitimate_interest"}})
+    await dispatcher(app, fakes(crm=lambda c: base.manual("weigh it"))).run_until_idle()
+    body = (await client.get(f"/v1/requests/{created['id']}", headers=agent)).json()
+    assert body["status"] == "action_required" and body["tasks"][0]["status"] == "manual"
+    task_id = body["tasks"][0]["id"]
+    bad = await client.post(f"/v1/requests/{created['id']}/tasks/{task_id}/complete",
+                            json={"outcome": "retained", "note": "kept"}, headers=agent)
+    assert bad.status_code == 409
+    missing = await client.post(f"/v1/requests/{created['id']}/tasks/{uuid.uuid4()}/complete",
+                                json={"outcome": "done", "note": "x"}, headers=agent)
+    assert missing.status_code == 404
+    done = await client.post(f"/v1/requests/{created['id']}/tasks/{task_id}/complete",
+                             json={"outcome": "done", "note": "Objection upheld; processing "
+                                   "on legitimate interest stopped."}, headers=agent)
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "completed"
+
+
+async def test_expired_lease_is_taken_again_and_late_result_dropped(client, portal, app) -> None:  # type: ignore[no-untyped-def]
+    created = await create(client, portal, {"type": "access"})
+    crashed = dispatcher(app, fakes(), lease_s=0.05)
+    claimed = await crashed.claim(10)  # then "dies" without running the task
+    assert len(claimed) == 1
+    survivor = fakes()
+    other = dispatcher(app, survivor, lease_s=30)
+    assert await other.claim(10) == []  # lease still held
+    await asyncio.sleep(0.1)
+    retaken = await other.claim(10)
+    assert [c.call.task_id for c in retaken] == [claimed[0].call.task_id]
+    assert retaken[0].call.attempt == 2
+    await other.run_one(retaken[0])
+    await crashed.run_one(claimed[0])  # the dead worker's late answer changes nothing
+    (task,) = await task_rows(app, created["id"])
+    assert task.status is TaskStatus.done and task.lease_owner is None
+    async with app.state.sessionmaker() as session:
+        events = await audit.list_events(session, uuid.UUID(created["id"]))
+    assert sum(1 for e in events if e.action == "task_done") == 1
+
+
+async def test_lost_callback_is_found_by_polling(client, portal, app) -> None:  # type: ignore[no-untyped-def]
+    created = await create(client, portal, {"type": "access"})
+    connectors = fakes(crm=lambda c: base.awaiting_callback(ref="job-1"))
+    d = dispatcher(app, connectors, callback_timeout_s=0.05)
+    await d.run_until_idle()
+    (task,) = await task_rows(app, created["id"])
+    assert task.status is TaskStatus.awaiting_callback and task.external_ref == "job-1"
+    await asyncio.sleep(0.1)
+    connectors["crm"].poll_behaviour = lambda c: base.done("found by polling")
+    await d.run_until_idle()
+    (task,) = await task_rows(app, created["id"])
+    assert task.status is TaskStatus.done and task.attempts == 1
+
+
+async def test_in_process_worker_wakes_on_commit(client, portal, app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from app.services import dispatch
+
+    monkeypatch.setattr(dispatch, "IDLE_POLL_S", 3600.0)  # only a wake-up can get it going
+    d = dispatcher(app, fakes())
+    d.wake = app.state.wake
+    finished = asyncio.Event()
+    d.connectors["crm"].behaviour = lambda call: (finished.set(), base.done("ok"))[1]
+    runner = asyncio.create_task(d.run())
+    try:
+        await asyncio.sleep(0.05)  # the worker is now asleep on its (hour-long) idle wait
+        await create(client, portal, {"type": "access"})
+        await asyncio.wait_for(finished.wait(), timeout=20)
+    finally:
+        await d.stop()
+        runner.cancel()
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="row locks with SKIP LOCKED are PostgreSQL's")
+async def test_two_workers_never_run_the_same_task(client, portal, app) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(30):
+        await create(client, portal, {"type": "access"})
+    shared = FakeConnector("crm", delay=0.02)
+    workers = []
+    engines = []
+    for _ in range(2):
+        engine = create_engine(app.state.settings.database_url)
+        engines.append(engine)
+        settings = make_settings(app.state.settings.database_url, worker_concurrency=8)
+        workers.append(Dispatcher(settings, create_sessionmaker(engine), {"crm": shared}))
+    try:
+        claims = await asyncio.gather(*(w.claim(20) for w in workers))
+        ids = [c.call.task_id for batch in claims for c in batch]
+        assert len(ids) == len(set(ids)) == 30
+        assert all(claims), "both workers got a share"
+        await asyncio.gather(*(w.run_one(c) for w, batch in zip(workers, claims, strict=True)
+                               for c in batch))
+        await asyncio.gather(*(w.run_until_idle() for w in workers))
+    finally:
+        for engine in engines:
+            await engine.dispose()
+    assert shared.max_in_flight_per_task == 1
+    assert len(shared.calls) == 30
