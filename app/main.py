@@ -20,8 +20,9 @@ from app.auth import TokenVerifier
 from app.connectors.registry import build_connectors
 from app.db import create_engine, create_sessionmaker, unit_of_work
 from app.errors import install_error_handlers
+from app.metrics import Metrics
 from app.middleware import RequestContextMiddleware
-from app.routers import health, links, requests, webhooks
+from app.routers import health, links, requests, responses, webhooks
 from app.services.dispatch import Dispatcher, install_wakeup
 from app.services.vault import Vault
 from app.settings import Settings, load_settings
@@ -69,7 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.http = client
         app.state.connectors = build_connectors(settings, client)
         app.state.dispatcher = Dispatcher(
-            settings, app.state.sessionmaker, app.state.connectors, wake=app.state.wake
+            settings, app.state.sessionmaker, app.state.connectors, wake=app.state.wake,
+            metrics=app.state.metrics,
         )
         background: list[asyncio.Task[None]] = []
         try:
@@ -99,11 +101,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.verifier = TokenVerifier(settings)
     app.state.vault = Vault(settings)
+    app.state.metrics = Metrics()
     app.state.log = log
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(requests.router)
+    app.include_router(responses.router)
     app.include_router(links.router)
     app.include_router(webhooks.router)
     if sandbox_app is not None:

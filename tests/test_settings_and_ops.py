@@ -166,3 +166,19 @@ def test_migrations_match_models(tmp_path) -> None:  # type: ignore[no-untyped-d
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.splitlines()[0] == "0", out.stdout
+
+
+async def test_metrics_count_requests_overdue_and_tasks(client, agent, portal) -> None:  # type: ignore[no-untyped-def]
+    from tests.helpers import agent_body, create
+
+    await create(client, portal, {"type": "access"})
+    await create(client, portal, {"type": "access"})
+    await create(client, agent, agent_body("erasure"))
+    response = await client.get("/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert 'dsr_requests{status="in_progress",type="access"} 2.0' in text
+    assert 'dsr_requests{status="awaiting_verification",type="erasure"} 1.0' in text
+    assert "dsr_requests_overdue 0.0" in text
+    assert 'dsr_tasks{status="pending",system="crm"} 3.0' in text
+    assert "C-1001" not in text

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
+
+from app.deps import SessionDep
+from app.metrics import CONTENT_TYPE
 
 router = APIRouter(tags=["operations"])
 
@@ -26,3 +29,12 @@ async def readyz(request: Request) -> JSONResponse:
         request.app.state.log.warning("readiness check failed: database unreachable")
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok"})
+
+
+@router.get(
+    "/metrics", summary="Prometheus metrics (counts and timings only)",
+    response_class=Response, responses={200: {"content": {CONTENT_TYPE: {}}}},
+)
+async def metrics(request: Request, session: SessionDep) -> Response:
+    body = await request.app.state.metrics.render(session)
+    return Response(body, media_type=CONTENT_TYPE)

@@ -34,6 +34,7 @@ from app.connectors.base import Call, Connector
 from app.connectors.catalog import SYSTEMS
 from app.db import unit_of_work, utcnow
 from app.errors import ConnectorError, PermanentError, TransientError
+from app.metrics import Metrics
 from app.models import DsrRequest, Link, RequestStatus, Task, TaskStatus
 from app.services import tasks as task_service
 from app.services.vault import Vault
@@ -100,11 +101,13 @@ class Dispatcher:
         self, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession],
         connectors: dict[str, Connector], *, wake: asyncio.Event | None = None,
         worker_id: str | None = None, rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.connectors = connectors
         self.vault = Vault(settings)
+        self.metrics = metrics or Metrics()
         self.wake = wake or asyncio.Event()
         self.worker_id = worker_id or f"{socket.gethostname()[:40]}-{uuid.uuid4().hex[:8]}"
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
@@ -217,10 +220,12 @@ class Dispatcher:
             else:
                 await self._record(call, outcome=outcome)
         finally:
+            elapsed = asyncio.get_running_loop().time() - started
+            self.metrics.call_seconds.labels(system=call.system).observe(elapsed)
             log.info("task attempt", extra={
-                "task_id": str(call.task_id), "request_id": str(call.request_id),
+                "task_id": str(call.task_id), "dsr_request_id": str(call.request_id),
                 "system": call.system, "attempt": call.attempt,
-                "duration_ms": round((asyncio.get_running_loop().time() - started) * 1000, 1)})
+                "duration_ms": round(elapsed * 1000, 1)})
 
     async def _locked(
         self, session: AsyncSession, call: Call
@@ -254,6 +259,9 @@ class Dispatcher:
                 session, request=request, task=task, outcome=outcome, vault=self.vault,
                 callback_poll_at=poll_at,
             )
+            if task.status.is_terminal:
+                self.metrics.task_latency.labels(system=call.system).observe(
+                    (utcnow() - task.created_at).total_seconds())
 
     async def _record_error(self, call: Call, exc: ConnectorError, *, transient: bool) -> None:
         async with unit_of_work(self.sessionmaker) as session:
@@ -273,6 +281,7 @@ class Dispatcher:
                     cap=self.settings.retry_max_s, rng=self.rng)
                 await task_service.schedule_retry(
                     session, request=request, task=task, reason=exc.reason, delay_s=delay)
+                self.metrics.retries.labels(system=call.system).inc()
                 return
             reason = exc.reason if not transient else (
                 f"{exc.reason} (gave up after {task.attempts} attempts)")
