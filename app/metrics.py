@@ -9,6 +9,8 @@ never identifiers or personal data.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import case, func
 from sqlalchemy import select as sa_select
@@ -63,7 +65,7 @@ class Metrics:
             .group_by(col(Task.system), col(Task.status)))
         retries: dict[str, int] = {}
         for row in rows:
-            system, task_state, count, attempts = tuple(row)
+            system, task_state, count, attempts = cast(tuple[str, Any, int, int | None], tuple(row))
             self.tasks.labels(system=system, status=str(task_state.value)).set(count)
             retries[system] = retries.get(system, 0) + int(attempts or 0)
         for system, value in retries.items():
