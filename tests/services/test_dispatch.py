@@ -297,3 +297,26 @@ async def test_two_workers_never_run_the_same_task(client, portal, app) -> None:
             await engine.dispose()
     assert shared.max_in_flight_per_task == 1
     assert len(shared.calls) == 30
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="LISTEN/NOTIFY is PostgreSQL's")
+async def test_worker_in_another_process_is_woken_by_notify(client, portal, app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from app.services import dispatch
+
+    monkeypatch.setattr(dispatch, "IDLE_POLL_S", 3600.0)  # only NOTIFY can wake it
+    engine = create_engine(app.state.settings.database_url)
+    finished = asyncio.Event()
+    connectors = fakes(crm=lambda call: (finished.set(), base.done("ok"))[1])
+    remote = Dispatcher(make_settings(app.state.settings.database_url),
+                        create_sessionmaker(engine), connectors)  # its own engine and event
+    jobs = [asyncio.create_task(remote.listen()), asyncio.create_task(remote.run())]
+    try:
+        await asyncio.sleep(0.3)  # listening and asleep
+        await create(client, portal, {"type": "access"})
+        await asyncio.wait_for(finished.wait(), timeout=20)
+    finally:
+        await remote.stop()
+        for job in jobs:
+            job.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
+        await engine.dispose()
