@@ -17,7 +17,7 @@ serve: install
 	$(BIN)/dsr serve
 
 lint: install
-	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff check app tests $(wildcard bench)
 	$(BIN)/mypy
 
 test-sqlite: install
