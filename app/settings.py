@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     lease_s: float = Field(default=60.0, gt=0)
     worker_concurrency: int = Field(default=16, ge=1, le=256)
     callback_timeout_s: float = Field(default=900.0, gt=0)  # then the partner is polled
+    housekeeping_interval_s: float = Field(default=300.0, gt=0)
+    webhook_receipt_days: int = Field(default=7, ge=1)
+    idempotency_key_days: int = Field(default=7, ge=1)
 
     # Fernet key(s) that encrypt partner data held while a response is prepared; the first
     # encrypts, all decrypt (rotation). Generate one with `dsr keygen`.

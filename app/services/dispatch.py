@@ -297,10 +297,25 @@ class Dispatcher:
                 return
             await asyncio.gather(*(self.run_one(c) for c in batch))
 
+    async def housekeeping(self) -> None:
+        """Retention work on the service's own data (any worker may run it; it is idempotent)."""
+        from app.services.retention import purge_housekeeping
+
+        try:
+            async with unit_of_work(self.sessionmaker) as session:
+                await purge_housekeeping(session, settings=self.settings, now=utcnow())
+        except Exception as exc:
+            log.error("housekeeping failed", extra={"error_type": type(exc).__name__})
+
     async def run(self) -> None:
         """Work until :meth:`stop`: claim what is due, run it, sleep until woken."""
         log.info("worker started", extra={"worker_id": self.worker_id})
+        loop = asyncio.get_running_loop()
+        next_housekeeping = loop.time()
         while not self._stopping.is_set():
+            if loop.time() >= next_housekeeping:
+                await self.housekeeping()
+                next_housekeeping = loop.time() + self.settings.housekeeping_interval_s
             self.wake.clear()
             free = self.settings.worker_concurrency - len(self._running)
             try:

@@ -320,3 +320,24 @@ async def test_worker_in_another_process_is_woken_by_notify(client, portal, app,
             job.cancel()
         await asyncio.gather(*jobs, return_exceptions=True)
         await engine.dispose()
+
+
+async def test_housekeeping_purges_old_receipts_and_keys(client, agent, app) -> None:  # type: ignore[no-untyped-def]
+    from app.models import IdempotencyKey, WebhookReceipt
+    from app.services.retention import purge_housekeeping
+
+    await client.post("/v1/requests", json=agent_body(),
+                      headers={**agent, "Idempotency-Key": "old-key"})
+    async with app.state.sessionmaker() as session, session.begin():
+        session.add(WebhookReceipt(system="eniro", webhook_id="old",
+                                   received_at=utcnow() - timedelta(days=8)))
+        session.add(WebhookReceipt(system="eniro", webhook_id="new"))
+        for key in await session.scalars(select(IdempotencyKey)):
+            key.created_at = utcnow() - timedelta(days=8)
+    async with app.state.sessionmaker() as session, session.begin():
+        counts = await purge_housekeeping(session, settings=app.state.settings, now=utcnow())
+    assert counts == {"webhook_receipts": 1, "idempotency_keys": 1}
+    async with app.state.sessionmaker() as session:
+        assert [r.webhook_id for r in await session.scalars(select(WebhookReceipt))] == ["new"]
+        assert list(await session.scalars(select(IdempotencyKey))) == []
+        assert (await session.scalars(select(DsrRequest))).first() is not None

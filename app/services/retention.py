@@ -1,0 +1,41 @@
+"""Housekeeping the service does on its own data, run periodically by every worker.
+
+- Webhook receipts are only needed while a partner may still redeliver (Standard Webhooks
+  retries span hours): kept ``DSR_WEBHOOK_RECEIPT_DAYS`` (default 7).
+- Idempotency keys protect against double submission, which happens within minutes: kept
+  ``DSR_IDEMPOTENCY_KEY_DAYS`` (default 7).
+Both hold no personal data; deleting them keeps the tables small. The service stores no IP
+addresses at all, so the policy's 24-hour rule has nothing here to delete.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.models import IdempotencyKey, WebhookReceipt
+from app.settings import Settings
+
+log = logging.getLogger("app.retention")
+
+
+async def purge_housekeeping(
+    session: AsyncSession, *, settings: Settings, now: datetime
+) -> dict[str, int]:
+    receipts = await session.execute(
+        delete(WebhookReceipt).where(col(WebhookReceipt.received_at) < now - timedelta(
+            days=settings.webhook_receipt_days))
+    )
+    keys = await session.execute(
+        delete(IdempotencyKey).where(col(IdempotencyKey.created_at) < now - timedelta(
+            days=settings.idempotency_key_days))
+    )
+    counts = {"webhook_receipts": receipts.rowcount or 0,  # type: ignore[attr-defined]
+              "idempotency_keys": keys.rowcount or 0}  # type: ignore[attr-defined]
+    if any(counts.values()):
+        log.info("housekeeping purged rows", extra=counts)
+    return counts
