@@ -130,12 +130,18 @@ class Settings(BaseSettings):
     housekeeping_interval_s: float = Field(default=300.0, gt=0)
     webhook_receipt_days: int = Field(default=7, ge=1)
     idempotency_key_days: int = Field(default=7, ge=1)
+    case_retention_days: int = Field(default=3 * 365, ge=30)
 
     # Fernet key(s) that encrypt partner data held while a response is prepared; the first
     # encrypts, all decrypt (rotation). Generate one with `dsr keygen`.
     data_key: SecretStr = SecretStr(DEV_DATA_KEY)
 
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    # The response package: how long it can be downloaded before it is deleted (the request
+    # keeps its SHA-256), and how many call-history rows the readable report shows (all of
+    # them are in data.json).
+    response_retention_days: int = Field(default=30, ge=1, le=365)
+    response_report_rows: int = Field(default=100, ge=0, le=10_000)
     log_level: str = "INFO"
     run_worker: bool = True
 

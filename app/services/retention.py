@@ -4,7 +4,11 @@
   retries span hours): kept ``DSR_WEBHOOK_RECEIPT_DAYS`` (default 7).
 - Idempotency keys protect against double submission, which happens within minutes: kept
   ``DSR_IDEMPOTENCY_KEY_DAYS`` (default 7).
-Both hold no personal data; deleting them keeps the tables small. The service stores no IP
+Both hold no personal data; deleting them keeps the tables small.
+- Case records (a finished request with its tasks, results and audit trail) are the evidence
+  of compliance and are kept ``DSR_CASE_RETENTION_DAYS`` after the request finished (default
+  three years, the period in which a complaint about the handling is realistically raised),
+  then deleted whole. The service stores no IP
 addresses at all, so the policy's 24-hour rule has nothing here to delete.
 """
 
@@ -17,7 +21,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.models import IdempotencyKey, WebhookReceipt
+from app.models import DsrRequest, IdempotencyKey, WebhookReceipt
 from app.settings import Settings
 
 log = logging.getLogger("app.retention")
@@ -34,8 +38,13 @@ async def purge_housekeeping(
         delete(IdempotencyKey).where(col(IdempotencyKey.created_at) < now - timedelta(
             days=settings.idempotency_key_days))
     )
+    cases = await session.execute(
+        delete(DsrRequest).where(col(DsrRequest.finished_at) < now - timedelta(
+            days=settings.case_retention_days))
+    )
     counts = {"webhook_receipts": receipts.rowcount or 0,  # type: ignore[attr-defined]
-              "idempotency_keys": keys.rowcount or 0}  # type: ignore[attr-defined]
+              "idempotency_keys": keys.rowcount or 0,  # type: ignore[attr-defined]
+              "cases": cases.rowcount or 0}  # type: ignore[attr-defined]
     if any(counts.values()):
         log.info("housekeeping purged rows", extra=counts)
     return counts

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.connectors import base
 from app.db import create_engine, create_sessionmaker, utcnow
 from app.errors import PermanentError, TransientError
-from app.models import DsrRequest, Task, TaskResult, TaskStatus
+from app.models import AuditEvent, DsrRequest, Task, TaskResult, TaskStatus
 from app.services import audit
 from app.services.dispatch import Dispatcher, backoff_delay
 from tests.conftest import BACKEND, make_settings
@@ -336,8 +336,29 @@ async def test_housekeeping_purges_old_receipts_and_keys(client, agent, app) -> 
             key.created_at = utcnow() - timedelta(days=8)
     async with app.state.sessionmaker() as session, session.begin():
         counts = await purge_housekeeping(session, settings=app.state.settings, now=utcnow())
-    assert counts == {"webhook_receipts": 1, "idempotency_keys": 1}
+    assert counts == {"webhook_receipts": 1, "idempotency_keys": 1, "cases": 0}
     async with app.state.sessionmaker() as session:
         assert [r.webhook_id for r in await session.scalars(select(WebhookReceipt))] == ["new"]
         assert list(await session.scalars(select(IdempotencyKey))) == []
         assert (await session.scalars(select(DsrRequest))).first() is not None
+
+
+async def test_case_records_are_deleted_after_retention(client, agent, app) -> None:  # type: ignore[no-untyped-def]
+    from app.services.retention import purge_housekeeping
+
+    old = await create(client, agent, agent_body())
+    await client.post(f"/v1/requests/{old['id']}/cancel", json={"note": "x"}, headers=agent)
+    recent = await create(client, agent, agent_body())
+    await client.post(f"/v1/requests/{recent['id']}/cancel", json={"note": "x"}, headers=agent)
+    still_open = await create(client, agent, agent_body())
+    async with app.state.sessionmaker() as session, session.begin():
+        row = await session.get(DsrRequest, uuid.UUID(old["id"]))
+        row.finished_at = utcnow() - timedelta(days=app.state.settings.case_retention_days + 1)
+    async with app.state.sessionmaker() as session, session.begin():
+        counts = await purge_housekeeping(session, settings=app.state.settings, now=utcnow())
+    assert counts["cases"] == 1
+    async with app.state.sessionmaker() as session:
+        left = {str(r.id) for r in await session.scalars(select(DsrRequest))}
+        events = list(await session.scalars(select(AuditEvent)))
+    assert left == {recent["id"], still_open["id"]}
+    assert all(str(e.request_id) != old["id"] for e in events)
