@@ -221,13 +221,15 @@ async def test_manual_task_waits_for_an_agent(client, portal, agent, app) -> Non
 
 async def test_expired_lease_is_taken_again_and_late_result_dropped(client, portal, app) -> None:  # type: ignore[no-untyped-def]
     created = await create(client, portal, {"type": "access"})
-    crashed = dispatcher(app, fakes(), lease_s=0.05)
+    crashed = dispatcher(app, fakes(), lease_s=30)
     claimed = await crashed.claim(10)  # then "dies" without running the task
     assert len(claimed) == 1
     survivor = fakes()
     other = dispatcher(app, survivor, lease_s=30)
     assert await other.claim(10) == []  # lease still held
-    await asyncio.sleep(0.1)
+    async with app.state.sessionmaker() as session, session.begin():  # ...until it runs out
+        task = await session.get(Task, claimed[0].call.task_id)
+        task.lease_until = utcnow() - timedelta(seconds=1)
     retaken = await other.claim(10)
     assert [c.call.task_id for c in retaken] == [claimed[0].call.task_id]
     assert retaken[0].call.attempt == 2
