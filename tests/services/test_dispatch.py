@@ -108,7 +108,8 @@ async def test_transient_errors_are_retried_with_backoff(client, portal, app) ->
         return item
 
     created = await create(client, portal, {"type": "erasure"})
-    d = dispatcher(app, fakes(crm=flaky))
+    # a backoff long enough that the retry is not yet due when the first pass ends
+    d = dispatcher(app, fakes(crm=flaky), retry_base_s=0.2, retry_max_s=0.4)
     await d.run_until_idle()
     (task,) = await task_rows(app, created["id"])
     assert task.status is TaskStatus.pending and task.attempts == 1
