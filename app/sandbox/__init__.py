@@ -13,8 +13,8 @@ shutdown; the callback client is created on first use for the same reason.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import httpx
 from fastapi import FastAPI, Request
@@ -46,6 +46,22 @@ async def _answer(request: Request, exc: Exception) -> Response:
     return exc.response
 
 
+def _closing(state: SandboxState) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """A lifespan that closes the sandbox (its callback client, its pending jobs) on shutdown.
+
+    A mounted app's own lifespan does not run, so the service closes the state itself.
+    """
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await state.close()
+
+    return lifespan
+
+
 def create_sandbox_app(
     settings: Settings, *, client: httpx.AsyncClient | None = None
 ) -> FastAPI:
@@ -54,16 +70,8 @@ def create_sandbox_app(
     Raises ``ValueError`` when ``settings.sandbox_faults`` cannot be parsed.
     """
     state = SandboxState(settings, client=client)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            await state.close()
-
     app = FastAPI(
-        title="Connect2IP partner sandbox", lifespan=lifespan,
+        title="Connect2IP partner sandbox", lifespan=_closing(state),
         description="Plays every partner system (docs/partners.md). Development only.",
     )
     app.state.sandbox = state
@@ -79,15 +87,7 @@ def create_standalone_app(settings: Settings) -> FastAPI:
     """The sandbox alone (``dsr sandbox``), under ``/sandbox`` as when mounted in the service."""
     sandbox = create_sandbox_app(settings)
     state: SandboxState = sandbox.state.sandbox
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            await state.close()
-
-    app = FastAPI(title="Connect2IP partner sandbox", lifespan=lifespan)
+    app = FastAPI(title="Connect2IP partner sandbox", lifespan=_closing(state))
     app.state.sandbox = state
     app.mount("/sandbox", sandbox)
     return app
