@@ -240,3 +240,39 @@ class WebhookReceipt(SQLModel, table=True):
     webhook_id: str = Field(sa_type=sa.String(255), primary_key=True)
     task_id: uuid.UUID | None = Field(default=None)
     received_at: datetime = _ts(default_factory=utcnow, index=True)
+
+
+class ResponsePackage(SQLModel, table=True):
+    """The electronic-format response of a finished request (see ``services.responses``).
+
+    The zip itself is stored Fernet-encrypted in :class:`ResponseChunk` rows until
+    ``expires_at``; then the chunks are deleted and ``purged_at`` set, while this row stays as
+    the record that a response was given and what its SHA-256 was.
+    """
+
+    __tablename__ = "response_package"
+
+    request_id: uuid.UUID = Field(
+        foreign_key="dsr_request.id", primary_key=True, ondelete="CASCADE"
+    )
+    sha256: str = _str(64)
+    size: int = Field(sa_type=sa.BigInteger)
+    chunks: int = Field(default=0)
+    files: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    created_at: datetime = _ts(default_factory=utcnow)
+    expires_at: datetime = _ts(index=True)
+    purged_at: datetime | None = _ts(nullable=True)
+
+
+class ResponseChunk(SQLModel, table=True):
+    """One encrypted piece (about 1 MiB of plaintext) of a stored response package."""
+
+    __tablename__ = "response_chunk"
+
+    request_id: uuid.UUID = Field(
+        foreign_key="response_package.request_id", primary_key=True, ondelete="CASCADE"
+    )
+    seq: int = Field(
+        primary_key=True, sa_type=sa.Integer, sa_column_kwargs={"autoincrement": False}
+    )
+    ciphertext: bytes = Field(sa_type=sa.LargeBinary)

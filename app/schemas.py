@@ -186,6 +186,16 @@ class TaskOut(BaseModel):
     updated_at: datetime
 
 
+class ResponseInfo(BaseModel):
+    """The response package given for a finished request; kept after the file is purged."""
+
+    sha256: str = Field(description="SHA-256 (hex) of the zip the customer received")
+    size: int = Field(description="size of the zip in bytes")
+    created_at: datetime
+    expires_at: datetime = Field(description="when the package is deleted")
+    purged_at: datetime | None = Field(default=None, description="when it was deleted")
+
+
 class RequestOut(BaseModel):
     id: uuid.UUID
     type: RequestType
@@ -205,7 +215,12 @@ class RequestOut(BaseModel):
     reject_reason: RejectReason | None = None
     finished_at: datetime | None = None
     tasks: list[TaskOut]
-    response_url: str | None = None
+    response: ResponseInfo | None = Field(
+        default=None, description="the response package, once built (also after it is purged)"
+    )
+    response_url: str | None = Field(
+        default=None, description="where to download the response, while it is available"
+    )
 
 
 class RequestPage(BaseModel):

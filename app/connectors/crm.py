@@ -1,14 +1,19 @@
 """The own customer register (CRM/billing): first-party REST, answers at once.
 
 The register is keyed by the customer number (the call's link). It holds the most personal
-data of any system, so access pages through *all* call history (traffic data is part of the
-copy GDPR art. 15 promises), and every answer is sorted into named categories for the response
-package rather than stored as one opaque blob.
+data of any system, and every answer is sorted into named categories for the response package
+rather than stored as one opaque blob.
+
+Call history (traffic data, part of the copy GDPR art. 15 promises) can run to millions of
+rows, so the access task stores only the record and the *count*; the package builder streams
+the rows page by page with :meth:`CrmConnector.iter_call_history` straight into the package,
+never holding them all in memory.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 import httpx
@@ -32,12 +37,11 @@ from app.connectors.common import (
 from app.errors import PermanentError
 from app.settings import Settings
 
-PAGE_SIZE = 200
-MAX_PAGES = 1000  # 200k call records: far beyond any real customer; stops a looping cursor
+PAGE_SIZE = 1000  # the register's largest page
 # Record keys that become their own data category; everything else is "customer_data".
 _CATEGORIES = {
     "services": "services", "consents": "consents", "order_ip_log": "order_ip_log",
-    "sources": "sources", "billing": "billing",
+    "sources": "sources", "billing_records": "billing",
 }
 ASSESS_OBJECTION = (
     "An agent must weigh the objection to processing on legitimate interest (art. 21(1)): "
@@ -87,44 +91,51 @@ class CrmConnector:
         if response.status_code == 404:
             return no_data()
         record = self._ok(response)
-        calls = await self._call_history(call)
         data: dict[str, Any] = {"customer_data": {}}
         for key, value in record.items():
             if key in _CATEGORIES:
                 data[_CATEGORIES[key]] = value
             else:
                 data["customer_data"][key] = value
-        data["traffic_data_calls"] = calls
+        count = record.get("call_history_count")
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise PermanentError("crm answered the customer without a call-history count")
         return done(
-            f"Exported the customer record ({len(data)} categories, "
-            f"{len(calls)} call-history records).",
+            f"Exported the customer record ({len(data)} categories); {count} call-history "
+            "records are streamed into the response package.",
             data,
         )
 
-    async def _call_history(self, call: Call) -> list[Any]:
-        items: list[Any] = []
+    async def iter_call_history(self, link: str) -> AsyncIterator[list[dict[str, Any]]]:
+        """The customer's call history, one page (at most ``PAGE_SIZE`` rows) at a time.
+
+        Used by the response package builder; raises ``TransientError``/``PermanentError``
+        like the actions do. A cursor seen twice (a looping register) is a permanent error;
+        only the cursors are remembered, never the rows.
+        """
+        path = f"/customers/{link}/call-history"
         cursor: str | None = None
         seen: set[str] = set()
-        for _ in range(MAX_PAGES):
+        while True:
             params: dict[str, Any] = {"limit": PAGE_SIZE}
             if cursor is not None:
                 params["after"] = cursor
-            response = await self._send(
-                "GET", self._path(call) + "/call-history", call, params=params
+            response = await self.egress.request(
+                "GET", path, params=params, headers=self.headers
             )
             if response.status_code == 404:
-                return items
+                return
             page = self._ok(response)
-            page_items, cursor = page.get("items"), page.get("next")
-            if not isinstance(page_items, list) or not (cursor is None or isinstance(cursor, str)):
+            items, cursor = page.get("items"), page.get("next")
+            if not isinstance(items, list) or not (cursor is None or isinstance(cursor, str)):
                 raise PermanentError("crm answered the call history with an unexpected body")
-            items.extend(page_items)
+            if items:
+                yield items
             if cursor is None:
-                return items
+                return
             if cursor in seen:
                 raise PermanentError("crm repeated a call-history cursor")
             seen.add(cursor)
-        raise PermanentError("crm call history did not end")
 
     async def _export_provided(self, call: Call) -> Outcome:
         response = await self._send(

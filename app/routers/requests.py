@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Header, Query, Request, status
 from app.connectors.base import Retained
 from app.db import utcnow
 from app.deps import LockedRequestDep, PrincipalDep, RequestDep, SessionDep, StaffDep
-from app.models import DsrRequest, RequestStatus, RequestType, Task, TaskStatus
+from app.models import DsrRequest, RequestStatus, RequestType, ResponsePackage, Task, TaskStatus
 from app.schemas import (
     CancelBody,
     CompleteTaskBody,
@@ -21,12 +21,14 @@ from app.schemas import (
     RequestCreate,
     RequestOut,
     RequestPage,
+    ResponseInfo,
     TaskOut,
     VerifyBody,
     problem_responses,
 )
 from app.services import audit
 from app.services import requests as svc
+from app.services import responses as response_service
 from app.services import tasks as task_service
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
@@ -35,8 +37,11 @@ AUTH = (401, 403)
 ACTION = problem_responses(*AUTH, 404, 409, 413, 422)
 
 
-def present(request: DsrRequest, tasks: list[Task]) -> RequestOut:
+def present(
+    request: DsrRequest, tasks: list[Task], package: ResponsePackage | None = None
+) -> RequestOut:
     now = utcnow()
+    info, response_url = response_service.response_info(request, package)
     return RequestOut(
         id=request.id, type=request.type, status=request.status,
         customer_number=request.customer_number, channel=request.channel,
@@ -47,6 +52,8 @@ def present(request: DsrRequest, tasks: list[Task]) -> RequestOut:
         extended_months=request.extended_months, reject_reason=request.reject_reason,
         finished_at=request.finished_at,
         tasks=[TaskOut.model_validate(task, from_attributes=True) for task in tasks],
+        response=ResponseInfo.model_validate(info) if info else None,
+        response_url=response_url,
     )
 
 
@@ -59,7 +66,8 @@ def _public_details(details: dict) -> dict:
 
 async def _present_one(session: SessionDep, request: DsrRequest) -> RequestOut:
     tasks = await svc.tasks_for(session, [request.id])
-    return present(request, tasks[request.id])
+    packages = await response_service.packages_for(session, [request.id])
+    return present(request, tasks[request.id], packages.get(request.id))
 
 
 @router.post(
@@ -100,7 +108,9 @@ async def list_requests(
         session, principal=principal, filters=filters, limit=limit, cursor=cursor
     )
     tasks = await svc.tasks_for(session, [r.id for r in page])
-    return RequestPage(items=[present(r, tasks[r.id]) for r in page], next_cursor=next_cursor)
+    packages = await response_service.packages_for(session, [r.id for r in page])
+    return RequestPage(items=[present(r, tasks[r.id], packages.get(r.id)) for r in page],
+                       next_cursor=next_cursor)
 
 
 @router.get(

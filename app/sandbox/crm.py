@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict
 
 from app.sandbox.faults import gate
 from app.sandbox.http import Answer, api_key_check, error_response, read_model, remember, replay
-from app.sandbox.models import Address, CrmCustomer, iso
+from app.sandbox.models import Address, CallRecord, CrmCustomer, iso
+from app.sandbox.seed import GeneratedCallHistory
 from app.sandbox.state import SandboxState
 
 SYSTEM = "crm"
@@ -103,10 +104,14 @@ def erase(customer: CrmCustomer, now: datetime) -> dict[str, Any]:
     if customer.contract.status == "active":
         # Traffic data of the running billing period is still needed to invoice it.
         period_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        old = [c for c in customer.call_history if c.at < period_start]
-        if old:
+        history = customer.call_history
+        kept: list[CallRecord] = (
+            history.since(period_start) if isinstance(history, GeneratedCallHistory)
+            else [c for c in history if c.at >= period_start]
+        )
+        if len(kept) < len(history):
             erased.append("call history beyond billing needs")
-            customer.call_history = [c for c in customer.call_history if c.at >= period_start]
+            customer.call_history = kept
         retained.append({
             "category": "contract data (identity, address, contact details, services)",
             "basis": CONTRACT_BASIS, "until": None,
@@ -152,6 +157,16 @@ def rectify(customer: CrmCustomer, changes: dict[str, str]) -> dict[str, Any]:
     return {"updated": sorted(changes), "previous_masked": previous}
 
 
+def cursor_position(rows: list[CallRecord], row_id: str) -> int:
+    """Where the row a cursor names is; ``ValueError`` if it is not one of these rows."""
+    if isinstance(rows, GeneratedCallHistory):
+        return rows.position(row_id)
+    for i, row in enumerate(rows):
+        if row.id == row_id:
+            return i
+    raise ValueError("unknown cursor")
+
+
 def build_router(state: SandboxState) -> APIRouter:
     router = APIRouter(
         tags=["sandbox: crm"],
@@ -181,10 +196,10 @@ def build_router(state: SandboxState) -> APIRouter:
         rows = customer.call_history
         start = 0
         if after:
-            ids = [row.id for row in rows]
-            if after not in ids:
-                raise bad_request("after is not a cursor this register gave out")
-            start = ids.index(after) + 1
+            try:
+                start = cursor_position(rows, after) + 1
+            except ValueError:
+                raise bad_request("after is not a cursor this register gave out") from None
         page = rows[start:start + int(limit)]
         more = start + len(page) < len(rows)
         return JSONResponse({"items": [row.as_dict() for row in page],

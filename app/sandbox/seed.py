@@ -12,9 +12,13 @@ sandbox starts.
 
 from __future__ import annotations
 
+import bisect
+import hashlib
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any, SupportsIndex, overload
 
 from app.sandbox.models import (
     Address,
@@ -41,7 +45,10 @@ DEMO_LINKS: dict[str, dict[str, str]] = {
     },
     "C-1002": {"crm": "C-1002", "stadsnat": "SN-440233", "fortnox": "1002"},
     "C-1003": {"crm": "C-1003", "fortnox": "1003"},
+    # A customer with a very long call history (1,000,000 rows), only in the own register.
+    "C-1004": {"crm": "C-1004"},
 }
+LARGE_HISTORY_ROWS = 1_000_000
 
 
 @dataclass
@@ -81,6 +88,92 @@ def call_history(customer_number: str, count: int, end: datetime, days: int) -> 
     ]
 
 
+class GeneratedCallHistory(list[CallRecord]):
+    """A call history computed row by row on demand and never stored (C-1004's million rows).
+
+    It is a ``list`` only so that it can stand where the register keeps a customer's list of
+    calls; the list itself stays empty and every sequence operation the register uses
+    (``len``, iteration, slicing, :meth:`position`, :meth:`since`) is answered from the row
+    number: row ``i`` is derived from a hash of the customer number and ``i``, so every page is
+    the same on every run. Rows are in time order; ``lo``/``hi`` select a window of them.
+    """
+
+    def __init__(self, customer_number: str, count: int, end: datetime, days: int,
+                 lo: int = 0, hi: int | None = None) -> None:
+        super().__init__()
+        self.customer_number, self.total, self.end, self.days = customer_number, count, end, days
+        self.lo, self.hi = lo, count if hi is None else hi
+        self._step = max(1, days * 86400 // max(1, count))
+        self._start = end - timedelta(seconds=self._step * count)
+        self._suffix = customer_number.removeprefix("C-")
+
+    def record(self, i: int) -> CallRecord:
+        """Row ``i`` of the whole history (0-based)."""
+        digest = hashlib.blake2b(f"{self.customer_number}:{i}".encode(), digest_size=8).digest()
+        h = int.from_bytes(digest, "big")
+        kind = "sms" if h % 10 < 3 else "call"
+        return CallRecord(
+            f"CH-{self._suffix}-{i + 1:07d}", self._at(i, h),
+            "in" if (h >> 8) & 1 else "out", kind, f"+4670174{605 + (h >> 16) % 95:04d}",
+            None if kind == "sms" else 5 + (h >> 24) % 1796,
+        )
+
+    def _at(self, i: int, h: int | None = None) -> datetime:
+        if h is None:
+            digest = hashlib.blake2b(f"{self.customer_number}:{i}".encode(), digest_size=8)
+            h = int.from_bytes(digest.digest(), "big")
+        return self._start + timedelta(seconds=i * self._step + (h >> 40) % self._step)
+
+    def __len__(self) -> int:
+        return max(0, self.hi - self.lo)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def __iter__(self) -> Iterator[CallRecord]:
+        return (self.record(i) for i in range(self.lo, self.hi))
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> CallRecord: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[CallRecord]: ...
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            return [self.record(self.lo + i) for i in range(start, stop, step)]
+        i = index.__index__()
+        i = i + len(self) if i < 0 else i
+        if not 0 <= i < len(self):
+            raise IndexError("call history index out of range")
+        return self.record(self.lo + i)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"GeneratedCallHistory({self.customer_number!r}, rows {self.lo}..{self.hi})"
+
+    def position(self, row_id: str) -> int:
+        """The window position of the row with this id; ``ValueError`` if it is not here."""
+        prefix = f"CH-{self._suffix}-"
+        number = row_id.removeprefix(prefix)
+        if number == row_id or not number.isdigit():
+            raise ValueError("not a row of this history")
+        i = int(number) - 1
+        if not self.lo <= i < self.hi:
+            raise ValueError("not a row of this history")
+        return i - self.lo
+
+    def since(self, moment: datetime) -> GeneratedCallHistory:
+        """The rows at or after ``moment`` (the rest is erased), still never stored."""
+        keys = range(self.lo, self.hi)
+        first = self.lo + bisect.bisect_left(keys, moment, key=self._at)
+        return GeneratedCallHistory(self.customer_number, self.total, self.end, self.days,
+                                    first, self.hi)
+
+
 def _invoices(
     customer_number: str, first_doc: int, dates: list[date], unpaid_last: bool = False
 ) -> list[FortnoxInvoice]:
@@ -110,6 +203,7 @@ def seed(now: datetime | None = None) -> SeedData:
     _seed_active(data, now)
     _seed_recently_ended(data, now)
     _seed_locked(data, now)
+    _seed_large(data, now)
     return data
 
 
@@ -210,3 +304,20 @@ def _seed_locked(data: SeedData, now: datetime) -> None:
         address.street, address.postal_code, address.city, "19930227-9824",
     )
     data.fortnox_invoices.extend(invoices)
+
+
+def _seed_large(data: SeedData, now: datetime) -> None:
+    """C-1004: active telephony customer with a million calls (generated, never stored)."""
+    started = datetime(2016, 9, 1, 9, 0, tzinfo=UTC)
+    address = Address("Kungsgatan 20", "352 30", "Växjö")
+    invoices = _invoices("1004", 6200, [_month_start(now, k) for k in (2, 1)])
+    data.crm["C-1004"] = CrmCustomer(
+        customer_number="C-1004", name="Sven Volymsson", personnummer="19790314-9826",
+        email="sven.volymsson@example.se", phone="+46470555120", address=address,
+        contract=Contract("active", started),
+        services=[Service("TEL-470555120", "ip_telephony", started)],
+        consents=[Consent("marketing", False, started)],
+        sources=["self", "SPAR", "UC", "call_history"],
+        call_history=GeneratedCallHistory("C-1004", LARGE_HISTORY_ROWS, now, days=365),
+        billing=_billing(invoices),
+    )

@@ -114,6 +114,7 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(settings.worker_concurrency)
         self._running: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
+        self._builder: asyncio.Task[None] | None = None
 
     # -- claiming -------------------------------------------------------------------------------
 
@@ -299,13 +300,33 @@ class Dispatcher:
 
     async def housekeeping(self) -> None:
         """Retention work on the service's own data (any worker may run it; it is idempotent)."""
+        from app.services.responses import purge_expired
         from app.services.retention import purge_housekeeping
 
         try:
             async with unit_of_work(self.sessionmaker) as session:
                 await purge_housekeeping(session, settings=self.settings, now=utcnow())
+            async with unit_of_work(self.sessionmaker) as session:
+                await purge_expired(
+                    session, utcnow(), retention_days=self.settings.response_retention_days)
         except Exception as exc:
             log.error("housekeeping failed", extra={"error_type": type(exc).__name__})
+
+    async def build_responses(self) -> None:
+        """Build the response packages of requests that have just been answered."""
+        from app.services.responses import build_pending
+
+        try:
+            while await build_pending(self.sessionmaker, connectors=self.connectors,
+                                      vault=self.vault, settings=self.settings):
+                pass
+        except Exception as exc:
+            log.error("building responses failed", extra={"error_type": type(exc).__name__})
+
+    def _start_builder(self) -> None:
+        # One builder at a time per worker; it runs beside the dispatch loop, never blocking it.
+        if self._builder is None or self._builder.done():
+            self._builder = asyncio.create_task(self.build_responses())
 
     async def run(self) -> None:
         """Work until :meth:`stop`: claim what is due, run it, sleep until woken."""
@@ -317,6 +338,7 @@ class Dispatcher:
                 await self.housekeeping()
                 next_housekeeping = loop.time() + self.settings.housekeeping_interval_s
             self.wake.clear()
+            self._start_builder()
             free = self.settings.worker_concurrency - len(self._running)
             try:
                 batch = await self.claim(free)
@@ -363,7 +385,8 @@ class Dispatcher:
     async def stop(self, *, grace_s: float = 10.0) -> None:
         self._stopping.set()
         self.wake.set()
-        if self._running:
-            await asyncio.wait(self._running, timeout=grace_s)
-        for job in list(self._running):
+        pending = set(self._running) | ({self._builder} if self._builder else set())
+        if pending:
+            await asyncio.wait(pending, timeout=grace_s)
+        for job in pending:
             job.cancel()

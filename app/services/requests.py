@@ -304,6 +304,7 @@ async def _transition(
         request.status = to_status
         if to_status in FINAL_REQUEST_STATUSES:
             request.finished_at = now
+            session.info["wake_dispatcher"] = True  # a rejection gets a response package
             _forget_new_values(request)
             await _cancel_open_tasks(session, request)
     request.updated_at = now

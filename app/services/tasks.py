@@ -80,6 +80,7 @@ async def settle_request(
     data: dict[str, Any] = {}
     if target is RequestStatus.completed:
         request.finished_at = now
+        session.info["wake_dispatcher"] = True  # its response package is to be built
         changes = request.details.get("changes")
         if isinstance(changes, dict):  # the new values have been delivered: forget them
             request.details = {**request.details, "changes": dict.fromkeys(changes, "[removed]")}

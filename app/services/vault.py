@@ -31,3 +31,13 @@ class Vault:
             return json.loads(self._fernet.decrypt(token))
         except InvalidToken:
             raise ValueError("stored data could not be decrypted with DSR_DATA_KEY") from None
+
+    def seal_bytes(self, data: bytes) -> bytes:
+        """Encrypt raw bytes (a piece of a response package)."""
+        return self._fernet.encrypt(data)
+
+    def open_bytes(self, token: bytes) -> bytes:
+        try:
+            return self._fernet.decrypt(token)
+        except InvalidToken:
+            raise ValueError("stored data could not be decrypted with DSR_DATA_KEY") from None

@@ -43,27 +43,56 @@ def base(settings: Settings) -> str:
     return url(settings, "crm", "/customers/C-1001")
 
 
-async def test_export_pages_through_all_call_history(
+async def test_export_stores_the_record_and_only_the_call_count(
     crm: Connector, make_call: MakeCall, base: str, respx_mock: respx.MockRouter
 ) -> None:
-    respx_mock.get(base).respond(200, json=RECORD)
-    history = respx_mock.get(base + "/call-history").mock(side_effect=[
-        httpx.Response(200, json={"items": [{"id": "CH-1"}, {"id": "CH-2"}], "next": "c2"}),
-        httpx.Response(200, json={"items": [{"id": "CH-3"}], "next": None}),
-    ])
+    respx_mock.get(base).respond(200, json={**RECORD, "billing_records": [
+        {"invoice_number": "5101", "invoice_date": "2026-09-01", "amount_sek": 399.0,
+         "paid": True}]})
+    history = respx_mock.get(base + "/call-history").respond(200, json={"items": [],
+                                                                         "next": None})
     outcome = await crm.execute(make_call("crm", "export"))
 
     assert outcome.status is TaskStatus.done
     assert outcome.data is not None
-    assert [c["id"] for c in outcome.data["traffic_data_calls"]] == ["CH-1", "CH-2", "CH-3"]
     assert set(outcome.data) == {
-        "customer_data", "services", "consents", "sources", "order_ip_log", "traffic_data_calls",
+        "customer_data", "services", "consents", "sources", "order_ip_log", "billing",
     }
     assert outcome.data["customer_data"]["personnummer"] == "19850412-9803"
-    assert "after" not in history.calls[0].request.url.params
-    assert history.calls[1].request.url.params["after"] == "c2"
+    assert outcome.data["customer_data"]["call_history_count"] == 3
+    assert not history.called  # the rows are streamed into the package, not stored here
     assert_no_personal_data(outcome.summary)
     assert "3 call-history records" in outcome.summary
+
+
+async def test_export_without_a_call_count_fails(
+    crm: Connector, make_call: MakeCall, base: str, respx_mock: respx.MockRouter
+) -> None:
+    respx_mock.get(base).respond(200, json={k: v for k, v in RECORD.items()
+                                            if k != "call_history_count"})
+    with pytest.raises(PermanentError, match="count"):
+        await crm.execute(make_call("crm", "export"))
+
+
+async def test_iter_call_history_pages_with_the_cursor(
+    crm: Connector, base: str, respx_mock: respx.MockRouter
+) -> None:
+    history = respx_mock.get(base + "/call-history").mock(side_effect=[
+        httpx.Response(200, json={"items": [{"id": "CH-1"}, {"id": "CH-2"}], "next": "c2"}),
+        httpx.Response(200, json={"items": [{"id": "CH-3"}], "next": None}),
+    ])
+    pages = [page async for page in crm.iter_call_history("C-1001")]  # type: ignore[attr-defined]
+    assert [[row["id"] for row in page] for page in pages] == [["CH-1", "CH-2"], ["CH-3"]]
+    first, second = (call.request.url.params for call in history.calls)
+    assert "after" not in first and first["limit"] == "1000"
+    assert second["after"] == "c2"
+
+
+async def test_iter_call_history_unknown_customer_is_empty(
+    crm: Connector, base: str, respx_mock: respx.MockRouter
+) -> None:
+    respx_mock.get(base + "/call-history").respond(404, json={"error": "not_found"})
+    assert [page async for page in crm.iter_call_history("C-1001")] == []  # type: ignore[attr-defined]
 
 
 async def test_export_unknown_customer_is_no_data(
@@ -75,12 +104,21 @@ async def test_export_unknown_customer_is_no_data(
 
 
 async def test_call_history_with_a_repeating_cursor_fails(
-    crm: Connector, make_call: MakeCall, base: str, respx_mock: respx.MockRouter
+    crm: Connector, base: str, respx_mock: respx.MockRouter
 ) -> None:
-    respx_mock.get(base).respond(200, json=RECORD)
     respx_mock.get(base + "/call-history").respond(200, json={"items": [], "next": "same"})
     with pytest.raises(PermanentError, match="cursor"):
-        await crm.execute(make_call("crm", "export"))
+        async for _page in crm.iter_call_history("C-1001"):  # type: ignore[attr-defined]
+            pass
+
+
+async def test_call_history_with_a_malformed_page_fails(
+    crm: Connector, base: str, respx_mock: respx.MockRouter
+) -> None:
+    respx_mock.get(base + "/call-history").respond(200, json={"items": "nope", "next": None})
+    with pytest.raises(PermanentError, match="unexpected"):
+        async for _page in crm.iter_call_history("C-1001"):  # type: ignore[attr-defined]
+            pass
 
 
 async def test_export_provided_returns_the_datasets(

@@ -186,3 +186,30 @@ async def test_api_key_required_when_configured(receiver: Any) -> None:
         ok = await http.get(f"{CRM}/C-1001", headers={"Authorization": "Bearer crm-key-123"})
         assert ok.status_code == 200
     await app.state.sandbox.close()
+
+
+async def test_a_million_call_records_page_on_the_fly(client: httpx.AsyncClient) -> None:
+    record = (await client.get(f"{CRM}/C-1004")).json()
+    assert record["call_history_count"] == 1_000_000 and record["contract"]["status"] == "active"
+    first = (await client.get(f"{CRM}/C-1004/call-history", params={"limit": 1000})).json()
+    assert len(first["items"]) == 1000 and first["next"] == "CH-1004-0001000"
+    second = (await client.get(f"{CRM}/C-1004/call-history",
+                               params={"limit": 1000, "after": first["next"]})).json()
+    assert second["items"][0]["id"] == "CH-1004-0001001"
+    assert first["items"][-1]["at"] <= second["items"][0]["at"]
+    last = (await client.get(f"{CRM}/C-1004/call-history",
+                             params={"limit": 5, "after": "CH-1004-0999995"})).json()
+    assert [r["id"] for r in last["items"]][-1] == "CH-1004-1000000" and last["next"] is None
+    bad = await client.get(f"{CRM}/C-1004/call-history", params={"after": "CH-1001-0000001"})
+    assert bad.status_code == 400
+
+
+async def test_erasure_of_the_large_history_keeps_the_billing_month(
+    client: httpx.AsyncClient, state: SandboxState
+) -> None:
+    body = (await client.post(f"{CRM}/C-1004/erase")).json()
+    assert "call history beyond billing needs" in body["erased"]
+    left = state.crm["C-1004"].call_history
+    assert 0 < len(left) < 100_000
+    record = (await client.get(f"{CRM}/C-1004")).json()
+    assert record["call_history_count"] == len(left)

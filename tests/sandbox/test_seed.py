@@ -21,13 +21,14 @@ def _luhn_ok(personnummer: str) -> bool:
 def test_demo_links_point_at_seeded_records(state: SandboxState) -> None:
     stores: dict[str, Mapping[str, object]] = {"crm": state.crm, "fortnox": state.fortnox_customers, "stadsnat": state.stadsnat,
               "snpac": state.snpac, "eniro": state.eniro}
-    assert set(DEMO_LINKS) == {"C-1001", "C-1002", "C-1003"}
+    assert set(DEMO_LINKS) == {"C-1001", "C-1002", "C-1003", "C-1004"}
     for links in DEMO_LINKS.values():
         for system, link in links.items():
             assert link in stores[system], (system, link)
     assert set(DEMO_LINKS["C-1001"]) == {"crm", "stadsnat", "fortnox", "snpac", "eniro"}
     assert set(DEMO_LINKS["C-1002"]) == {"crm", "stadsnat", "fortnox"}
     assert set(DEMO_LINKS["C-1003"]) == {"crm", "fortnox"}
+    assert set(DEMO_LINKS["C-1004"]) == {"crm"}
 
 
 def test_customers_match_their_stories(state: SandboxState) -> None:
@@ -76,3 +77,22 @@ def test_reseed_restores_the_demo_data(state: SandboxState) -> None:
     del state.eniro["HIT-7K2P9Q"]
     state.reseed()
     assert "HIT-7K2P9Q" in state.eniro
+
+
+def test_large_call_history_is_generated_not_stored(state: SandboxState) -> None:
+    from app.sandbox.seed import LARGE_HISTORY_ROWS, GeneratedCallHistory
+
+    history = state.crm["C-1004"].call_history
+    assert isinstance(history, GeneratedCallHistory)
+    assert len(history) == LARGE_HISTORY_ROWS == 1_000_000
+    assert list.__len__(history) == 0  # nothing is stored
+    assert state.crm["C-1004"].contract.status == "active"
+    page = history[999_990:1_000_010]
+    assert len(page) == 10 and page[-1].id == "CH-1004-1000000"
+    assert [r.at for r in page] == sorted(r.at for r in page)
+    assert history[0].as_dict() == seed().crm["C-1004"].call_history[0].as_dict()
+    assert history.position("CH-1004-0000042") == 41
+    now = datetime.now(UTC)
+    recent = history.since(now - timedelta(days=1))
+    assert 0 < len(recent) < 10_000 and recent[0].at >= now - timedelta(days=1)
+    assert recent[-1].id == history[-1].id

@@ -365,3 +365,30 @@ async def test_case_records_are_deleted_after_retention(client, agent, app) -> N
         events = list(await session.scalars(select(AuditEvent)))
     assert left == {recent["id"], still_open["id"]}
     assert all(str(e.request_id) != old["id"] for e in events)
+
+
+async def test_worker_builds_the_response_once_answered(client, portal, app) -> None:  # type: ignore[no-untyped-def]
+    from app.models import ResponsePackage
+
+    d = dispatcher(app, fakes())
+    d.wake = app.state.wake
+    runner = asyncio.create_task(d.run())
+    try:
+        created = await create(client, portal, {"type": "erasure"})
+
+        async def package_stored() -> ResponsePackage:
+            while True:
+                async with app.state.sessionmaker() as session:
+                    found = await session.get(ResponsePackage, uuid.UUID(created["id"]))
+                if found is not None:
+                    return found
+                await asyncio.sleep(0.05)
+
+        package = await asyncio.wait_for(package_stored(), timeout=20)
+    finally:
+        await d.stop()
+        runner.cancel()
+    body = (await client.get(f"/v1/requests/{created['id']}", headers=portal)).json()
+    assert body["status"] == "completed"
+    assert body["response"]["sha256"] == package.sha256
+    assert body["response_url"]

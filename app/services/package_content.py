@@ -1,0 +1,257 @@
+"""What goes into a response package, by type of request.
+
+- access (art. 15): ``data.json`` with every system's data grouped by category, the call
+  history streamed into it page by page; the report shows the data in tables with the art. 15
+  information (purposes, legal basis, recipients, retention, sources, rights, IMY).
+- portability (art. 20): ``data.json`` and one CSV per dataset, each field documented; what
+  was sent to SNPAC when a receiving operator was named.
+- erasure, rectification, restriction, objection: ``result.json`` with each system's outcome,
+  anything retained with its legal basis and erase-by date.
+- rejected: ``result.json`` with the reason, and the report names the right to complain to IMY.
+
+The inputs are plain snapshots (:class:`PackageInputs`), read and decrypted by
+:mod:`app.services.responses`; this module does no database work.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.services import report
+from app.services.packages import Entry, PackageWriter, field_types
+
+CallPages = Callable[[str], AsyncIterator[list[dict[str, Any]]]]
+RESULT_TYPES = ("erasure", "rectification", "restriction", "objection")
+
+
+class PackageError(Exception):
+    """The package cannot be built now (a partner unreachable, data inconsistent)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFacts:
+    id: str
+    type: str
+    status: str
+    customer_number: str
+    language: str
+    received_at: datetime
+    finished_at: datetime | None
+    details: dict[str, Any]
+    reject_reason: str | None = None
+    note: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        return {"id": self.id, "type": self.type, "status": self.status,
+                "customer_number": self.customer_number, "language": self.language,
+                "received_at": _iso(self.received_at), "answered_at": _iso(self.finished_at)}
+
+
+@dataclass(frozen=True, slots=True)
+class SystemResult:
+    system: str
+    title: str
+    key: str
+    action: str
+    status: str
+    summary: str
+    finished_at: datetime | None
+    retained: list[dict[str, Any]] = field(default_factory=list)
+    data: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PackageInputs:
+    request: RequestFacts
+    systems: list[SystemResult]
+    links: dict[str, str] = field(default_factory=dict)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def kind_of(inputs: PackageInputs) -> str:
+    return "rejected" if inputs.request.status == "rejected" else inputs.request.type
+
+
+async def write_contents(
+    inputs: PackageInputs, writer: PackageWriter, *, generated_at: datetime,
+    call_pages: CallPages | None, report_rows: int, retention_days: int,
+) -> None:
+    """Every file but the manifest, data files first so the report can list their hashes."""
+    kind, t = kind_of(inputs), report.texts(inputs.request.language)
+    context: dict[str, Any] = {
+        "t": t, "kind": kind, "req": inputs.request.public(), "generated_at": _iso(generated_at),
+        "retention_days": retention_days, "request_type": inputs.request.type,
+    }
+    if kind == "access":
+        context["systems"] = await _write_access(inputs, writer, generated_at, call_pages,
+                                                 report_rows, t)
+    elif kind == "portability":
+        context.update(_write_portability(inputs, writer, generated_at, t))
+    else:
+        context.update(_write_result(inputs, writer, generated_at, kind))
+    context["files"] = [f.as_dict() for f in writer.files]
+    with writer.entry("report.html") as out:
+        for piece in report.render(context):
+            out.write(piece)
+
+
+# -- access -------------------------------------------------------------------------------------
+
+
+async def _write_access(
+    inputs: PackageInputs, writer: PackageWriter, generated_at: datetime,
+    call_pages: CallPages | None, report_rows: int, t: dict[str, Any],
+) -> list[dict[str, Any]]:
+    shown: list[dict[str, Any]] = []
+    with writer.entry("data.json") as out:
+        out.write('{\n"format": "connect2ip-dsr-access/1",\n"generated_at": '
+                  f"{_dumps(_iso(generated_at))},\n\"request\": {_dumps(inputs.request.public())},"
+                  '\n"systems": [\n')
+        for n, system in enumerate(inputs.systems):
+            header = {"system": system.system, "title": system.title,
+                      "identified_by": system.key, "status": system.status,
+                      "summary": system.summary, "retrieved_at": _iso(system.finished_at)}
+            out.write(("," if n else "") + _dumps(header)[:-1] + ', "categories": {')
+            categories = dict(system.data or {})
+            for i, (name, value) in enumerate(categories.items()):
+                out.write(("," if i else "") + f"\n{_dumps(name)}: {_dumps(value)}")
+            calls = None
+            if system.system == "crm" and system.data is not None:
+                calls = await _stream_calls(
+                    out, inputs.request.customer_number, system.data, call_pages, report_rows,
+                    first=not categories)
+            out.write("}}\n")
+            shown.append({
+                "title": system.title, "key": system.key, "system": system.system,
+                "status": system.status, "summary": system.summary,
+                "retrieved_at": _iso(system.finished_at), "calls": calls,
+                "categories": [{"key": name, "info": report.category_info(t, name),
+                                "block": report.shape(value, t)}
+                               for name, value in categories.items()],
+            })
+        out.write("]\n}\n")
+    return shown
+
+
+async def _stream_calls(
+    out: Entry, customer_number: str, data: dict[str, Any], call_pages: CallPages | None,
+    report_rows: int, *, first: bool,
+) -> dict[str, Any] | None:
+    expected = (data.get("customer_data") or {}).get("call_history_count")
+    if call_pages is None:
+        if expected:
+            raise PackageError("the call history cannot be streamed: no register connector")
+        return None
+    out.write(("" if first else ",") + '\n"traffic_data_calls": [')
+    total, preview, first_at, last_at = 0, [], None, None
+    try:
+        async for page in call_pages(customer_number):
+            for row in page:
+                out.write(("," if total else "") + "\n" + _dumps(row))
+                if total < report_rows:
+                    preview.append(row)
+                at = row.get("at") if isinstance(row, dict) else None
+                if isinstance(at, str):
+                    first_at = at if first_at is None or at < first_at else first_at
+                    last_at = at if last_at is None or at > last_at else last_at
+                total += 1
+    except PackageError:
+        raise
+    except Exception as exc:  # a partner error: the package is built again later
+        reason = getattr(exc, "reason", type(exc).__name__)
+        raise PackageError(f"the call history could not be read: {reason}") from None
+    out.write("\n]")
+    return {"total": total, "preview": preview, "first": first_at, "last": last_at}
+
+
+# -- portability --------------------------------------------------------------------------------
+
+
+def _write_portability(
+    inputs: PackageInputs, writer: PackageWriter, generated_at: datetime, t: dict[str, Any],
+) -> dict[str, Any]:
+    wants_csv = "csv" in (inputs.request.details.get("formats") or ["json", "csv"])
+    datasets: list[dict[str, Any]] = []
+    for system in inputs.systems:
+        for name, value in (system.data or {}).items():
+            rows = [value] if isinstance(value, dict) else value
+            if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+                continue
+            fields = [{**f, "description": report.label(t, f["name"])} for f in field_types(rows)]
+            stem = name if system.system == "crm" else f"{system.system}-{name}"
+            datasets.append({"name": name, "system": system.system, "title": system.title,
+                             "file": f"{stem}.csv" if wants_csv else None,
+                             "fields": fields, "rows": rows})
+    porting = _porting(inputs)
+    writer.write_json("data.json", {
+        "format": "connect2ip-dsr-portability/1", "generated_at": _iso(generated_at),
+        "request": inputs.request.public(), "csv": {"encoding": "UTF-8", "rfc": 4180,
+                                                    "null": "", "booleans": ["true", "false"]},
+        "datasets": datasets, "number_porting": porting,
+    })
+    for dataset in datasets:
+        if dataset["file"]:
+            writer.write_csv(dataset["file"], dataset["fields"], dataset["rows"])
+    return {"datasets": [{**d, "row_count": len(d["rows"]), "rows": None} for d in datasets],
+            "porting": porting}
+
+
+def _porting(inputs: PackageInputs) -> dict[str, Any] | None:
+    operator = inputs.request.details.get("receiving_operator")
+    if not operator:
+        return None
+    task = next((s for s in inputs.systems if s.system == "snpac" and s.action == "port_number"),
+                None)
+    return {"sent_to": "SNPAC", "receiving_operator": operator,
+            "phone_number": inputs.links.get("snpac") if task else None,
+            "status": task.status if task else None, "summary": task.summary if task else None,
+            "at": _iso(task.finished_at) if task else None}
+
+
+# -- erasure, rectification, restriction, objection, rejection ----------------------------------
+
+
+def _write_result(
+    inputs: PackageInputs, writer: PackageWriter, generated_at: datetime, kind: str,
+) -> dict[str, Any]:
+    req = inputs.request
+    systems: list[dict[str, Any]] = [
+        {"system": s.system, "title": s.title, "action": s.action, "status": s.status,
+         "summary": s.summary, "done_at": _iso(s.finished_at), "retained": s.retained}
+        for s in inputs.systems if kind != "rejected"]
+    retained: list[dict[str, Any]] = [{"system": s["system"], "title": s["title"], **item}
+                for s in systems for item in s["retained"]]
+    body: dict[str, Any] = {
+        "format": f"connect2ip-dsr-{'rejection' if kind == 'rejected' else 'result'}/1",
+        "generated_at": _iso(generated_at), "request": req.public(), "outcome": req.status,
+    }
+    extra: dict[str, Any] = {}
+    if kind == "rejected":
+        extra["rejection"] = {"reason": req.reject_reason, "explanation": req.note,
+                              "decided_at": _iso(req.finished_at),
+                              "complaint_to": "Integritetsskyddsmyndigheten (IMY), Box 8114, "
+                                              "104 20 Stockholm, imy@imy.se, www.imy.se"}
+    else:
+        body["systems"], body["retained"] = systems, retained
+    if kind == "rectification":
+        extra["rectification"] = {"fields": sorted(req.details.get("changes") or {})}
+    elif kind == "restriction":
+        extra["restriction"] = {"grounds": req.details.get("grounds"),
+                                "lift": "notified_before_lifting (GDPR art. 18(3))"}
+    elif kind == "objection":
+        extra["objection"] = {"processing": req.details.get("processing"),
+                              "stopped": [s["action"] for s in systems
+                                          if s["status"] in ("done", "retained")]}
+    writer.write_json("result.json", {**body, **extra})
+    return {"systems": systems, "retained": retained, **extra}

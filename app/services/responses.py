@@ -1,0 +1,335 @@
+"""The electronic-format response: built once, stored encrypted, downloaded, then purged.
+
+A finished request (``completed`` or ``rejected``) gets one package. It is built once — by the
+worker (:func:`build_pending`) soon after the request turns final, or on the first download if
+no worker got there first — into a temporary zip file, and then stored in the database in
+~1 MiB Fernet-encrypted chunks (``response_chunk``) with its SHA-256 (``response_package``).
+
+Why stored rather than rebuilt on demand: the SHA-256 the request record carries must stay
+true for the file the customer has; partners' data changes after the answer (a rebuilt
+package would differ from what was given); and one shared database serves any number of API
+processes, none of which may rely on a local file. The package is encrypted at rest with the
+service's data key, like the partner answers it replaces: once it is stored, the request's
+``task_result`` rows are deleted (the package is now the only copy).
+
+After ``DSR_RESPONSE_RETENTION_DAYS`` (default 30) :func:`purge_expired` deletes the chunks but
+keeps the ``response_package`` row (SHA-256, size, ``purged_at``): the request still shows
+that a response was given and what it was; a download then answers 410 Gone.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col, select
+
+from app import __version__
+from app.connectors.catalog import SYSTEMS
+from app.db import unit_of_work, utcnow
+from app.errors import DsrError, InvalidState
+from app.models import (
+    DsrRequest,
+    Link,
+    RequestStatus,
+    ResponseChunk,
+    ResponsePackage,
+    Task,
+    TaskResult,
+)
+from app.services import audit
+from app.services.package_content import (
+    CallPages,
+    PackageError,
+    PackageInputs,
+    RequestFacts,
+    SystemResult,
+    write_contents,
+)
+from app.services.packages import READ_BYTES, BuiltPackage, PackageWriter
+from app.services.tasks import lock_request
+from app.services.vault import Vault
+from app.settings import Settings
+
+log = logging.getLogger("app.responses")
+ANSWERED = frozenset({RequestStatus.completed, RequestStatus.rejected})
+BUILDER = ("response-builder", "system")
+CHUNK_BYTES = READ_BYTES  # 1 MiB of zip per encrypted chunk
+
+
+class Gone(DsrError):
+    status, slug, title = 410, "response-purged", "The response is no longer available"
+
+
+class NotReady(DsrError):
+    status, slug, title = 503, "response-not-ready", "The response cannot be prepared right now"
+
+
+def response_path(request_id: uuid.UUID) -> str:
+    return f"/v1/requests/{request_id}/response"
+
+
+def response_info(
+    request: DsrRequest, package: ResponsePackage | None
+) -> tuple[dict[str, Any] | None, str | None]:
+    """What the request resource says about its response: (info, download URL or None)."""
+    info = None
+    if package is not None:
+        info = {"sha256": package.sha256, "size": package.size,
+                "created_at": package.created_at, "expires_at": package.expires_at,
+                "purged_at": package.purged_at}
+    available = request.status in ANSWERED and (package is None or package.purged_at is None)
+    return info, (response_path(request.id) if available else None)
+
+
+async def packages_for(
+    session: AsyncSession, request_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, ResponsePackage]:
+    if not request_ids:
+        return {}
+    rows = await session.scalars(
+        select(ResponsePackage).where(col(ResponsePackage.request_id).in_(request_ids)))
+    return {row.request_id: row for row in rows}
+
+
+def call_pages_of(connectors: Mapping[str, Any]) -> CallPages | None:
+    pages: CallPages | None = getattr(connectors.get("crm"), "iter_call_history", None)
+    return pages
+
+
+# -- building -----------------------------------------------------------------------------------
+
+
+async def load_inputs(session: AsyncSession, request: DsrRequest, vault: Vault) -> PackageInputs:
+    """A plain snapshot of everything the package needs, partner data decrypted."""
+    tasks = list(await session.scalars(select(Task).where(col(Task.request_id) == request.id)))
+    results = {row.task_id: row for row in await session.scalars(
+        select(TaskResult).where(col(TaskResult.request_id) == request.id))}
+    order = {name: i for i, name in enumerate(SYSTEMS)}
+    tasks.sort(key=lambda task: (order.get(task.system, len(order)), task.action))
+    systems = []
+    for task in tasks:
+        spec = SYSTEMS.get(task.system)
+        outcome = task.outcome or {}
+        row = results.get(task.id)
+        systems.append(SystemResult(
+            system=task.system, title=spec.title if spec else task.system,
+            key=spec.key if spec else "", action=task.action, status=task.status.value,
+            summary=str(outcome.get("summary") or ""), finished_at=task.finished_at,
+            retained=list(outcome.get("retained") or []),
+            data=vault.open(row.ciphertext) if row is not None else None,
+        ))
+    links = {link.system: link.external_id for link in await session.scalars(
+        select(Link).where(col(Link.customer_number) == request.customer_number))}
+    facts = RequestFacts(
+        id=str(request.id), type=request.type.value, status=request.status.value,
+        customer_number=request.customer_number, language=request.language.value,
+        received_at=request.received_at, finished_at=request.finished_at,
+        details=dict(request.details), note=request.note,
+        reject_reason=request.reject_reason.value if request.reject_reason else None,
+    )
+    return PackageInputs(facts, systems, links)
+
+
+async def build_zip(
+    inputs: PackageInputs, *, call_pages: CallPages | None, settings: Settings,
+    now: datetime | None = None,
+) -> BuiltPackage:
+    """The package as a temporary zip file (the caller stores or discards it)."""
+    generated_at = (now or utcnow()).replace(microsecond=0)
+    writer = PackageWriter(generated_at)
+    try:
+        await write_contents(inputs, writer, generated_at=generated_at, call_pages=call_pages,
+                             report_rows=settings.response_report_rows,
+                             retention_days=settings.response_retention_days)
+    except BaseException:
+        writer.abort()
+        raise
+    req = inputs.request
+    return writer.finish({
+        "format": "connect2ip-dsr-manifest/1", "request_id": req.id, "request_type": req.type,
+        "outcome": req.status, "customer_number": req.customer_number,
+        "language": req.language, "generated_at": generated_at.isoformat().replace(
+            "+00:00", "Z"),
+        "service": {"name": "connect2ip-dsr", "version": __version__},
+        "hash_algorithm": "SHA-256",
+    })
+
+
+async def store(
+    session: AsyncSession, request: DsrRequest, built: BuiltPackage, *, vault: Vault,
+    retention_days: int, now: datetime | None = None,
+) -> ResponsePackage:
+    """Store a built zip encrypted in chunks (caller holds the request's row lock)."""
+    now = now or utcnow()
+    package = ResponsePackage(
+        request_id=request.id, sha256=built.sha256, size=built.size,
+        files=[f.as_dict() for f in built.files], created_at=now,
+        expires_at=now + timedelta(days=retention_days),
+    )
+    session.add(package)
+    await session.flush()
+    seq = 0
+    with built.path.open("rb") as handle:
+        while piece := handle.read(CHUNK_BYTES):
+            await session.execute(insert(ResponseChunk).values(
+                request_id=request.id, seq=seq, ciphertext=vault.seal_bytes(piece)))
+            seq += 1
+    package.chunks = seq
+    await session.execute(delete(TaskResult).where(col(TaskResult.request_id) == request.id))
+    await audit.record(
+        session, request=request, actor=BUILDER[0], actor_role=BUILDER[1],
+        action="response_built", from_status=request.status.value,
+        to_status=request.status.value, at=now,
+        data={"sha256": built.sha256, "size": built.size,
+              "files": [f.name for f in built.files],
+              "expires_at": package.expires_at.isoformat()},
+    )
+    return package
+
+
+async def ensure_package(
+    sessionmaker: async_sessionmaker[AsyncSession], request_id: uuid.UUID, *,
+    connectors: Mapping[str, Any], vault: Vault, settings: Settings,
+) -> ResponsePackage:
+    """The request's package, building and storing it first if there is none yet.
+
+    The build runs outside any transaction (it may take a while and call the register); the
+    store re-checks under the request's row lock, so two builders racing store one package.
+    Raises :class:`NotReady` when the package cannot be built now (a partner unreachable).
+    """
+    async with sessionmaker() as session:
+        existing = await session.get(ResponsePackage, request_id)
+        if existing is not None:
+            return existing
+        request = await session.get(DsrRequest, request_id)
+        if request is None or request.status not in ANSWERED:
+            raise InvalidState("The response is produced when the request is finished.")
+        inputs = await load_inputs(session, request, vault)
+    try:
+        built = await build_zip(inputs, call_pages=call_pages_of(connectors), settings=settings)
+    except PackageError as exc:
+        log.warning("response package not built", extra={
+            "dsr_request_id": str(request_id), "reason": str(exc)})
+        raise NotReady("The response could not be prepared just now; try again shortly.") \
+            from None
+    try:
+        async with unit_of_work(sessionmaker) as session:
+            locked = await lock_request(session, request_id)
+            existing = await session.get(ResponsePackage, request_id)
+            if existing is not None:
+                return existing
+            package = await store(session, locked, built, vault=vault,
+                                  retention_days=settings.response_retention_days)
+    finally:
+        built.discard()
+    log.info("response package stored", extra={
+        "dsr_request_id": str(request_id), "size": package.size, "chunks": package.chunks})
+    return package
+
+
+async def build_pending(
+    sessionmaker: async_sessionmaker[AsyncSession], *, connectors: Mapping[str, Any],
+    vault: Vault, settings: Settings, limit: int = 10,
+) -> int:
+    """Build the packages of answered requests that have none yet (run by the worker).
+
+    Returns how many were built; a request whose package cannot be built now is left for the
+    next round (or the first download).
+    """
+    async with sessionmaker() as session:
+        ids = list(await session.scalars(
+            select(DsrRequest.id)
+            .outerjoin(ResponsePackage, col(ResponsePackage.request_id) == col(DsrRequest.id))
+            .where(col(DsrRequest.status).in_([s.value for s in ANSWERED]))
+            .where(col(ResponsePackage.request_id).is_(None))
+            .order_by(col(DsrRequest.finished_at)).limit(limit)))
+    built = 0
+    for request_id in ids:
+        try:
+            await ensure_package(sessionmaker, request_id, connectors=connectors, vault=vault,
+                                 settings=settings)
+            built += 1
+        except (NotReady, InvalidState):
+            continue
+    return built
+
+
+# -- delivering ---------------------------------------------------------------------------------
+
+
+async def iter_package(
+    sessionmaker: async_sessionmaker[AsyncSession], package: ResponsePackage, vault: Vault,
+) -> AsyncIterator[bytes]:
+    """The zip, one decrypted chunk at a time, each read in its own short session."""
+    for seq in range(package.chunks):
+        async with sessionmaker() as session:
+            token = await session.scalar(
+                select(ResponseChunk.ciphertext)
+                .where(col(ResponseChunk.request_id) == package.request_id)
+                .where(col(ResponseChunk.seq) == seq))
+        if token is None:  # purged while being downloaded
+            raise RuntimeError("response chunk missing")
+        yield vault.open_bytes(token)
+
+
+async def record_download(
+    session: AsyncSession, request: DsrRequest, package: ResponsePackage, *, actor: str,
+    role: str,
+) -> None:
+    await audit.record(
+        session, request=request, actor=actor, actor_role=role, action="response_downloaded",
+        from_status=request.status.value, to_status=request.status.value,
+        data={"sha256": package.sha256, "size": package.size},
+    )
+
+
+# -- retention ----------------------------------------------------------------------------------
+
+
+async def purge_expired(
+    session: AsyncSession, now: datetime, *, retention_days: int = 30,
+) -> dict[str, int]:
+    """Delete expired packages' chunks (keeping their SHA-256) and stale partner answers.
+
+    - a package past ``expires_at``: its chunks are deleted and ``purged_at`` set, with an
+      audit event; the request keeps the package row and so its SHA-256;
+    - partner answers (``task_result``) of a cancelled request, or of an answered request
+      ``retention_days`` after it finished whose package was never built, are deleted too.
+    Idempotent; any worker may run it.
+    """
+    expired = list(await session.scalars(
+        select(ResponsePackage)
+        .where(col(ResponsePackage.expires_at) <= now)
+        .where(col(ResponsePackage.purged_at).is_(None))))
+    for package in expired:
+        request = await lock_request(session, package.request_id)
+        await session.execute(
+            delete(ResponseChunk).where(col(ResponseChunk.request_id) == package.request_id))
+        await session.execute(
+            delete(TaskResult).where(col(TaskResult.request_id) == package.request_id))
+        package.purged_at = now
+        await audit.record(
+            session, request=request, actor=BUILDER[0], actor_role=BUILDER[1],
+            action="response_purged", from_status=request.status.value,
+            to_status=request.status.value, data={"sha256": package.sha256}, at=now)
+    stale = (
+        select(DsrRequest.id)
+        .outerjoin(ResponsePackage, col(ResponsePackage.request_id) == col(DsrRequest.id))
+        .where(col(ResponsePackage.request_id).is_(None))
+        .where((col(DsrRequest.status) == RequestStatus.cancelled.value)
+               | ((col(DsrRequest.status).in_([s.value for s in ANSWERED]))
+                  & (col(DsrRequest.finished_at) <= now - timedelta(days=retention_days))))
+    )
+    results = await session.execute(
+        delete(TaskResult).where(col(TaskResult.request_id).in_(stale)))
+    counts = {"packages": len(expired),
+              "task_results": results.rowcount or 0}  # type: ignore[attr-defined]
+    if any(counts.values()):
+        log.info("response retention purged", extra=counts)
+    return counts

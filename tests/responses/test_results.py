@@ -1,0 +1,134 @@
+"""Erasure, rectification, restriction, objection and rejection: result.json and the letter."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from app.connectors import base
+from app.connectors.registry import build_connectors
+from app.sandbox import create_sandbox_app
+from app.sandbox.crm import ACCOUNTING_BASIS
+from app.settings import Settings
+from tests.helpers import agent_body, create
+from tests.responses.conftest import check_manifest, connectors, download, finish, link
+from tests.services.fakes import fakes
+
+RESULT_FILES = {"manifest.json", "report.html", "result.json"}
+
+
+@pytest.fixture
+async def sandbox_connectors() -> AsyncIterator[dict[str, Any]]:
+    """The real crm and Fortnox connectors against the sandbox (in-process); fakes for the
+    asynchronous partners, whose callbacks are tested elsewhere."""
+    sandbox_settings = Settings(_env_file=None, sandbox_delay_ms=0)
+    sandbox = create_sandbox_app(sandbox_settings)
+    transport = httpx.ASGITransport(app=sandbox)
+    settings = Settings(_env_file=None, crm_url="http://sandbox/crm",
+                        fortnox_url="http://sandbox/fortnox")
+    async with httpx.AsyncClient(transport=transport) as http:
+        made = fakes()
+        real = build_connectors(settings, http)
+        made["crm"], made["fortnox"] = real["crm"], real["fortnox"]
+        yield made
+    await sandbox.state.sandbox.close()
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+async def test_c1002_erasure_lists_what_is_kept_with_basis_and_date(
+    app, client, agent, auth, sandbox_connectors, language: str
+) -> None:  # type: ignore[no-untyped-def]
+    await link(client, agent, "C-1002", "fortnox", "1002")
+    await link(client, agent, "C-1002", "stadsnat", "SN-440233")
+    portal = auth("portal", "C-1002")
+    body = await finish(app, client, portal, {"type": "erasure", "language": language},
+                        sandbox_connectors)
+    assert body["status"] == "completed", body
+    package = await download(client, portal, body["id"])
+    check_manifest(package, RESULT_FILES)
+    result = json.loads(package.read("result.json"))
+    assert {s["system"] for s in result["systems"]} == {"crm", "fortnox", "stadsnat"}
+    assert all(s["done_at"] for s in result["systems"])
+    kept = {r["system"]: r for r in result["retained"]}
+    assert set(kept) == {"crm", "fortnox"}
+    assert kept["crm"]["basis"] == ACCOUNTING_BASIS
+    for item in kept.values():
+        assert "Bokföringslagen" in item["basis"] and "7 kap. 2 §" in item["basis"]
+        assert re.fullmatch(r"\d{4}-12-31", item["until"])
+    html = package.read("report.html").decode()
+    assert "Bokföringslagen (1999:1078) 7 kap. 2 §" in html and kept["crm"]["until"] in html
+    heading = {"sv": "Uppgifter som sparas enligt lag", "en": "Data kept as the law requires"}
+    assert heading[language] in html and "Integritetsskyddsmyndigheten" in html
+    for value in ("Erik Provsson", "19720918-9815", "erik.provsson@example.com"):
+        assert value not in html and value not in json.dumps(result)
+
+
+async def test_rectification_names_fields_never_values(app, client, portal) -> None:  # type: ignore[no-untyped-def]
+    made = connectors(crm=lambda call: base.done("Rectified in the customer register: email."))
+    body = await finish(app, client, portal, {
+        "type": "rectification", "details": {"changes": {"email": "astrid.ny@example.se"}}},
+        made)
+    package = await download(client, portal, body["id"])
+    check_manifest(package, RESULT_FILES)
+    result = json.loads(package.read("result.json"))
+    assert result["rectification"] == {"fields": ["email"]}
+    html = package.read("report.html").decode()
+    assert "Rättade uppgifter" in html and "E-postadress" in html
+    for name in package.namelist():
+        assert b"astrid.ny" not in package.read(name)
+
+
+async def test_restriction_says_how_and_when_it_is_lifted(app, client, portal) -> None:  # type: ignore[no-untyped-def]
+    body = await finish(app, client, portal, {
+        "type": "restriction", "language": "en", "details": {"grounds": "accuracy_contested"}},
+        connectors())
+    package = await download(client, portal, body["id"])
+    result = json.loads(package.read("result.json"))
+    assert result["restriction"]["grounds"] == "accuracy_contested"
+    html = package.read("report.html").decode()
+    assert "How and when the restriction can be lifted" in html
+    assert "until we have checked the data" in html and "art. 18(3)" in html
+
+
+async def test_objection_to_marketing_says_what_stopped(app, client, portal, agent) -> None:  # type: ignore[no-untyped-def]
+    await link(client, agent, "C-1001", "eniro", "HIT-7K2P9Q")
+    body = await finish(app, client, portal, {
+        "type": "objection", "details": {"processing": "direct_marketing"}}, connectors())
+    package = await download(client, portal, body["id"])
+    result = json.loads(package.read("result.json"))
+    assert result["objection"] == {"processing": "direct_marketing",
+                                   "stopped": ["stop_marketing", "unlist"]}
+    html = package.read("report.html").decode()
+    assert "Direktmarknadsföring till dig har upphört" in html
+    assert "Stopp för direktmarknadsföring" in html and "Borttagning ur katalogen" in html
+
+
+@pytest.mark.parametrize(("language", "texts"), [
+    ("sv", ["Beslut: din begäran har avslagits", "orimlig", "Integritetsskyddsmyndigheten",
+            "art. 12.4 GDPR", "Box 8114"]),
+    ("en", ["Decision: your request has been refused", "excessive",
+            "Integritetsskyddsmyndigheten", "GDPR art. 12(4)", "Box 8114"]),
+])
+async def test_rejected_request_gets_a_letter(
+    app, client, agent, language: str, texts: list[str]
+) -> None:  # type: ignore[no-untyped-def]
+    created = await create(client, agent, agent_body("access", language=language))
+    rejected = await client.post(f"/v1/requests/{created['id']}/reject", headers=agent,
+                                 json={"reason": "excessive",
+                                       "note": "Fifth identical request this month."})
+    assert rejected.json()["status"] == "rejected"
+    assert rejected.json()["response_url"] == f"/v1/requests/{created['id']}/response"
+    package = await download(client, agent, created["id"])
+    check_manifest(package, RESULT_FILES)
+    result = json.loads(package.read("result.json"))
+    assert result["format"] == "connect2ip-dsr-rejection/1" and result["outcome"] == "rejected"
+    assert result["rejection"]["reason"] == "excessive"
+    assert "Integritetsskyddsmyndigheten" in result["rejection"]["complaint_to"]
+    html = package.read("report.html").decode()
+    for text in [*texts, "Fifth identical request this month."]:
+        assert text in html, text
