@@ -95,9 +95,13 @@ class ConnectorError(Exception):
 
 
 class TransientError(ConnectorError):
-    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self, reason: str, *, retry_after: float | None = None, throttled: bool = False
+    ) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+        # A 429 is the partner pacing us, not a failure: it does not use up an attempt.
+        self.throttled = throttled
 
 
 class PermanentError(ConnectorError):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +26,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Protocol
 
 import httpx
-from aiolimiter import AsyncLimiter
 
 from app.errors import PermanentError, TransientError
 from app.models import RequestType, TaskStatus
@@ -184,6 +184,34 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+class SlidingWindowLimiter:
+    """At most ``rate`` calls in any trailing ``per_s`` seconds, as partners like Fortnox count.
+
+    A leaky bucket (which lets a full burst through and then refills) admits up to twice the
+    limit within one window and earns 429s; this keeps the call times of the current window
+    and waits for the oldest to leave it. ``margin_s`` allows for the partner seeing a call a
+    little later than we sent it.
+    """
+
+    def __init__(self, rate: int, per_s: float, *, margin_s: float = 0.1) -> None:
+        self.rate = rate
+        self.window = per_s + margin_s
+        self._calls: deque[float] = deque()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        loop = asyncio.get_running_loop()
+        async with self._lock:  # callers queue in order; one sleeps for the window at a time
+            while True:
+                now = loop.time()
+                while self._calls and now - self._calls[0] >= self.window:
+                    self._calls.popleft()
+                if len(self._calls) < self.rate:
+                    self._calls.append(now)
+                    return
+                await asyncio.sleep(self.window - (now - self._calls[0]))
+
+
 class Egress:
     """The one path from a connector to its partner."""
 
@@ -195,7 +223,7 @@ class Egress:
         self.base_url = base_url.rstrip("/")
         self.limits = limits
         self._slots = asyncio.Semaphore(limits.concurrency)
-        self._rate = AsyncLimiter(limits.rate, limits.per_s) if limits.rate else None
+        self._rate = SlidingWindowLimiter(limits.rate, limits.per_s) if limits.rate else None
 
     async def request(
         self, method: str, path: str, *, call: Call | None = None, json: Any = None,
@@ -229,6 +257,7 @@ class Egress:
             raise TransientError(
                 f"{self.system} is rate limiting (429)",
                 retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+                throttled=True,
             )
         if response.status_code >= 500:
             raise TransientError(

@@ -77,6 +77,9 @@ def backoff_delay(attempt: int, *, base: float, cap: float, rng: random.Random) 
 class Claimed:
     call: Call
     polling: bool  # True: the task awaits a callback and the partner is polled instead
+    # This claim's own lease token: a worker that claims the same task again after its lease
+    # ran out must not have the first, late answer accepted as if it were the second.
+    lease: str = ""
 
 
 def install_wakeup(sessionmaker: async_sessionmaker[AsyncSession], wake: asyncio.Event) -> None:
@@ -148,17 +151,18 @@ class Dispatcher:
             links = await self._links(session, {req.customer_number for _, req in rows})
             claimed: list[Claimed] = []
             for task, request in rows:
+                lease = f"{self.worker_id}:{uuid.uuid4().hex[:8]}"
                 polling = task.status is TaskStatus.awaiting_callback
                 if not polling:
                     task.attempts += 1
                 task.status = TaskStatus.running if not polling else task.status
-                task.lease_owner = self.worker_id
+                task.lease_owner = lease
                 task.lease_until = now + timedelta(seconds=self.settings.lease_s)
                 if polling:  # hold the poll back for a lease period while we ask
                     task.next_attempt_at = task.lease_until
                 task.updated_at = now
                 link = self._link_for(task, request, links)
-                claimed.append(Claimed(self._call(task, request, link), polling))
+                claimed.append(Claimed(self._call(task, request, link), polling, lease))
             return claimed
 
     @staticmethod
@@ -207,19 +211,19 @@ class Dispatcher:
                 raise PermanentError("The customer has no link (pseudonymous ID) for this system.")
             outcome = await (connector.poll(call) if claimed.polling else connector.execute(call))
         except TransientError as exc:
-            await self._record_error(call, exc, transient=True)
+            await self._record_error(claimed, exc, transient=True)
         except ConnectorError as exc:
-            await self._record_error(call, exc, transient=False)
+            await self._record_error(claimed, exc, transient=False)
         except Exception as exc:  # a bug in a connector must not kill the worker
             log.error("connector crashed", extra={"task_id": str(call.task_id),
                                                   "error_type": type(exc).__name__})
-            await self._record_error(call, PermanentError(
+            await self._record_error(claimed, PermanentError(
                 "The connector failed unexpectedly; see the service logs."), transient=False)
         else:
             if outcome is None:  # polled, still running at the partner
-                await self._record(call, poll_again=True)
+                await self._record(claimed, poll_again=True)
             else:
-                await self._record(call, outcome=outcome)
+                await self._record(claimed, outcome=outcome)
         finally:
             elapsed = asyncio.get_running_loop().time() - started
             self.metrics.call_seconds.labels(system=call.system).observe(elapsed)
@@ -229,12 +233,13 @@ class Dispatcher:
                 "duration_ms": round(elapsed * 1000, 1)})
 
     async def _locked(
-        self, session: AsyncSession, call: Call
+        self, session: AsyncSession, claimed: Claimed
     ) -> tuple[DsrRequest, Task] | None:
-        """The request and task, if this worker still holds the task's lease."""
+        """The request and task, if this claim still holds the task's lease."""
+        call = claimed.call
         request = await task_service.lock_request(session, call.request_id)
         task = await session.get(Task, call.task_id, with_for_update=True)
-        if task is None or task.lease_owner != self.worker_id:
+        if task is None or task.lease_owner != claimed.lease:
             log.info("lease lost; result dropped", extra={"task_id": str(call.task_id)})
             return None
         if request.status not in task_service.ACTIVE:
@@ -243,10 +248,11 @@ class Dispatcher:
         return request, task
 
     async def _record(
-        self, call: Call, *, outcome: Any = None, poll_again: bool = False
+        self, claimed: Claimed, *, outcome: Any = None, poll_again: bool = False
     ) -> None:
+        call = claimed.call
         async with unit_of_work(self.sessionmaker) as session:
-            held = await self._locked(session, call)
+            held = await self._locked(session, claimed)
             if held is None:
                 return
             request, task = held
@@ -264,9 +270,12 @@ class Dispatcher:
                 self.metrics.task_latency.labels(system=call.system).observe(
                     (utcnow() - task.created_at).total_seconds())
 
-    async def _record_error(self, call: Call, exc: ConnectorError, *, transient: bool) -> None:
+    async def _record_error(
+        self, claimed: Claimed, exc: ConnectorError, *, transient: bool
+    ) -> None:
+        call = claimed.call
         async with unit_of_work(self.sessionmaker) as session:
-            held = await self._locked(session, call)
+            held = await self._locked(session, claimed)
             if held is None:
                 return
             request, task = held
@@ -275,6 +284,8 @@ class Dispatcher:
                 task.lease_owner = task.lease_until = None
                 task.next_attempt_at = utcnow() + timedelta(seconds=self.settings.retry_max_s)
                 return
+            if isinstance(exc, TransientError) and exc.throttled:
+                task.attempts = max(0, task.attempts - 1)  # pacing is not a failed attempt
             if transient and task.attempts < self.settings.task_max_attempts:
                 retry_after = getattr(exc, "retry_after", None)
                 delay = retry_after if retry_after is not None else backoff_delay(

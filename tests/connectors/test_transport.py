@@ -134,3 +134,23 @@ async def test_rectification_values_are_allowed_out(
     call = make_call("crm", "rectify", changes={"email": "astrid.ny@example.se"})
     await connectors["crm"].execute(call)
     assert route.called
+
+
+async def test_sliding_window_never_exceeds_the_rate_in_any_window() -> None:
+    import asyncio
+
+    from app.connectors.base import SlidingWindowLimiter
+
+    limiter = SlidingWindowLimiter(3, 0.2, margin_s=0.0)
+    loop = asyncio.get_running_loop()
+    times: list[float] = []
+
+    async def call() -> None:
+        await limiter.acquire()
+        times.append(loop.time())
+
+    await asyncio.gather(*(call() for _ in range(9)))
+    times.sort()
+    assert len(times) == 9
+    # any 4 consecutive calls span at least one full window: never 4 within 0.2 s
+    assert all(times[i + 3] - times[i] >= 0.2 - 1e-3 for i in range(len(times) - 3))

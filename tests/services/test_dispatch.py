@@ -392,3 +392,38 @@ async def test_worker_builds_the_response_once_answered(client, portal, app) -> 
     assert body["status"] == "completed"
     assert body["response"]["sha256"] == package.sha256
     assert body["response_url"]
+
+
+async def test_same_worker_retaking_a_task_drops_its_own_late_answer(client, portal, app) -> None:  # type: ignore[no-untyped-def]
+    created = await create(client, portal, {"type": "access"})
+    d = dispatcher(app, fakes(crm=lambda c: base.done(f"attempt {c.attempt}")))
+    first = await d.claim(10)
+    async with app.state.sessionmaker() as session, session.begin():
+        task = await session.get(Task, first[0].call.task_id)
+        task.lease_until = utcnow() - timedelta(seconds=1)
+    second = await d.claim(10)
+    assert [c.call.task_id for c in second] == [first[0].call.task_id]
+    assert first[0].lease != second[0].lease
+    await d.run_one(first[0])  # the stale claim's answer is not recorded
+    (task,) = await task_rows(app, created["id"])
+    assert task.status is TaskStatus.running
+    await d.run_one(second[0])
+    (task,) = await task_rows(app, created["id"])
+    assert task.status is TaskStatus.done and task.outcome["summary"] == "attempt 2"
+
+
+async def test_throttling_does_not_use_up_attempts(client, portal, app) -> None:  # type: ignore[no-untyped-def]
+    answers = iter([*(TransientError("fortnox is rate limiting (429)", retry_after=0,
+                                      throttled=True) for _ in range(5)), base.done("ok")])
+
+    def paced(call: base.Call) -> base.Outcome:
+        item = next(answers)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    created = await create(client, portal, {"type": "access"})
+    d = dispatcher(app, fakes(crm=paced), task_max_attempts=2)
+    await until_settled(d, rounds=20)
+    (task,) = await task_rows(app, created["id"])
+    assert task.status is TaskStatus.done and task.attempts == 1
