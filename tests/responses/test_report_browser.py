@@ -11,7 +11,9 @@ from __future__ import annotations
 import html as html_lib
 import re
 import shutil
+import socket
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,47 @@ def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
         capture_output=True, text=True, timeout=90, check=False,
     )
+
+
+class RecordingProxy:
+    """A proxy that answers nothing and writes down every request Chromium sends through it.
+
+    Chromium is pointed at it for all traffic (loopback included), so anything the page tries
+    to load from outside the file shows up here.
+    """
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(2)
+                try:
+                    first = conn.recv(4096).split(b"\r\n", 1)[0].decode("latin-1")
+                except OSError:
+                    first = "(unreadable)"
+                self.requests.append(first)
+                conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+
+    def page_requests(self) -> list[str]:
+        """What was asked for, less Chromium's own calls home (time, updates, accounts)."""
+        return [line for line in self.requests
+                if not re.search(r"\b[\w.-]*(google\.com|googleapis\.com|gvt1\.com)\b", line)]
+
+    def flags(self) -> list[str]:
+        return [f"--proxy-server=http://127.0.0.1:{self.port}", "--proxy-bypass-list=<-loopback>"]
+
+    def close(self) -> None:
+        self._server.close()
 
 
 def _visible_text(dom: str) -> str:
@@ -61,8 +104,20 @@ async def test_access_report_renders_in_chromium(
     assert not re.search(r"url\(|@import|<script|<link|<iframe|<img", source, re.I)
     assert "default-src 'none'" in source
 
-    result = _chromium(tmp_path, "--dump-dom", report.as_uri())
+    proxy = RecordingProxy()
+    try:
+        # Control: the proxy does see a page that loads something from outside...
+        leaky = tmp_path / "leaky.html"
+        leaky.write_text('<html><body><img src="http://assets.example.test/logo.png"></body>')
+        _chromium(tmp_path, *proxy.flags(), "--dump-dom", leaky.as_uri())
+        assert any("assets.example.test" in line for line in proxy.requests), proxy.requests
+        proxy.requests.clear()
+        # ...and sees nothing at all from the report.
+        result = _chromium(tmp_path, *proxy.flags(), "--dump-dom", report.as_uri())
+    finally:
+        proxy.close()
     assert result.returncode == 0, result.stderr[-2000:]
+    assert proxy.page_requests() == [], f"the report loaded something: {proxy.page_requests()}"
     text = _visible_text(result.stdout)
     expected = {
         "sv": ["Registerutdrag: dina personuppgifter hos Connect2IP",
