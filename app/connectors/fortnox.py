@@ -13,7 +13,7 @@ import asyncio
 import time
 import uuid
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import httpx
 
@@ -83,13 +83,20 @@ class FortnoxConnector:
     # -- actions ---------------------------------------------------------------------------
 
     async def _export(self, call: Call) -> Outcome:
-        response = await self._api("GET", self._card(call), call)
+        # The card and the invoices are independent reads: ask for both at once.
+        results = await asyncio.gather(
+            self._api("GET", self._card(call), call), self._invoices(call),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        response, invoices = cast(tuple[httpx.Response, list[dict[str, Any]]], tuple(results))
         if response.status_code == 404:
             return no_data()
         card = self._ok(response).get("Customer")
         if not isinstance(card, dict):
             raise PermanentError("fortnox answered the customer with an unexpected body")
-        invoices = await self._invoices(call)
         return done(
             f"Exported the Fortnox customer card and {len(invoices)} invoices.",
             {"customer_card": card, "invoices": invoices},

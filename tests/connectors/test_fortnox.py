@@ -158,6 +158,10 @@ async def test_export_of_unknown_customer_is_no_data(
         404, json={"ErrorInformation": {"error": 1, "message": "Kan inte hitta kunden",
                                         "code": 2000433}}
     )
+    # the card and the invoices are asked for at once; Fortnox lists none for an unknown number
+    respx_mock.get(api + "/3/invoices").respond(
+        200, json={"Invoices": [], "MetaInformation": {"@TotalPages": 1, "@CurrentPage": 1}}
+    )
     outcome = await fortnox.execute(make_call("fortnox", "export"))
     assert outcome.status is TaskStatus.no_data
 
