@@ -22,6 +22,7 @@ import logging
 import random
 import socket
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -232,30 +233,32 @@ class Dispatcher:
                 "system": call.system, "attempt": call.attempt,
                 "duration_ms": round(elapsed * 1000, 1)})
 
-    async def _locked(
-        self, session: AsyncSession, claimed: Claimed
-    ) -> tuple[DsrRequest, Task] | None:
-        """The request and task, if this claim still holds the task's lease."""
+    @contextlib.asynccontextmanager
+    async def _holding(
+        self, claimed: Claimed
+    ) -> AsyncIterator[tuple[AsyncSession, DsrRequest, Task] | None]:
+        """A transaction with the request and task locked, if this claim still holds the
+        task's lease (else None: the answer is dropped, the task is someone else's now)."""
         call = claimed.call
-        request = await task_service.lock_request(session, call.request_id)
-        task = await session.get(Task, call.task_id, with_for_update=True)
-        if task is None or task.lease_owner != claimed.lease:
-            log.info("lease lost; result dropped", extra={"task_id": str(call.task_id)})
-            return None
-        if request.status not in task_service.ACTIVE:
-            task.lease_owner = task.lease_until = None
-            return None
-        return request, task
+        async with unit_of_work(self.sessionmaker) as session:
+            request = await task_service.lock_request(session, call.request_id)
+            task = await session.get(Task, call.task_id, with_for_update=True)
+            if task is None or task.lease_owner != claimed.lease:
+                log.info("lease lost; result dropped", extra={"task_id": str(call.task_id)})
+                yield None
+            elif request.status not in task_service.ACTIVE:
+                task.lease_owner = task.lease_until = None
+                yield None
+            else:
+                yield session, request, task
 
     async def _record(
         self, claimed: Claimed, *, outcome: Any = None, poll_again: bool = False
     ) -> None:
-        call = claimed.call
-        async with unit_of_work(self.sessionmaker) as session:
-            held = await self._locked(session, claimed)
+        async with self._holding(claimed) as held:
             if held is None:
                 return
-            request, task = held
+            session, request, task = held
             if poll_again:
                 task.lease_owner = task.lease_until = None
                 task.next_attempt_at = utcnow() + timedelta(
@@ -267,18 +270,16 @@ class Dispatcher:
                 callback_poll_at=poll_at,
             )
             if task.status.is_terminal:
-                self.metrics.task_latency.labels(system=call.system).observe(
+                self.metrics.task_latency.labels(system=claimed.call.system).observe(
                     (utcnow() - task.created_at).total_seconds())
 
     async def _record_error(
         self, claimed: Claimed, exc: ConnectorError, *, transient: bool
     ) -> None:
-        call = claimed.call
-        async with unit_of_work(self.sessionmaker) as session:
-            held = await self._locked(session, claimed)
+        async with self._holding(claimed) as held:
             if held is None:
                 return
-            request, task = held
+            session, request, task = held
             if transient and task.status is TaskStatus.awaiting_callback:
                 # a failed poll: the partner has the job; ask again later
                 task.lease_owner = task.lease_until = None
@@ -293,7 +294,7 @@ class Dispatcher:
                     cap=self.settings.retry_max_s, rng=self.rng)
                 await task_service.schedule_retry(
                     session, request=request, task=task, reason=exc.reason, delay_s=delay)
-                self.metrics.retries.labels(system=call.system).inc()
+                self.metrics.retries.labels(system=claimed.call.system).inc()
                 return
             reason = exc.reason if not transient else (
                 f"{exc.reason} (gave up after {task.attempts} attempts)")
