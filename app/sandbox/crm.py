@@ -9,6 +9,7 @@ previous values only: the full old value is personal data the service has no nee
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -105,7 +106,7 @@ def erase(customer: CrmCustomer, now: datetime) -> dict[str, Any]:
         # Traffic data of the running billing period is still needed to invoice it.
         period_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         history = customer.call_history
-        kept: list[CallRecord] = (
+        kept: Sequence[CallRecord] = (
             history.since(period_start) if isinstance(history, GeneratedCallHistory)
             else [c for c in history if c.at >= period_start]
         )
@@ -157,7 +158,7 @@ def rectify(customer: CrmCustomer, changes: dict[str, str]) -> dict[str, Any]:
     return {"updated": sorted(changes), "previous_masked": previous}
 
 
-def cursor_position(rows: list[CallRecord], row_id: str) -> int:
+def cursor_position(rows: Sequence[CallRecord], row_id: str) -> int:
     """Where the row a cursor names is; ``ValueError`` if it is not one of these rows."""
     if isinstance(rows, GeneratedCallHistory):
         return rows.position(row_id)

@@ -7,6 +7,7 @@ sandbox's internal truth rather than any protocol.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
@@ -108,7 +109,7 @@ class CrmCustomer:
     consents: list[Consent] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     order_ip_log: list[IpEntry] = field(default_factory=list)
-    call_history: list[CallRecord] = field(default_factory=list)
+    call_history: Sequence[CallRecord] = field(default_factory=list)
     billing: list[BillingRecord] = field(default_factory=list)
     restricted: bool = False
     restricted_since: datetime | None = None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, SupportsIndex, overload
@@ -88,19 +88,17 @@ def call_history(customer_number: str, count: int, end: datetime, days: int) -> 
     ]
 
 
-class GeneratedCallHistory(list[CallRecord]):
+class GeneratedCallHistory(Sequence[CallRecord]):
     """A call history computed row by row on demand and never stored (C-1004's million rows).
 
-    It is a ``list`` only so that it can stand where the register keeps a customer's list of
-    calls; the list itself stays empty and every sequence operation the register uses
-    (``len``, iteration, slicing, :meth:`position`, :meth:`since`) is answered from the row
-    number: row ``i`` is derived from a hash of the customer number and ``i``, so every page is
-    the same on every run. Rows are in time order; ``lo``/``hi`` select a window of them.
+    It stands where the register keeps a customer's sequence of calls; every operation the
+    register uses (``len``, iteration, slicing, :meth:`position`, :meth:`since`) is answered
+    from the row number: row ``i`` is derived from a hash of the customer number and ``i``, so
+    every page is the same on every run. Rows are in time order; ``lo``/``hi`` select a window.
     """
 
     def __init__(self, customer_number: str, count: int, end: datetime, days: int,
                  lo: int = 0, hi: int | None = None) -> None:
-        super().__init__()
         self.customer_number, self.total, self.end, self.days = customer_number, count, end, days
         self.lo, self.hi = lo, count if hi is None else hi
         self._step = max(1, days * 86400 // max(1, count))
@@ -146,11 +144,6 @@ class GeneratedCallHistory(list[CallRecord]):
         if not 0 <= i < len(self):
             raise IndexError("call history index out of range")
         return self.record(self.lo + i)
-
-    def __eq__(self, other: object) -> bool:
-        return self is other
-
-    __hash__ = None
 
     def __repr__(self) -> str:
         return f"GeneratedCallHistory({self.customer_number!r}, rows {self.lo}..{self.hi})"
