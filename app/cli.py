@@ -123,6 +123,14 @@ def token(role: str, customer: str | None, sub: str | None, ttl: int | None) -> 
 
 
 @main.command()
+def keygen() -> None:
+    """Print a new key for DSR_DATA_KEY (Fernet: url-safe base64 of 32 random bytes)."""
+    from cryptography.fernet import Fernet
+
+    click.echo(Fernet.generate_key().decode())
+
+
+@main.command()
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="write here instead of stdout")
 def openapi(output: Path | None) -> None:

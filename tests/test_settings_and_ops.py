@@ -66,6 +66,17 @@ def test_cli_token_prints_only_the_token(monkeypatch: pytest.MonkeyPatch) -> Non
     assert bad.exit_code != 0
 
 
+def test_cli_keygen_makes_a_usable_data_key() -> None:
+    from app.services.vault import Vault
+
+    result = CliRunner().invoke(cli, ["keygen"])
+    assert result.exit_code == 0
+    key = result.output.strip()
+    vault = Vault(Settings(_env_file=None, data_key=key))  # type: ignore[call-arg, arg-type]
+    assert vault.open(vault.seal({"a": 1})) == {"a": 1}
+    assert key != CliRunner().invoke(cli, ["keygen"]).output.strip()
+
+
 async def test_health_and_readiness(client) -> None:  # type: ignore[no-untyped-def]
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
