@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import internal_error, log_unexpected, problem
+from app.errors import PayloadTooLarge, internal_error, log_unexpected, problem
 from app.logging import request_id_var
 
 log = logging.getLogger("app.access")
@@ -88,7 +88,7 @@ class RequestContextMiddleware:
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem(
-            413, slug="payload-too-large", title="Request body too large",
+            PayloadTooLarge.status, slug=PayloadTooLarge.slug, title=PayloadTooLarge.title,
             detail=f"The request body may be at most {self.max_body_bytes} bytes.",
         )
         await response(scope, receive, send)

@@ -11,7 +11,6 @@ import base64
 import hashlib
 import re
 from enum import StrEnum
-from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -217,10 +216,6 @@ class Settings(BaseSettings):
         count, period = (int(rate.split("/")[0]), float(rate.split("/")[1])) if rate else (0, 1.0)
         return (getattr(self, f"{system}_timeout_s"), getattr(self, f"{system}_concurrency"),
                 count, period)
-
-    @cached_property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
 
     def check_production(self) -> None:
         """Raise :class:`UnsafeSettings` naming the first unsafe value, if in production."""
