@@ -49,13 +49,15 @@ def serve(host: str | None, port: int | None) -> None:
 
 
 @main.command()
-def worker() -> None:
+@click.option("--metrics-port", type=click.IntRange(1, 65535), default=None,
+              help="serve this process's Prometheus metrics on http://127.0.0.1:PORT/metrics")
+def worker(metrics_port: int | None) -> None:
     """Run a worker process only (scale out on PostgreSQL: N API processes + M workers)."""
     import asyncio
     import signal
 
     from app.logging import configure_logging
-    from app.services.dispatch import run_worker_process
+    from app.runtime import run_worker_process
 
     settings = _settings()
     configure_logging(settings.log_level)
@@ -65,7 +67,7 @@ def worker() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_worker_process(settings, stop)
+        await run_worker_process(settings, stop, metrics_port=metrics_port)
 
     asyncio.run(_main())
 

@@ -95,13 +95,18 @@ class ConnectorError(Exception):
 
 
 class TransientError(ConnectorError):
+    """Try again later. ``maybe_delivered``: the partner may have applied the call (a timeout
+    while waiting for the answer, a 5xx) rather than certainly not (429, connection refused)."""
+
     def __init__(
-        self, reason: str, *, retry_after: float | None = None, throttled: bool = False
+        self, reason: str, *, retry_after: float | None = None, throttled: bool = False,
+        maybe_delivered: bool = False,
     ) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
         # A 429 is the partner pacing us, not a failure: it does not use up an attempt.
         self.throttled = throttled
+        self.maybe_delivered = maybe_delivered and not throttled
 
 
 class PermanentError(ConnectorError):

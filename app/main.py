@@ -6,24 +6,20 @@ built in the lifespan, never at import time, so tests and several processes each
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
 from fastapi import FastAPI
 
 from app import __version__
 from app.auth import TokenVerifier
-from app.connectors.registry import build_connectors
-from app.db import create_engine, create_sessionmaker, unit_of_work
+from app.db import unit_of_work
 from app.errors import install_error_handlers
 from app.metrics import Metrics
 from app.middleware import RequestContextMiddleware
 from app.routers import health, links, requests, responses, webhooks
-from app.services.dispatch import Dispatcher, install_wakeup
+from app.runtime import build_runtime
 from app.services.vault import Vault
 from app.settings import Settings, load_settings
 
@@ -61,36 +57,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url)
-        app.state.engine = engine
-        app.state.sessionmaker = create_sessionmaker(engine)
-        app.state.wake = asyncio.Event()
-        install_wakeup(app.state.sessionmaker, app.state.wake)
-        client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
-        app.state.http = client
-        app.state.connectors = build_connectors(settings, client)
-        app.state.dispatcher = Dispatcher(
-            settings, app.state.sessionmaker, app.state.connectors, wake=app.state.wake,
-            metrics=app.state.metrics,
-        )
-        background: list[asyncio.Task[None]] = []
-        try:
-            if sandbox_app is not None:
-                await _register_demo_links(app)
-            if settings.run_worker:
-                background.append(asyncio.create_task(app.state.dispatcher.run()))
-                background.append(asyncio.create_task(app.state.dispatcher.listen()))
-            yield
-        finally:
-            await app.state.dispatcher.stop()
-            for job in background:
-                job.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await job
-            if sandbox_app is not None:
-                await sandbox_app.state.sandbox.close()
-            await client.aclose()
-            await engine.dispose()
+        async with build_runtime(
+            settings, metrics=app.state.metrics, vault=app.state.vault
+        ) as runtime:
+            app.state.runtime = runtime
+            app.state.engine = runtime.engine
+            app.state.sessionmaker = runtime.sessionmaker
+            app.state.wake = runtime.wake
+            app.state.http = runtime.http
+            app.state.connectors = runtime.connectors
+            app.state.dispatcher = runtime.dispatcher
+            try:
+                if sandbox_app is not None:
+                    await _register_demo_links(app)
+                if settings.run_worker:
+                    runtime.start_worker()
+                yield
+            finally:
+                await runtime.dispatcher.stop()
+                if sandbox_app is not None:
+                    await sandbox_app.state.sandbox.close()
 
     app = FastAPI(
         title="Connect2IP data subject request service",

@@ -19,7 +19,7 @@ from sqlmodel import col
 
 from app.db import utcnow
 from app.models import DsrRequest, Task
-from app.services.requests import overdue_clause
+from app.services.lifecycle import overdue_clause
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -40,6 +40,9 @@ class Metrics:
             "dsr_task_call_seconds", "Partner call duration per system (this process)",
             ["system"], registry=self.registry,
             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+        self.partner_calls = Counter(
+            "dsr_partner_calls", "Calls (and polls) made to partners (this process)",
+            ["system"], registry=self.registry)
         self.retries = Counter("dsr_task_retries", "Retries scheduled (this process)",
                                ["system"], registry=self.registry)
         self.task_latency = Histogram(

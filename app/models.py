@@ -36,6 +36,7 @@ class RequestType(StrEnum):
     portability = "portability"
 
 
+# Which statuses are open, active and final is decided in services.lifecycle alone.
 class RequestStatus(StrEnum):
     awaiting_verification = "awaiting_verification"
     in_progress = "in_progress"
@@ -43,15 +44,6 @@ class RequestStatus(StrEnum):
     completed = "completed"
     rejected = "rejected"
     cancelled = "cancelled"
-
-    @property
-    def is_final(self) -> bool:
-        return self in FINAL_REQUEST_STATUSES
-
-
-FINAL_REQUEST_STATUSES = frozenset(
-    {RequestStatus.completed, RequestStatus.rejected, RequestStatus.cancelled}
-)
 
 
 class TaskStatus(StrEnum):
@@ -64,15 +56,6 @@ class TaskStatus(StrEnum):
     failed = "failed"
     manual = "manual"
     cancelled = "cancelled"
-
-    @property
-    def is_terminal(self) -> bool:
-        return self in TERMINAL_TASK_STATUSES
-
-
-TERMINAL_TASK_STATUSES = frozenset(
-    {TaskStatus.done, TaskStatus.no_data, TaskStatus.retained, TaskStatus.cancelled}
-)
 
 
 class Channel(StrEnum):
@@ -141,6 +124,10 @@ class DsrRequest(SQLModel, table=True):
     created_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow)
     finished_at: datetime | None = _ts(nullable=True)
+    # Set when an agent rejects or cancels while work is at partners: the request becomes this
+    # once every task already sent has its real outcome (see services.lifecycle).
+    closing_as: RequestStatus | None = _enum(RequestStatus, nullable=True)
+    closing_requested_at: datetime | None = _ts(nullable=True)
     # Head of the audit chain: how many events and the last one's hash (see services.audit).
     audit_seq: int = Field(default=0)
     audit_head: str = _str(64, default="0" * 64)
@@ -151,6 +138,7 @@ class Task(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("request_id", "system", "action"),
         sa.Index("ix_task_status_next_attempt_at", "status", "next_attempt_at"),
+        sa.Index("ix_task_system_status", "system", "status"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -163,6 +151,15 @@ class Task(SQLModel, table=True):
     lease_owner: str | None = _str(64, nullable=True)
     lease_until: datetime | None = _ts(nullable=True)
     external_ref: str | None = _str(128, nullable=True)
+    # Each agent retry after a failure is a new round with a new partner-facing id
+    # ("<task id>.<round>"); re-sends within a round keep theirs (see connectors.base.Call).
+    dispatch_round: int = Field(default=0)
+    # The pseudonymous link the task was sent with: a partner's answer must be about it.
+    subject_ref: str | None = _str(128, nullable=True)
+    # Since when the partner has answered nothing but 429 (None: not throttled).
+    throttled_since: datetime | None = _ts(nullable=True)
+    # The last attempt ended so that the partner may have applied it (a timeout, a 5xx).
+    delivery_uncertain: bool = Field(default=False)
     outcome: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = _ts(default_factory=utcnow)

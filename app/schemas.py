@@ -181,6 +181,9 @@ class TaskOut(BaseModel):
     action: str
     status: TaskStatus
     attempts: int
+    dispatch_round: int = Field(
+        default=0, description="0 at first; +1 each time an agent retries the task after a "
+        "failure (the partner then sees a new id, `<task id>.<round>`)")
     outcome: dict[str, Any] | None = None
     last_error: str | None = None
     updated_at: datetime
@@ -213,6 +216,12 @@ class RequestOut(BaseModel):
     overdue: bool
     extended_months: int
     reject_reason: RejectReason | None = None
+    closing_as: Literal[RequestStatus.rejected, RequestStatus.cancelled] | None = Field(
+        default=None,
+        description="set while a reject or cancel waits for work already sent to partners: "
+        "those tasks are followed to their real outcome, then the request takes this status "
+        "(it stays in_progress meanwhile and accepts no other action)")
+    closing_requested_at: datetime | None = None
     finished_at: datetime | None = None
     tasks: list[TaskOut]
     response: ResponseInfo | None = Field(

@@ -126,6 +126,10 @@ class Settings(BaseSettings):
     lease_s: float = Field(default=60.0, gt=0)
     worker_concurrency: int = Field(default=16, ge=1, le=256)
     callback_timeout_s: float = Field(default=900.0, gt=0)  # then the partner is polled
+    # A task a partner keeps refusing with 429 for longer than this in all fails with a reason;
+    # a partner's Retry-After is never waited longer than the cap.
+    max_throttle_s: float = Field(default=3600.0, gt=0)
+    retry_after_cap_s: float = Field(default=3600.0, gt=0)
     housekeeping_interval_s: float = Field(default=300.0, gt=0)
     webhook_receipt_days: int = Field(default=7, ge=1)
     idempotency_key_days: int = Field(default=7, ge=1)

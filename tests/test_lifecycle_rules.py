@@ -70,7 +70,8 @@ async def _tamper(app, statement) -> None:  # type: ignore[no-untyped-def]
 async def test_intact_chain_verifies(client, agent, app) -> None:  # type: ignore[no-untyped-def]
     rid = await _walk(client, agent)
     report = await _chain(app, rid)
-    assert report.ok and report.events == 4
+    # created, verified, extended, task_cancelled, cancelled
+    assert report.ok and report.events == 5
 
 
 @pytest.mark.parametrize(

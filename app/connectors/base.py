@@ -52,10 +52,57 @@ class Call:
     options: dict[str, Any] = field(default_factory=dict)
     external_ref: str | None = None  # the partner's reference, once it has one
     system: str = ""
+    # Which round of the task this is: 0 at first, +1 for each agent retry after a failure.
+    dispatch_round: int = 0
+    # An earlier erasure at this system for the same customer, if there was one: the
+    # connector must not write personal data back (see :class:`ErasedBy`).
+    erased_by: ErasedBy | None = None
+    # False while the request is being cancelled or rejected: a partner that lost the job is
+    # not sent it again, and answers "never received" instead.
+    resend_if_lost: bool = True
+
+    @property
+    def partner_ref(self) -> str:
+        """The id the partner knows this attempt by (its ``Idempotency-Key`` and
+        ``subject_request_id``): the task id, with ``.<round>`` after an agent's retry, so a
+        partner that answers a repeated id with its first answer still gets the retry."""
+        return format_partner_ref(self.task_id, self.dispatch_round)
 
     @property
     def idempotency_key(self) -> str:
-        return str(self.task_id)
+        return self.partner_ref
+
+
+def format_partner_ref(task_id: uuid.UUID, dispatch_round: int) -> str:
+    return str(task_id) if dispatch_round == 0 else f"{task_id}.{dispatch_round}"
+
+
+def parse_partner_ref(value: Any) -> tuple[uuid.UUID, int] | None:
+    """``"<uuid>"`` or ``"<uuid>.<round>"`` as (task id, round); None if it is neither."""
+    if not isinstance(value, str) or len(value) > 48:
+        return None
+    head, dot, tail = value.partition(".")
+    if dot and not (tail.isascii() and tail.isdigit() and 0 < len(tail) <= 6):
+        return None
+    try:
+        task_id = uuid.UUID(head)
+    except ValueError:
+        return None
+    if str(task_id) != head.lower():
+        return None
+    return task_id, (int(tail) if dot else 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ErasedBy:
+    """An erasure request that reached this system before the current request did."""
+
+    request_id: uuid.UUID
+    on: str  # ISO date the erasure finished there
+    status: TaskStatus  # done (all erased) or retained (some kept by law)
+
+    def summary(self) -> str:
+        return f"Erased on {self.on} by request {self.request_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +124,18 @@ class Outcome:
     data: dict[str, Any] | None = None  # access/portability data: stored encrypted, apart
     retained: tuple[Retained, ...] = ()
     ref: str | None = None  # partner reference while awaiting its callback
+    # The subject the partner says it answered about (its pseudonymous key); checked against
+    # the link the task was sent with before anything of the answer is stored.
+    subject: str | None = None
+    # Cancelled after an attempt that may have reached the partner: whether it was applied
+    # there is not known (the customer's answer says so).
+    uncertain: bool = False
 
     def public(self) -> dict[str, Any]:
         """What may be shown in the API and stored in the task row: no personal data."""
         body: dict[str, Any] = {"summary": self.summary}
+        if self.uncertain:
+            body["uncertain"] = True
         if self.retained:
             body["retained"] = [item.as_dict() for item in self.retained]
         if self.data is not None:
@@ -123,8 +178,8 @@ class Connector(Protocol):
         """Ask the partner how a handed-over task went; None while it is still running."""
         ...
 
-    def parse_callback(self, payload: dict[str, Any]) -> tuple[uuid.UUID, Outcome]:
-        """The task id and outcome in a partner's (already verified) callback body.
+    def parse_callback(self, payload: dict[str, Any]) -> tuple[uuid.UUID, int, Outcome]:
+        """The task id, dispatch round and outcome in a partner's (verified) callback body.
 
         Raises ``PermanentError`` for a body that does not say which task or how it went.
         """
@@ -167,21 +222,32 @@ class Limits:
     per_s: float = 1.0
 
 
+_DELTA_SECONDS = re.compile(r"\A[0-9]{1,12}\Z")
+
+
 def retry_after_seconds(value: str | None) -> float | None:
-    """``Retry-After`` as seconds (it may be delta-seconds or an HTTP date)."""
+    """``Retry-After`` as seconds (RFC 9110: delta-seconds or an HTTP date); None if it is
+    neither. Only plain digits count as seconds ("1e20", "nan", "-5" are garbage); the
+    dispatcher caps whatever comes out at ``DSR_RETRY_AFTER_CAP_S``."""
     if not value:
         return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
+    value = value.strip()
+    if _DELTA_SECONDS.match(value):
+        return float(int(value))
+    if len(value) > 64:
+        return None
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    try:
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    except OverflowError:  # pragma: no cover - parsedate bounds years already
+        return None
 
 
 class SlidingWindowLimiter:
@@ -249,10 +315,17 @@ class Egress:
                     headers=sent_headers, auth=auth or httpx.USE_CLIENT_DEFAULT,
                     timeout=self.limits.timeout_s,
                 )
+            except (httpx.ConnectTimeout, httpx.PoolTimeout):
+                raise TransientError(f"{self.system} could not be reached in time") from None
             except httpx.TimeoutException:
-                raise TransientError(f"{self.system} did not answer in time") from None
-            except httpx.TransportError:
+                # The call was sent and no answer came: the partner may have applied it.
+                raise TransientError(f"{self.system} did not answer in time",
+                                     maybe_delivered=True) from None
+            except httpx.ConnectError:
                 raise TransientError(f"{self.system} could not be reached") from None
+            except httpx.TransportError:
+                raise TransientError(f"{self.system} could not be reached",
+                                     maybe_delivered=True) from None
         if response.status_code == 429:
             raise TransientError(
                 f"{self.system} is rate limiting (429)",
@@ -263,6 +336,7 @@ class Egress:
             raise TransientError(
                 f"{self.system} answered {response.status_code}",
                 retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+                maybe_delivered=method.upper() != "GET",
             )
         return response
 

@@ -81,7 +81,7 @@ class CrmConnector:
         """The register answers at once: there is never anything to poll."""
         return None
 
-    def parse_callback(self, payload: dict[str, Any]) -> tuple[uuid.UUID, Outcome]:
+    def parse_callback(self, payload: dict[str, Any]) -> tuple[uuid.UUID, int, Outcome]:
         raise PermanentError("crm answers at once and does not call back")
 
     # -- actions ---------------------------------------------------------------------------
@@ -91,6 +91,7 @@ class CrmConnector:
         if response.status_code == 404:
             return no_data()
         record = self._ok(response)
+        self._same_subject(call, record.get("customer_number"))
         data: dict[str, Any] = {"customer_data": {}}
         for key, value in record.items():
             if key in _CATEGORIES:
@@ -146,6 +147,9 @@ class CrmConnector:
         datasets = self._ok(response).get("datasets")
         if not isinstance(datasets, dict):
             raise PermanentError("crm answered the export without datasets")
+        rows = datasets.get("customer")
+        first = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], dict) else {}
+        self._same_subject(call, first.get("customer_number"))
         return done(
             f"Exported the data the customer provided ({len(datasets)} datasets).", datasets
         )
@@ -175,6 +179,11 @@ class CrmConnector:
         )
         if response.status_code == 404:
             return no_data()
+        if response.status_code == 409 and _error(response) == "erased":
+            # The register refuses to write a value back into a field an erasure emptied.
+            erased = call.erased_by.summary() if call.erased_by else "Erased earlier"
+            return no_data(f"{erased}; the register keeps no such data, so nothing was "
+                           "written back.")
         updated = self._ok(response).get("updated")
         fields = sorted(set(updated) & set(call.changes)) if isinstance(updated, list) else []
         return done(
@@ -220,4 +229,19 @@ class CrmConnector:
         if response.status_code != 200:
             raise refuse_with_code(response, self.system)
         return json_object(response, self.system)
+
+    def _same_subject(self, call: Call, answered: Any) -> None:
+        if answered != call.link:
+            raise PermanentError(
+                "crm answered about another customer than the one asked for; nothing of the "
+                "answer was kept")
+
+
+def _error(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    code = body.get("error") if isinstance(body, dict) else None
+    return code if isinstance(code, str) else None
 

@@ -77,7 +77,7 @@ class FortnoxConnector:
         """Fortnox answers at once: there is never anything to poll."""
         return None
 
-    def parse_callback(self, payload: dict[str, Any]) -> tuple[uuid.UUID, Outcome]:
+    def parse_callback(self, payload: dict[str, Any]) -> tuple[uuid.UUID, int, Outcome]:
         raise PermanentError("fortnox answers at once and does not call back")
 
     # -- actions ---------------------------------------------------------------------------
@@ -97,6 +97,12 @@ class FortnoxConnector:
         card = self._ok(response).get("Customer")
         if not isinstance(card, dict):
             raise PermanentError("fortnox answered the customer with an unexpected body")
+        numbers = {str(card.get("CustomerNumber"))} | {
+            str(invoice.get("CustomerNumber")) for invoice in invoices}
+        if numbers != {call.link}:
+            raise PermanentError(
+                "fortnox answered about another customer than the one asked for; nothing of "
+                "the answer was kept")
         return done(
             f"Exported the Fortnox customer card and {len(invoices)} invoices.",
             {"customer_card": card, "invoices": invoices},
@@ -127,6 +133,11 @@ class FortnoxConnector:
         card = {FIELDS[name]: value for name, value in call.changes.items() if name in FIELDS}
         if not card:
             raise PermanentError("fortnox rectification names no field Fortnox holds")
+        if call.erased_by is not None:
+            # An erasure deleted or anonymised this card: writing a name or address onto it
+            # would bring back what the customer had erased.
+            return no_data(f"{call.erased_by.summary()}: the Fortnox customer card was "
+                           "anonymised or deleted, so nothing was written back.")
         response = await self._api(
             "PUT", self._card(call), call, json={"Customer": card}, allow=card.values()
         )

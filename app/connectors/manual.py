@@ -47,5 +47,5 @@ class InstallerConnector:
         """An agent completes the task; there is nothing to ask."""
         return None
 
-    def parse_callback(self, payload: dict[str, Any]) -> tuple[uuid.UUID, Outcome]:
+    def parse_callback(self, payload: dict[str, Any]) -> tuple[uuid.UUID, int, Outcome]:
         raise PermanentError("installer has no API and does not call back")

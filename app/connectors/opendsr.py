@@ -1,7 +1,8 @@
 """The OpenDSR-style partners (stadsnät, SNPAC, Eniro): hand a request over, hear back later.
 
-Each action becomes one ``POST /requests`` keyed by the task id (``subject_request_id``), which
-the partner applies once however often it is sent. The answer comes by signed callback; if it
+Each action becomes one ``POST /requests`` keyed by the task's partner reference
+(``subject_request_id``: the task id, ``.<round>`` after an agent's retry), which the partner
+applies once however often it is sent. The answer comes by signed callback; if it
 never comes, the dispatcher polls ``GET /requests/{id}``. Callback and poll carry the same
 ``result`` object, so both go through :func:`result_outcome`.
 
@@ -12,10 +13,20 @@ so that :meth:`OpenDsrConnector.parse_callback` can still say *which* task faile
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from app.connectors.base import Call, Egress, Outcome, awaiting_callback, done, no_data, retained
+from app.connectors.base import (
+    Call,
+    Egress,
+    Outcome,
+    awaiting_callback,
+    done,
+    no_data,
+    parse_partner_ref,
+    retained,
+)
 from app.connectors.common import (
     bearer,
     json_object,
@@ -52,8 +63,8 @@ class OpenDsrConnector:
         if response.status_code not in (200, 201, 202):
             raise refuse_with_code(response, self.system)
         answer = json_object(response, self.system)
-        ref = answer.get("subject_request_id", str(call.task_id))
-        if ref != str(call.task_id):
+        ref = answer.get("subject_request_id", call.partner_ref)
+        if ref != call.partner_ref:
             raise PermanentError(f"{self.system} acknowledged another subject_request_id")
         return awaiting_callback(ref=ref, summary=f"Sent to {self.system}; waiting for its answer.")
 
@@ -64,36 +75,41 @@ class OpenDsrConnector:
         ``PermanentError`` would fail a task nothing is wrong with, and a ``TransientError``
         would only make the dispatcher poll again, so the request is sent again here (the
         partner applies a ``subject_request_id`` once) and the task keeps waiting (``None``).
+        While the request is being cancelled or rejected (``resend_if_lost`` false) nothing is
+        sent again: the task ends ``cancelled``, the partner never having had it.
         """
-        ref = call.external_ref or str(call.task_id)
+        ref = call.external_ref or call.partner_ref
         response = await self.egress.request("GET", f"/requests/{ref}", headers=self.headers)
         if response.status_code == 404:
+            if not call.resend_if_lost:
+                return Outcome(TaskStatus.cancelled,
+                               f"{self.system} never received the request; nothing was done.")
             await self.execute(call)
             return None
         if response.status_code != 200:
             raise refuse_with_code(response, self.system)
-        return status_outcome(json_object(response, self.system), self.system, call.task_id)
+        return status_outcome(json_object(response, self.system), self.system, call.partner_ref)
 
-    def parse_callback(self, payload: dict[str, Any]) -> tuple[uuid.UUID, Outcome]:
-        """The task id and outcome in a verified callback body.
+    def parse_callback(self, payload: dict[str, Any]) -> tuple[uuid.UUID, int, Outcome]:
+        """The task id, dispatch round and outcome in a verified callback body.
 
-        Raises ``PermanentError`` for a body that names no valid task id. A body that names the
-        task but is otherwise malformed also raises: the task then waits for a poll.
+        Raises ``PermanentError`` for a body that names no valid task reference. A body that
+        names the task but is otherwise malformed also raises: the task then waits for a poll.
         A ``refused`` result is an ``Outcome`` with status ``failed`` and the reason as summary;
         a still-running status is an ``awaiting_callback`` outcome (nothing to record).
         """
         if not isinstance(payload, dict):
             raise PermanentError(f"{self.system} callback is not a JSON object")
-        try:
-            task_id = uuid.UUID(str(payload.get("subject_request_id")))
-        except ValueError:
-            raise PermanentError(
-                f"{self.system} callback has no valid subject_request_id"
-            ) from None
-        outcome = status_outcome(payload, self.system, task_id)
+        ref = payload.get("subject_request_id")
+        parsed = parse_partner_ref(ref)
+        if parsed is None:
+            raise PermanentError(f"{self.system} callback has no valid subject_request_id")
+        task_id, dispatch_round = parsed
+        outcome = status_outcome(payload, self.system, str(ref))
         if outcome is None:
-            return task_id, awaiting_callback(str(task_id), f"{self.system} is still working.")
-        return task_id, outcome
+            return task_id, dispatch_round, awaiting_callback(
+                str(ref), f"{self.system} is still working.")
+        return task_id, dispatch_round, outcome
 
     # -- the request -----------------------------------------------------------------------
 
@@ -128,7 +144,7 @@ class OpenDsrConnector:
             kind = "portability"
             extensions["number_porting"] = {"receiving_operator": operator}
         body: dict[str, Any] = {
-            "subject_request_id": str(call.task_id),
+            "subject_request_id": call.partner_ref,
             "subject_request_type": kind,
             "submitted_time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "subject_identities": [{
@@ -142,9 +158,14 @@ class OpenDsrConnector:
         return body, allow
 
 
-def status_outcome(body: dict[str, Any], system: str, task_id: uuid.UUID) -> Outcome | None:
-    """A status body (callback or poll answer) as an Outcome; None while still running."""
-    if body.get("subject_request_id", str(task_id)) != str(task_id):
+def status_outcome(body: dict[str, Any], system: str, ref: str) -> Outcome | None:
+    """A status body (callback or poll answer) as an Outcome; None while still running.
+
+    A completed body must name the subject it is about (``subject_identities``, as sent):
+    the caller checks it against the link the task was sent with, so that a partner's answer
+    about someone else never reaches this customer's records.
+    """
+    if body.get("subject_request_id", ref) != ref:
         raise PermanentError(f"{system} answered about another subject_request_id")
     status = body.get("request_status")
     if status in RUNNING:
@@ -156,7 +177,19 @@ def status_outcome(body: dict[str, Any], system: str, task_id: uuid.UUID) -> Out
     result = body.get("result")
     if not isinstance(result, dict):
         raise PermanentError(f"{system} sent a completed status without a result")
-    return result_outcome(result, system)
+    outcome = result_outcome(result, system)
+    return replace(outcome, subject=_subject(body, system))
+
+
+def _subject(body: dict[str, Any], system: str) -> str:
+    identities = body.get("subject_identities")
+    values = {
+        item.get("identity_value") for item in identities if isinstance(item, dict)
+    } if isinstance(identities, list) else set()
+    value = next(iter(values)) if len(values) == 1 else None
+    if not isinstance(value, str):
+        raise PermanentError(f"{system} answered without naming the subject it is about")
+    return value
 
 
 def result_outcome(result: dict[str, Any], system: str) -> Outcome:

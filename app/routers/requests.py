@@ -26,7 +26,7 @@ from app.schemas import (
     VerifyBody,
     problem_responses,
 )
-from app.services import audit
+from app.services import audit, lifecycle
 from app.services import requests as svc
 from app.services import responses as response_service
 from app.services import tasks as task_service
@@ -48,8 +48,9 @@ def present(
         language=request.language, details=_public_details(request.details),
         identity_verification=request.identity_verification, created_at=request.created_at,
         received_at=request.received_at, due_at=request.due_at,
-        overdue=request.due_at < now and not request.status.is_final,
+        overdue=lifecycle.is_overdue(request, now),
         extended_months=request.extended_months, reject_reason=request.reject_reason,
+        closing_as=request.closing_as, closing_requested_at=request.closing_requested_at,
         finished_at=request.finished_at,
         tasks=[TaskOut.model_validate(task, from_attributes=True) for task in tasks],
         response=ResponseInfo.model_validate(info) if info else None,

@@ -21,7 +21,6 @@ from app.auth import Principal
 from app.db import unit_of_work
 from app.deps import get_principal
 from app.errors import InvalidState
-from app.models import RequestStatus
 from app.schemas import problem_responses
 from app.services import requests as request_service
 from app.services import responses as svc
@@ -60,8 +59,6 @@ async def download_response(
         raise svc.Gone(
             f"The response was deleted on {package.purged_at.date().isoformat()} after its "
             f"retention period; its SHA-256 was {package.sha256}.")
-    if status is RequestStatus.cancelled:
-        raise InvalidState("A cancelled request has no response.")
     if status not in svc.ANSWERED:
         raise InvalidState("The response is produced when the request is finished.")
     if package is None:

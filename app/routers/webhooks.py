@@ -78,12 +78,12 @@ async def receive(
     system, webhook_id, payload = verified
     connector = request.app.state.connectors[system]
     try:
-        task_id, outcome = connector.parse_callback(payload)
+        task_id, dispatch_round, outcome = connector.parse_callback(payload)
     except PermanentError as exc:
         raise BadRequest(f"The callback could not be understood: {exc.reason}") from None
     status, applied_to = await service.apply_callback(
-        session, system=system, webhook_id=webhook_id, task_id=task_id, outcome=outcome,
-        vault=request.app.state.vault,
+        session, system=system, webhook_id=webhook_id, task_id=task_id,
+        dispatch_round=dispatch_round, outcome=outcome, vault=request.app.state.vault,
     )
     log.info("webhook", extra={"system": system, "task_id": str(task_id), "result": status})
     return WebhookAck(status=status, task_id=str(applied_to) if applied_to else None)

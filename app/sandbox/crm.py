@@ -130,6 +130,7 @@ def erase(customer: CrmCustomer, now: datetime) -> dict[str, Any]:
         if customer.address is not None:
             erased.append("address")
             customer.address = None
+        customer.erased_fields.update(RECTIFIABLE)
         if customer.services:
             erased.append("services")
             customer.services = []
@@ -236,6 +237,9 @@ def build_router(state: SandboxState) -> APIRouter:
         unknown = sorted(set(body.changes) - set(RECTIFIABLE))
         if unknown or not body.changes:
             raise bad_request("changes must name fields among " + ", ".join(RECTIFIABLE))
+        if erased := sorted(set(body.changes) & customer.erased_fields):
+            # What an erasure removed is not written back by a later correction.
+            raise Answer(JSONResponse({"error": "erased", "fields": erased}, status_code=409))
         answer = rectify(customer, body.changes)
         log.info("sandbox crm rectified", extra={"fields": answer["updated"]})
         return remember(state, SYSTEM, request, 200, answer)

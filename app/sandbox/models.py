@@ -115,6 +115,8 @@ class CrmCustomer:
     restricted_since: datetime | None = None
     restriction_grounds: str | None = None
     marketing_stopped: bool = False
+    # Rectifiable fields an erasure emptied: the register never writes them back.
+    erased_fields: set[str] = field(default_factory=set)
 
 
 # -- fortnox ------------------------------------------------------------------------------------
@@ -216,6 +218,7 @@ class PartnerJob:
     extensions: dict[str, Any]
     callback_url: str
     accepted: dict[str, Any]  # the 202 answer, repeated verbatim for a repeat POST
+    identities: list[dict[str, Any]] = field(default_factory=list)  # echoed in every answer
     lose_callback: bool = False
     status: JobStatus = "pending"
     result: dict[str, Any] | None = None

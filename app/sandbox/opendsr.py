@@ -158,7 +158,7 @@ async def run_job(state: SandboxState, partner: Partner, job: PartnerJob) -> Non
         })
         return
     payload = {"subject_request_id": job.subject_request_id, "request_status": "completed",
-               "result": job.result}
+               "subject_identities": job.identities, "result": job.result}
     job.callback_status = await deliver(state, job.system, job.callback_url, payload)
 
 
@@ -188,6 +188,7 @@ def build_router(state: SandboxState, partner: Partner) -> APIRouter:
             system=system, subject_request_id=body.subject_request_id,
             request_type=body.subject_request_type,
             link=body.subject_identities[0].identity_value, extensions=body.extensions,
+            identities=[identity.model_dump() for identity in body.subject_identities],
             callback_url=body.status_callback_urls[0], accepted=accepted,
             lose_callback=state.faults.hits(system, "lost_callback", state.rng),
         )
@@ -202,7 +203,8 @@ def build_router(state: SandboxState, partner: Partner) -> APIRouter:
             raise Answer(error_response(system, 404, "not_found",
                                         "No request with this subject_request_id was received."))
         body: dict[str, Any] = {"subject_request_id": job.subject_request_id,
-                                "request_status": job.status}
+                                "request_status": job.status,
+                                "subject_identities": job.identities}
         if job.result is not None:
             body["result"] = job.result
         return JSONResponse(body)

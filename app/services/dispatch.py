@@ -27,45 +27,26 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, event, make_url, or_, text
+from sqlalchemy import and_, event, exists, make_url, or_, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
-from app.connectors.base import Call, Connector
+from app.connectors.base import Call, Connector, ErasedBy, Outcome, no_data
 from app.connectors.catalog import SYSTEMS
 from app.db import unit_of_work, utcnow
 from app.errors import ConnectorError, PermanentError, TransientError
 from app.metrics import Metrics
-from app.models import DsrRequest, Link, RequestStatus, Task, TaskStatus
+from app.models import DsrRequest, Link, RequestType, Task, TaskStatus
+from app.services import lifecycle
 from app.services import tasks as task_service
+from app.services.lifecycle import SYSTEM_ACTOR
 from app.services.vault import Vault
-from app.settings import Settings
+from app.settings import CALLBACK_SYSTEMS, Settings
 
 log = logging.getLogger("app.dispatch")
 NOTIFY_CHANNEL = "dsr_tasks"
 IDLE_POLL_S = 2.0  # the longest a worker sleeps without a wake-up (retries, lease expiry)
-
-
-async def run_worker_process(settings: Settings, stop: asyncio.Event) -> None:
-    """``dsr worker``: a dispatcher with its own engine and HTTP client, until ``stop``."""
-    import httpx
-
-    from app.connectors.registry import build_connectors
-    from app.db import create_engine, create_sessionmaker
-
-    engine = create_engine(settings.database_url)
-    sessionmaker = create_sessionmaker(engine)
-    async with httpx.AsyncClient(trust_env=False) as client:
-        dispatcher = Dispatcher(settings, sessionmaker, build_connectors(settings, client))
-        jobs = [asyncio.create_task(dispatcher.run()), asyncio.create_task(dispatcher.listen())]
-        try:
-            await stop.wait()
-        finally:
-            await dispatcher.stop()
-            for job in jobs:
-                job.cancel()
-            await asyncio.gather(*jobs, return_exceptions=True)
-            await engine.dispose()
 
 
 def backoff_delay(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
@@ -81,6 +62,43 @@ class Claimed:
     # This claim's own lease token: a worker that claims the same task again after its lease
     # ran out must not have the first, late answer accepted as if it were the second.
     lease: str = ""
+    # The request is being closed and this task's partner cannot be asked how an attempt
+    # that lost its lease went: it is recorded as cancelled with that uncertainty stated.
+    abandon: bool = False
+
+
+# Actions that only read a partner's records (see Dispatcher._not_blocked).
+READ_ACTIONS = frozenset({"export", "export_provided"})
+# Request types that write to a record, and so must not follow an erasure there.
+WRITES_AFTER_ERASURE = frozenset({RequestType.rectification, RequestType.restriction})
+
+
+def _erased_before(
+    task: Task, request: DsrRequest, erasures: list[tuple[DsrRequest, Task]]
+) -> ErasedBy | None:
+    """The latest erasure carried out at this task's system for a request received earlier."""
+    if request.type not in WRITES_AFTER_ERASURE:
+        return None
+    found: tuple[DsrRequest, Task] | None = None
+    for erasure, erased in erasures:
+        if erased.system != task.system or erasure.id == request.id:
+            continue
+        if (erasure.received_at, str(erasure.id)) >= (request.received_at, str(request.id)):
+            continue
+        if found is None or erasure.received_at > found[0].received_at:
+            found = (erasure, erased)
+    if found is None:
+        return None
+    erasure, erased = found
+    when = erased.finished_at or erased.updated_at
+    return ErasedBy(erasure.id, when.date().isoformat(), erased.status)
+
+
+def _uncertain_abandon(call: Call) -> Outcome:
+    return Outcome(
+        TaskStatus.cancelled,
+        f"Stopped with the request. An attempt was under way at {call.system} when its worker "
+        "stopped, so whether it was applied there is not known.", uncertain=True)
 
 
 def install_wakeup(sessionmaker: async_sessionmaker[AsyncSession], wake: asyncio.Event) -> None:
@@ -90,14 +108,17 @@ def install_wakeup(sessionmaker: async_sessionmaker[AsyncSession], wake: asyncio
 
     @event.listens_for(session_class, "before_commit")
     def _notify(session: Any) -> None:
-        wanted = session.info.get("wake_dispatcher")
-        if wanted and session.get_bind().dialect.name == "postgresql":
+        if lifecycle.has_signal(session) and session.get_bind().dialect.name == "postgresql":
             session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
 
     @event.listens_for(session_class, "after_commit")
     def _wake(session: Any) -> None:
-        if session.info.pop("wake_dispatcher", False):
+        if lifecycle.take_signal(session):
             wake.set()
+
+    @event.listens_for(session_class, "after_rollback")
+    def _drop(session: Any) -> None:
+        lifecycle.take_signal(session)
 
 
 class Dispatcher:
@@ -105,12 +126,12 @@ class Dispatcher:
         self, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession],
         connectors: dict[str, Connector], *, wake: asyncio.Event | None = None,
         worker_id: str | None = None, rng: random.Random | None = None,
-        metrics: Metrics | None = None,
+        metrics: Metrics | None = None, vault: Vault | None = None,
     ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.connectors = connectors
-        self.vault = Vault(settings)
+        self.vault = vault or Vault(settings)
         self.metrics = metrics or Metrics()
         self.wake = wake or asyncio.Event()
         self.worker_id = worker_id or f"{socket.gethostname()[:40]}-{uuid.uuid4().hex[:8]}"
@@ -131,6 +152,26 @@ class Dispatcher:
                  col(Task.next_attempt_at) <= now),
         )
 
+    def _not_blocked(self) -> Any:
+        """Per-customer ordering: no earlier request's task at the same system is queued or in
+        flight. Requests for one customer reach each system in order of receipt, so a
+        rectification received after an erasure finds the erasure already applied. Two reads
+        (exports) do not wait for each other: neither changes what the other sees."""
+        earlier_task, earlier = aliased(Task), aliased(DsrRequest)
+        reads = list(READ_ACTIONS)
+        return ~exists().where(
+            or_(col(Task.action).not_in(reads), col(earlier_task.action).not_in(reads)),
+            col(earlier_task.request_id) == col(earlier.id),
+            col(earlier_task.system) == col(Task.system),
+            col(earlier.customer_number) == col(DsrRequest.customer_number),
+            col(earlier.id) != col(DsrRequest.id),
+            or_(col(earlier.received_at) < col(DsrRequest.received_at),
+                and_(col(earlier.received_at) == col(DsrRequest.received_at),
+                     col(earlier.id) < col(DsrRequest.id))),
+            col(earlier_task.status).in_([s.value for s in lifecycle.TASK_BLOCKING]),
+            col(earlier.status).in_([s.value for s in lifecycle.ACTIVE]),
+        )
+
     async def claim(self, limit: int) -> list[Claimed]:
         """Lease up to ``limit`` due tasks of verified, open requests."""
         if limit <= 0:
@@ -141,30 +182,56 @@ class Dispatcher:
                 select(Task, DsrRequest)
                 .join(DsrRequest, col(DsrRequest.id) == col(Task.request_id))
                 .where(self._due(now))
-                .where(col(DsrRequest.status).in_(
-                    [RequestStatus.in_progress, RequestStatus.action_required]))
+                .where(col(DsrRequest.status).in_([s.value for s in lifecycle.ACTIVE]))
+                .where(or_(col(Task.status) == TaskStatus.awaiting_callback,
+                           self._not_blocked()))
                 .order_by(col(Task.next_attempt_at).is_(None).desc(), col(Task.next_attempt_at),
                           col(Task.created_at))
                 .limit(limit)
                 .with_for_update(of=Task, skip_locked=True)
             )
             rows = [(row[0], row[1]) for row in await session.execute(stmt)]
-            links = await self._links(session, {req.customer_number for _, req in rows})
+            customers = {req.customer_number for _, req in rows}
+            links = await self._links(session, customers)
+            erasures = await self._erasures(session, customers)
             claimed: list[Claimed] = []
             for task, request in rows:
                 lease = f"{self.worker_id}:{uuid.uuid4().hex[:8]}"
-                polling = task.status is TaskStatus.awaiting_callback
-                if not polling:
+                closing = request.closing_as is not None
+                # A task of a closing request whose lease ran out may have reached the partner:
+                # it is asked, never sent again.
+                polling = task.status is TaskStatus.awaiting_callback or (
+                    closing and task.system in CALLBACK_SYSTEMS)
+                abandon = closing and not polling
+                if not polling and not abandon:
                     task.attempts += 1
-                task.status = TaskStatus.running if not polling else task.status
+                    task.status = TaskStatus.running
                 task.lease_owner = lease
                 task.lease_until = now + timedelta(seconds=self.settings.lease_s)
                 if polling:  # hold the poll back for a lease period while we ask
+                    task.status = TaskStatus.awaiting_callback
                     task.next_attempt_at = task.lease_until
                 task.updated_at = now
                 link = self._link_for(task, request, links)
-                claimed.append(Claimed(self._call(task, request, link), polling, lease))
+                task.subject_ref = link or task.subject_ref
+                call = self._call(task, request, link, _erased_before(task, request, erasures))
+                claimed.append(Claimed(call, polling, lease, abandon=abandon))
             return claimed
+
+    @staticmethod
+    async def _erasures(
+        session: AsyncSession, customers: set[str]
+    ) -> list[tuple[DsrRequest, Task]]:
+        """The customers' erasure tasks that have been carried out (done or retained)."""
+        if not customers:
+            return []
+        rows = await session.execute(
+            select(DsrRequest, Task)
+            .join(Task, col(Task.request_id) == col(DsrRequest.id))
+            .where(col(DsrRequest.customer_number).in_(customers),
+                   col(DsrRequest.type) == RequestType.erasure,
+                   col(Task.status).in_([TaskStatus.done, TaskStatus.retained])))
+        return [(row[0], row[1]) for row in rows]
 
     @staticmethod
     async def _links(
@@ -184,7 +251,9 @@ class Dispatcher:
             return request.customer_number
         return links.get((request.customer_number, task.system), "")
 
-    def _call(self, task: Task, request: DsrRequest, link: str) -> Call:
+    def _call(
+        self, task: Task, request: DsrRequest, link: str, erased_by: ErasedBy | None = None
+    ) -> Call:
         details = request.details
         spec = SYSTEMS.get(task.system)
         held = set(spec.holds) if spec else set()
@@ -195,7 +264,8 @@ class Dispatcher:
             action=task.action, link=link, attempt=task.attempts,
             callback_url=f"{self.settings.service_url}/v1/webhooks/{task.system}",
             changes=changes, options=options, external_ref=task.external_ref,
-            system=task.system,
+            system=task.system, dispatch_round=task.dispatch_round, erased_by=erased_by,
+            resend_if_lost=request.closing_as is None,
         )
 
     # -- executing ------------------------------------------------------------------------------
@@ -206,10 +276,20 @@ class Dispatcher:
         connector = self.connectors.get(call.system)
         started = asyncio.get_running_loop().time()
         try:
+            if claimed.abandon:
+                await self._record(claimed, outcome=_uncertain_abandon(call))
+                return
             if connector is None:
                 raise PermanentError("No connector is configured for this system.")
             if not call.link:
                 raise PermanentError("The customer has no link (pseudonymous ID) for this system.")
+            erased = call.erased_by
+            if erased is not None and erased.status is TaskStatus.done and not claimed.polling:
+                await self._record(claimed, outcome=no_data(
+                    f"{erased.summary()}: {call.system} holds nothing about the customer any "
+                    "more, so nothing was written back."))
+                return
+            self.metrics.partner_calls.labels(system=call.system).inc()
             outcome = await (connector.poll(call) if claimed.polling else connector.execute(call))
         except TransientError as exc:
             await self._record_error(claimed, exc, transient=True)
@@ -246,7 +326,7 @@ class Dispatcher:
             if task is None or task.lease_owner != claimed.lease:
                 log.info("lease lost; result dropped", extra={"task_id": str(call.task_id)})
                 yield None
-            elif request.status not in task_service.ACTIVE:
+            elif request.status not in lifecycle.ACTIVE:
                 task.lease_owner = task.lease_until = None
                 yield None
             else:
@@ -269,36 +349,72 @@ class Dispatcher:
                 session, request=request, task=task, outcome=outcome, vault=self.vault,
                 callback_poll_at=poll_at,
             )
-            if task.status.is_terminal:
+            if task.status in lifecycle.TASK_FINAL:
                 self.metrics.task_latency.labels(system=claimed.call.system).observe(
                     (utcnow() - task.created_at).total_seconds())
 
     async def _record_error(
         self, claimed: Claimed, exc: ConnectorError, *, transient: bool
     ) -> None:
+        settings = self.settings
         async with self._holding(claimed) as held:
             if held is None:
                 return
             session, request, task = held
-            if transient and task.status is TaskStatus.awaiting_callback:
-                # a failed poll: the partner has the job; ask again later
+            now = utcnow()
+            throttled = isinstance(exc, TransientError) and exc.throttled
+            maybe_delivered = isinstance(exc, TransientError) and exc.maybe_delivered
+            if transient and claimed.polling:
+                # a failed poll: the partner has the job (or may have); ask again later
                 task.lease_owner = task.lease_until = None
-                task.next_attempt_at = utcnow() + timedelta(seconds=self.settings.retry_max_s)
+                task.next_attempt_at = now + timedelta(seconds=settings.retry_max_s)
                 return
-            if isinstance(exc, TransientError) and exc.throttled:
+            if request.closing_as is not None:
+                # Nothing new is started for a request being closed: an attempt that surely
+                # did not arrive ends here; one that may have arrived is asked about.
+                await self._close_after_error(session, request, task, exc, maybe_delivered)
+                return
+            if throttled:
                 task.attempts = max(0, task.attempts - 1)  # pacing is not a failed attempt
-            if transient and task.attempts < self.settings.task_max_attempts:
+                since = task.throttled_since or now
+                if (now - since).total_seconds() >= settings.max_throttle_s:
+                    await task_service.fail(session, request=request, task=task, reason=(
+                        f"{claimed.call.system} kept answering 429 (rate limited) for over "
+                        f"{int(settings.max_throttle_s)} s; stopped retrying"))
+                    return
+            if transient and task.attempts < settings.task_max_attempts:
                 retry_after = getattr(exc, "retry_after", None)
-                delay = retry_after if retry_after is not None else backoff_delay(
-                    task.attempts, base=self.settings.retry_base_s,
-                    cap=self.settings.retry_max_s, rng=self.rng)
+                delay = backoff_delay(task.attempts, base=settings.retry_base_s,
+                                      cap=settings.retry_max_s, rng=self.rng)
+                if retry_after is not None:
+                    delay = min(retry_after, settings.retry_after_cap_s)
                 await task_service.schedule_retry(
-                    session, request=request, task=task, reason=exc.reason, delay_s=delay)
+                    session, request=request, task=task, reason=exc.reason, delay_s=delay,
+                    throttled=throttled, maybe_delivered=maybe_delivered)
                 self.metrics.retries.labels(system=claimed.call.system).inc()
                 return
             reason = exc.reason if not transient else (
                 f"{exc.reason} (gave up after {task.attempts} attempts)")
             await task_service.fail(session, request=request, task=task, reason=reason)
+
+    async def _close_after_error(
+        self, session: AsyncSession, request: DsrRequest, task: Task, exc: ConnectorError,
+        maybe_delivered: bool,
+    ) -> None:
+        if maybe_delivered and task.system in CALLBACK_SYSTEMS:
+            task.status = TaskStatus.pending
+            task.delivery_uncertain = True
+            await task_service.follow_up_or_cancel(session, request, task, SYSTEM_ACTOR)
+            return
+        if maybe_delivered:
+            outcome = Outcome(TaskStatus.cancelled, (
+                f"Stopped with the request: {exc.reason}, so whether {task.system} applied "
+                "it is not known."), uncertain=True)
+        else:
+            outcome = Outcome(TaskStatus.cancelled,
+                              f"Stopped with the request: {exc.reason}; nothing was done.")
+        await task_service.apply_outcome(
+            session, request=request, task=task, outcome=outcome, vault=self.vault)
 
     # -- the loop -------------------------------------------------------------------------------
 

@@ -62,6 +62,7 @@ class SystemResult:
     finished_at: datetime | None
     retained: list[dict[str, Any]] = field(default_factory=list)
     data: dict[str, Any] | None = None
+    uncertain: bool = False  # stopped after an attempt that may have been applied
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,14 @@ def _dumps(value: Any) -> str:
 
 
 def kind_of(inputs: PackageInputs) -> str:
-    return "rejected" if inputs.request.status == "rejected" else inputs.request.type
+    """The letter to write: the request type's, or a rejection's or a cancellation's."""
+    if inputs.request.status in ("rejected", "cancelled"):
+        return inputs.request.status
+    return inputs.request.type
+
+
+# Task statuses that mean something was done (or found) at a partner.
+CARRIED_OUT = ("done", "retained", "no_data")
 
 
 async def write_contents(
@@ -228,8 +236,12 @@ def _write_result(
     req = inputs.request
     systems: list[dict[str, Any]] = [
         {"system": s.system, "title": s.title, "action": s.action, "status": s.status,
-         "summary": s.summary, "done_at": _iso(s.finished_at), "retained": s.retained}
-        for s in inputs.systems if kind != "rejected"]
+         "summary": s.summary, "done_at": _iso(s.finished_at), "retained": s.retained,
+         "uncertain": s.uncertain}
+        for s in inputs.systems]
+    if kind == "rejected":
+        # A request rejected after some of it was carried out still says what was done.
+        systems = [s for s in systems if s["status"] in CARRIED_OUT]
     retained: list[dict[str, Any]] = [{"system": s["system"], "title": s["title"], **item}
                 for s in systems for item in s["retained"]]
     body: dict[str, Any] = {
@@ -237,13 +249,18 @@ def _write_result(
         "generated_at": _iso(generated_at), "request": req.public(), "outcome": req.status,
     }
     extra: dict[str, Any] = {}
+    body["systems"], body["retained"] = systems, retained
     if kind == "rejected":
         extra["rejection"] = {"reason": req.reject_reason, "explanation": req.note,
                               "decided_at": _iso(req.finished_at),
                               "complaint_to": "Integritetsskyddsmyndigheten (IMY), Box 8114, "
                                               "104 20 Stockholm, imy@imy.se, www.imy.se"}
-    else:
-        body["systems"], body["retained"] = systems, retained
+    elif kind == "cancelled":
+        extra["cancellation"] = {
+            "explanation": req.note, "decided_at": _iso(req.finished_at),
+            "carried_out": [s["system"] for s in systems if s["status"] in CARRIED_OUT],
+            "uncertain": [s["system"] for s in systems if s["uncertain"]],
+        }
     if kind == "rectification":
         extra["rectification"] = {"fields": sorted(req.details.get("changes") or {})}
     elif kind == "restriction":

@@ -1,13 +1,7 @@
-"""The request lifecycle: creation, the legal deadlines, and every transition an agent may make.
+"""Requests: creation, the legal deadlines, reading and listing, and the agents' actions.
 
-::
-
-    awaiting_verification ──verify──▶ in_progress ◀──▶ action_required
-            │                            │                   │
-            └──── reject / cancel ───────┴───────────────────┴──▶ rejected / cancelled
-                                         └── all tasks terminal ──▶ completed
-
-Every transition writes an audit event in the same transaction, under the request's row lock.
+The state machine the actions drive is :mod:`app.services.lifecycle`; every transition writes
+an audit event in the same transaction, under the request's row lock.
 """
 
 from __future__ import annotations
@@ -39,7 +33,6 @@ from app.errors import (
     Unprocessable,
 )
 from app.models import (
-    FINAL_REQUEST_STATUSES,
     Channel,
     DsrRequest,
     IdempotencyKey,
@@ -48,10 +41,9 @@ from app.models import (
     RequestStatus,
     RequestType,
     Task,
-    TaskStatus,
 )
 from app.schemas import RequestCreate
-from app.services import audit
+from app.services import audit, lifecycle, tasks
 
 MAX_EXTENSION_MONTHS = 2  # GDPR art. 12(3): "by two further months where necessary"
 PORTAL_IDENTITY = "bankid"  # the portal's login is a BankID login
@@ -116,7 +108,7 @@ async def create_request(
         type=data.type, customer_number=customer, channel=channel, language=data.language,
         details=details, identity_verification=identity,
         verified_at=now if identity else None,
-        status=RequestStatus.in_progress if identity else RequestStatus.awaiting_verification,
+        status=lifecycle.initial_status(verified=identity is not None),
         received_at=now, due_at=due_date(now), created_by=principal.sub,
         created_by_role=principal.role.value, created_at=now, updated_at=now,
     )
@@ -138,8 +130,8 @@ async def create_request(
     )
     for system, action in plan(data.type, details, linked):
         session.add(Task(request_id=request.id, system=system, action=action))
-    if request.status is RequestStatus.in_progress:
-        session.info["wake_dispatcher"] = True
+    if request.status in lifecycle.ACTIVE:
+        lifecycle.signal_work(session)
     await audit.record(
         session, request=request, actor=principal.sub, actor_role=principal.role.value,
         action="created", to_status=request.status.value,
@@ -246,13 +238,6 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise BadRequest("The cursor is not one this service issued.") from None
 
 
-def overdue_clause(now: datetime) -> Any:
-    return and_(
-        col(DsrRequest.due_at) < now,
-        col(DsrRequest.status).not_in([s.value for s in FINAL_REQUEST_STATUSES]),
-    )
-
-
 async def list_requests(
     session: AsyncSession, *, principal: Principal, filters: ListFilter, limit: int,
     cursor: str | None = None,
@@ -271,7 +256,7 @@ async def list_requests(
     if filters.type:
         stmt = stmt.where(col(DsrRequest.type) == filters.type)
     if filters.overdue is not None:
-        clause = overdue_clause(utcnow())
+        clause = lifecycle.overdue_clause(utcnow())
         stmt = stmt.where(clause if filters.overdue else ~clause)
     if cursor:
         created, rid = _decode_cursor(cursor)
@@ -288,85 +273,43 @@ async def list_requests(
 
 
 # -- transitions --------------------------------------------------------------------------------
-
-OPEN = frozenset(
-    {RequestStatus.awaiting_verification, RequestStatus.in_progress, RequestStatus.action_required}
-)
+# The state machine itself is app.services.lifecycle; these are the agent actions on it.
 
 
-async def _transition(
-    session: AsyncSession, request: DsrRequest, *, principal: Principal, action: str,
-    to_status: RequestStatus | None, data: dict[str, Any],
-) -> DsrRequest:
-    from_status = request.status
-    now = utcnow()
-    if to_status is not None:
-        request.status = to_status
-        if to_status in FINAL_REQUEST_STATUSES:
-            request.finished_at = now
-            session.info["wake_dispatcher"] = True  # a rejection gets a response package
-            _forget_new_values(request)
-            await _cancel_open_tasks(session, request)
-    request.updated_at = now
-    await audit.record(
-        session, request=request, actor=principal.sub, actor_role=principal.role.value,
-        action=action, from_status=from_status.value,
-        to_status=(to_status or from_status).value, data=data, at=now,
-    )
-    return request
-
-
-def _forget_new_values(request: DsrRequest) -> None:
-    """A finished rectification no longer needs the new values: keep the field names only."""
-    changes = request.details.get("changes")
-    if isinstance(changes, dict):
-        request.details = {**request.details, "changes": dict.fromkeys(changes, "[removed]")}
-
-
-async def _cancel_open_tasks(session: AsyncSession, request: DsrRequest) -> None:
-    now = utcnow()
-    tasks = await session.scalars(select(Task).where(col(Task.request_id) == request.id))
-    for task in tasks:
-        if task.status in (TaskStatus.pending, TaskStatus.manual, TaskStatus.failed):
-            task.status, task.updated_at, task.finished_at = TaskStatus.cancelled, now, now
+def _actor(principal: Principal) -> lifecycle.Actor:
+    return principal.sub, principal.role.value
 
 
 async def verify(
     session: AsyncSession, *, request: DsrRequest, principal: Principal, method: str
 ) -> DsrRequest:
-    if request.status is not RequestStatus.awaiting_verification:
-        raise _invalid("verify", request)
-    request.identity_verification, request.verified_at = method, utcnow()
-    session.info["wake_dispatcher"] = True
-    return await _transition(
-        session, request, principal=principal, action="verified",
-        to_status=RequestStatus.in_progress, data={"method": method},
-    )
+    await lifecycle.begin(session, request, actor=_actor(principal), method=method)
+    return request
 
 
 async def reject(
     session: AsyncSession, *, request: DsrRequest, principal: Principal, reason: RejectReason,
     note: str,
 ) -> DsrRequest:
-    if request.status not in OPEN:
-        raise _invalid("reject", request)
+    lifecycle.guard(request, "reject")
     request.reject_reason, request.note = reason, note
-    return await _transition(
-        session, request, principal=principal, action="rejected",
-        to_status=RequestStatus.rejected, data={"reason": reason.value},
+    await lifecycle.request_close(
+        session, request, action="reject", actor=_actor(principal),
+        data={"reason": reason.value}, resolve_unsent=tasks.follow_up_or_cancel,
     )
+    return request
 
 
 async def cancel(
     session: AsyncSession, *, request: DsrRequest, principal: Principal, note: str
 ) -> DsrRequest:
-    if request.status not in OPEN:
-        raise _invalid("cancel", request)
+    lifecycle.guard(request, "cancel")
     request.note = note
-    return await _transition(
-        session, request, principal=principal, action="cancelled",
-        to_status=RequestStatus.cancelled, data={},
+    await lifecycle.request_close(
+        session, request, action="cancel", actor=_actor(principal), data={},
+        resolve_unsent=tasks.follow_up_or_cancel,
     )
+    return request
 
 
 async def extend(
@@ -374,8 +317,7 @@ async def extend(
     reason: str,
 ) -> DsrRequest:
     """Art. 12(3): up to two further months in all, decided and told within the first month."""
-    if request.status not in OPEN:
-        raise _invalid("extend", request)
+    lifecycle.guard(request, "extend")
     if request.extended_months + months > MAX_EXTENSION_MONTHS:
         left = MAX_EXTENSION_MONTHS - request.extended_months
         raise InvalidState(
@@ -390,8 +332,10 @@ async def extend(
     request.extended_months += months
     request.extension_reason = reason
     request.due_at = due_date(request.received_at, request.extended_months)
-    return await _transition(
-        session, request, principal=principal, action="extended", to_status=None,
+    request.updated_at = utcnow()
+    await lifecycle.note(
+        session, request, action="extended", actor=_actor(principal),
         data={"months": months, "due_before": before.isoformat(),
               "due_after": request.due_at.isoformat()},
     )
+    return request

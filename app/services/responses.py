@@ -1,8 +1,9 @@
 """The electronic-format response: built once, stored encrypted, downloaded, then purged.
 
-A finished request (``completed`` or ``rejected``) gets one package. It is built once — by the
-worker (:func:`build_pending`) soon after the request turns final, or on the first download if
-no worker got there first — into a temporary zip file, and then stored in the database in
+A finished request (``completed``, ``rejected`` or ``cancelled``) gets one package. It is
+built once — by the worker (:func:`build_pending`) soon after the request turns final, or on
+the first download if no worker got there first — into a temporary zip file, and then stored
+in the database in
 ~1 MiB Fernet-encrypted chunks (``response_chunk``) with its SHA-256 (``response_package``).
 
 Why stored rather than rebuilt on demand: the SHA-256 the request record carries must stay
@@ -42,7 +43,7 @@ from app.models import (
     Task,
     TaskResult,
 )
-from app.services import audit
+from app.services import audit, lifecycle
 from app.services.package_content import (
     CallPages,
     PackageError,
@@ -57,7 +58,7 @@ from app.services.vault import Vault
 from app.settings import Settings
 
 log = logging.getLogger("app.responses")
-ANSWERED = frozenset({RequestStatus.completed, RequestStatus.rejected})
+ANSWERED = lifecycle.ANSWERED
 BUILDER = ("response-builder", "system")
 CHUNK_BYTES = READ_BYTES  # 1 MiB of zip per encrypted chunk
 
@@ -123,6 +124,7 @@ async def load_inputs(session: AsyncSession, request: DsrRequest, vault: Vault) 
             summary=str(outcome.get("summary") or ""), finished_at=task.finished_at,
             retained=list(outcome.get("retained") or []),
             data=vault.open(row.ciphertext) if row is not None else None,
+            uncertain=bool(outcome.get("uncertain")),
         ))
     links = {link.system: link.external_id for link in await session.scalars(
         select(Link).where(col(Link.customer_number) == request.customer_number))}

@@ -1,13 +1,17 @@
-"""Recording what happened to a task, and what that means for its request.
+"""Recording what happened to a task; what that means for the request is ``lifecycle``'s call.
 
 Used by the dispatcher (a connector's answer), the partner webhooks (a callback) and agents
 (completing a manual task, retrying a failed one). Every change is written with an audit event
-in the caller's transaction, under the request's row lock, and then the request's status is
-derived again from its tasks:
+in the caller's transaction, under the request's row lock, and then
+:func:`app.services.lifecycle.settle` derives the request's status from its tasks.
 
-- every task terminal (done, no_data, retained, cancelled) → ``completed``;
-- any task ``failed`` or ``manual`` → ``action_required`` (a person must act);
-- otherwise → ``in_progress``.
+Two rules hold here whatever the caller:
+
+- a partner's answer about another subject than the link the task was sent with is refused:
+  the task fails with a reason and nothing of the answer is stored;
+- while a request is being cancelled or rejected, every outcome that arrives is still recorded
+  (work done at a partner is never lost), but nothing new is started: a failure or a manual
+  step ends the task ``cancelled`` with the reason.
 """
 
 from __future__ import annotations
@@ -20,21 +24,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.auth import Principal
-from app.connectors.base import Outcome, Retained
+from app.connectors.base import Outcome, Retained, format_partner_ref
 from app.db import utcnow
 from app.errors import InvalidState, NotFound
-from app.models import (
-    DsrRequest,
-    RequestStatus,
-    Task,
-    TaskResult,
-    TaskStatus,
-)
-from app.services import audit
+from app.models import DsrRequest, Task, TaskResult, TaskStatus
+from app.services import lifecycle
+from app.services.lifecycle import SYSTEM_ACTOR, TASK_FINAL, Actor
 from app.services.vault import Vault
+from app.settings import CALLBACK_SYSTEMS
 
-SYSTEM_ACTOR = ("dispatcher", "system")
-ACTIVE = frozenset({RequestStatus.in_progress, RequestStatus.action_required})
+__all__ = ["SYSTEM_ACTOR", "apply_outcome", "fail", "lock_request", "schedule_retry"]
 
 
 async def lock_request(session: AsyncSession, request_id: uuid.UUID) -> DsrRequest:
@@ -50,63 +49,52 @@ async def lock_request(session: AsyncSession, request_id: uuid.UUID) -> DsrReque
 
 async def _record(
     session: AsyncSession, request: DsrRequest, task: Task, *, action: str,
-    actor: tuple[str, str], data: dict[str, Any] | None = None,
+    actor: Actor, data: dict[str, Any] | None = None,
 ) -> None:
-    await audit.record(
-        session, request=request, actor=actor[0], actor_role=actor[1], action=action,
-        from_status=request.status.value, to_status=request.status.value,
+    await lifecycle.note(
+        session, request, action=action, actor=actor,
         data={"task_id": str(task.id), "system": task.system, "task_action": task.action,
               "task_status": task.status.value, **(data or {})},
     )
 
 
-async def settle_request(
-    session: AsyncSession, request: DsrRequest, *, actor: tuple[str, str] = SYSTEM_ACTOR
-) -> DsrRequest:
-    """Derive the request's status from its tasks and record the change, if any."""
-    if request.status not in ACTIVE:
-        return request
-    tasks = list(await session.scalars(select(Task).where(col(Task.request_id) == request.id)))
-    if all(task.status.is_terminal for task in tasks):
-        target = RequestStatus.completed
-    elif any(task.status in (TaskStatus.failed, TaskStatus.manual) for task in tasks):
-        target = RequestStatus.action_required
-    else:
-        target = RequestStatus.in_progress
-    if target is request.status:
-        return request
-    before, now = request.status, utcnow()
-    request.status, request.updated_at = target, now
-    data: dict[str, Any] = {}
-    if target is RequestStatus.completed:
-        request.finished_at = now
-        session.info["wake_dispatcher"] = True  # its response package is to be built
-        changes = request.details.get("changes")
-        if isinstance(changes, dict):  # the new values have been delivered: forget them
-            request.details = {**request.details, "changes": dict.fromkeys(changes, "[removed]")}
-    elif target is RequestStatus.action_required:
-        data["waiting_on"] = [
-            {"task_id": str(t.id), "system": t.system, "status": t.status.value,
-             "reason": t.last_error}
-            for t in tasks if t.status in (TaskStatus.failed, TaskStatus.manual)
-        ]
-    await audit.record(
-        session, request=request, actor=actor[0], actor_role=actor[1],
-        action=f"request_{target.value}", from_status=before.value, to_status=target.value,
-        data=data, at=now,
-    )
-    return request
+async def _end_throttling(
+    session: AsyncSession, request: DsrRequest, task: Task, now: datetime
+) -> None:
+    if task.throttled_since is None:
+        return
+    seconds = round((now - task.throttled_since).total_seconds(), 1)
+    task.throttled_since = None
+    await _record(session, request, task, action="task_throttle_ended", actor=SYSTEM_ACTOR,
+                  data={"throttled_s": seconds})
+
+
+def _checked(task: Task, outcome: Outcome, closing: bool) -> Outcome:
+    """The outcome to record: a wrong subject is refused; a closing request starts nothing."""
+    if outcome.subject is not None and task.subject_ref is not None \
+            and outcome.subject != task.subject_ref:
+        outcome = Outcome(
+            TaskStatus.failed,
+            f"{task.system} answered about another subject than the one it was sent; the "
+            "answer was refused and nothing of it was kept.")
+    if closing and outcome.status in lifecycle.TASK_NEEDS_PERSON:
+        outcome = Outcome(TaskStatus.cancelled, f"Stopped with the request: {outcome.summary}",
+                          subject=outcome.subject)
+    return outcome
 
 
 async def apply_outcome(
-    session: AsyncSession, *, request: DsrRequest, task: Task, outcome: Outcome, vault: Vault,
-    actor: tuple[str, str] = SYSTEM_ACTOR, callback_poll_at: datetime | None = None,
+    session: AsyncSession, *, request: DsrRequest, task: Task, outcome: Outcome,
+    vault: Vault | None, actor: Actor = SYSTEM_ACTOR, callback_poll_at: datetime | None = None,
 ) -> None:
     """Store a connector's (or partner callback's) outcome on the task and settle the request."""
     now = utcnow()
+    outcome = _checked(task, outcome, request.closing_as is not None)
+    await _end_throttling(session, request, task, now)
     task.status, task.updated_at = outcome.status, now
     task.lease_owner = task.lease_until = None
     task.outcome = outcome.public()
+    task.delivery_uncertain = False
     if outcome.status is TaskStatus.awaiting_callback:
         task.external_ref = outcome.ref
         task.next_attempt_at = callback_poll_at
@@ -114,24 +102,40 @@ async def apply_outcome(
         task.next_attempt_at = None
     if outcome.status is TaskStatus.failed:
         task.last_error = outcome.summary
-    elif outcome.status.is_terminal:
+    elif outcome.status in TASK_FINAL:
         task.finished_at, task.last_error = now, None
-    if outcome.data is not None:
+    if outcome.data is not None and outcome.status in (TaskStatus.done, TaskStatus.retained):
+        assert vault is not None, "an outcome with data needs the vault to seal it"
         await session.merge(TaskResult(
             task_id=task.id, request_id=request.id, ciphertext=vault.seal(outcome.data)
         ))
     await _record(session, request, task, action=f"task_{outcome.status.value}", actor=actor,
                   data={"summary": outcome.summary} if outcome.summary else None)
-    await settle_request(session, request, actor=actor)
+    await lifecycle.settle(session, request, actor=actor)
 
 
 async def schedule_retry(
     session: AsyncSession, *, request: DsrRequest, task: Task, reason: str, delay_s: float,
+    throttled: bool = False, maybe_delivered: bool = False,
 ) -> None:
+    """Put the task back in the queue for ``delay_s``.
+
+    A throttled (429) task writes one event when the throttling starts and one when it ends
+    (in :func:`apply_outcome` or :func:`fail`), not one per refused call.
+    """
     now = utcnow()
     task.status, task.updated_at, task.last_error = TaskStatus.pending, now, reason
     task.lease_owner = task.lease_until = None
     task.next_attempt_at = now + timedelta(seconds=delay_s)
+    task.delivery_uncertain = task.delivery_uncertain or maybe_delivered
+    if throttled:
+        if task.throttled_since is not None:
+            return
+        task.throttled_since = now
+        await _record(session, request, task, action="task_throttled", actor=SYSTEM_ACTOR,
+                      data={"reason": reason, "retry_in_s": round(delay_s, 3)})
+        return
+    await _end_throttling(session, request, task, now)
     await _record(session, request, task, action="task_retry_scheduled", actor=SYSTEM_ACTOR,
                   data={"reason": reason, "attempt": task.attempts,
                         "retry_in_s": round(delay_s, 3)})
@@ -139,15 +143,57 @@ async def schedule_retry(
 
 async def fail(
     session: AsyncSession, *, request: DsrRequest, task: Task, reason: str,
-    actor: tuple[str, str] = SYSTEM_ACTOR,
+    actor: Actor = SYSTEM_ACTOR,
 ) -> None:
+    if request.closing_as is not None:
+        await apply_outcome(session, request=request, task=task, vault=None,
+                            outcome=Outcome(TaskStatus.failed, reason), actor=actor)
+        return
     now = utcnow()
+    await _end_throttling(session, request, task, now)
     task.status, task.updated_at, task.last_error = TaskStatus.failed, now, reason
     task.lease_owner = task.lease_until = task.next_attempt_at = None
     task.outcome = {"summary": reason}
     await _record(session, request, task, action="task_failed", actor=actor,
                   data={"reason": reason, "attempts": task.attempts})
-    await settle_request(session, request, actor=actor)
+    await lifecycle.settle(session, request, actor=actor)
+
+
+async def follow_up_or_cancel(
+    session: AsyncSession, request: DsrRequest, task: Task, actor: Actor = SYSTEM_ACTOR
+) -> None:
+    """Close one task that is not in flight, for a request being cancelled or rejected.
+
+    Not yet sent, failed, or waiting for a person: ``cancelled``. Queued for a retry after an
+    attempt that may have reached the partner (a timeout, a 5xx): a partner that can be asked
+    is asked (the task awaits its answer, and a partner that never got it is not sent it
+    again); one that cannot be asked is ``cancelled`` with that uncertainty stated.
+    """
+    now = utcnow()
+    if task.status is TaskStatus.pending and task.delivery_uncertain:
+        if task.system in CALLBACK_SYSTEMS:
+            task.status, task.updated_at = TaskStatus.awaiting_callback, now
+            task.external_ref = task.external_ref or format_partner_ref(
+                task.id, task.dispatch_round)
+            task.next_attempt_at = now
+            await _record(session, request, task, action="task_following_up",
+                          actor=actor, data={"reason": "an earlier attempt may have "
+                                                    "reached the partner; asking it"})
+            return
+        summary = (f"Cancelled before its retry. The previous attempt got no answer from "
+                   f"{task.system}, so whether it was applied there is not known.")
+        uncertain = True
+    elif task.status is TaskStatus.failed:
+        summary, uncertain = f"Cancelled; it had failed: {task.last_error}", False
+    elif task.status is TaskStatus.manual:
+        summary, uncertain = "Cancelled; the manual step was no longer needed.", False
+    else:
+        summary, uncertain = "Cancelled before it was sent; nothing was done.", False
+    task.status, task.updated_at, task.finished_at = TaskStatus.cancelled, now, now
+    task.lease_owner = task.lease_until = task.next_attempt_at = None
+    task.outcome = {"summary": summary, **({"uncertain": True} if uncertain else {})}
+    await _record(session, request, task, action="task_cancelled", actor=actor,
+                  data={"summary": summary, **({"uncertain": True} if uncertain else {})})
 
 
 # -- agents -------------------------------------------------------------------------------------
@@ -163,18 +209,27 @@ async def _task_of(session: AsyncSession, request: DsrRequest, task_id: uuid.UUI
 async def retry_task(
     session: AsyncSession, *, request: DsrRequest, task_id: uuid.UUID, principal: Principal,
 ) -> Task:
-    """An agent sends a failed task round again, with a fresh set of attempts."""
-    if request.status not in ACTIVE:
-        raise InvalidState(f"Cannot retry a task of a request that is {request.status.value}.")
+    """An agent sends a failed task round again: a new round with a fresh set of attempts.
+
+    The new round has its own partner-facing id (``<task id>.<round>``), so a partner that
+    answers a repeated id with its first answer (as docs/partners.md asks) really retries.
+    """
+    lifecycle.guard(request, "retry_task")
     task = await _task_of(session, request, task_id)
     if task.status is not TaskStatus.failed:
         raise InvalidState(f"Only a failed task can be retried; this one is {task.status.value}.")
     task.status, task.attempts, task.next_attempt_at = TaskStatus.pending, 0, None
+    task.dispatch_round += 1
+    task.external_ref = None
+    task.throttled_since = None
+    task.delivery_uncertain = False
     task.updated_at = utcnow()
     actor = (principal.sub, principal.role.value)
-    await _record(session, request, task, action="task_retried", actor=actor)
-    await settle_request(session, request, actor=actor)
-    session.info["wake_dispatcher"] = True
+    await _record(session, request, task, action="task_retried", actor=actor,
+                  data={"round": task.dispatch_round,
+                        "partner_ref": format_partner_ref(task.id, task.dispatch_round)})
+    await lifecycle.settle(session, request, actor=actor)
+    lifecycle.signal_work(session)
     return task
 
 
@@ -183,12 +238,9 @@ async def complete_task(
     status: TaskStatus, note: str, retained: list[Retained], vault: Vault,
 ) -> Task:
     """An agent records the outcome of a manual (or failed) task."""
-    if request.status not in ACTIVE:
-        raise InvalidState(
-            f"Cannot complete a task of a request that is {request.status.value}."
-        )
+    lifecycle.guard(request, "complete_task")
     task = await _task_of(session, request, task_id)
-    if task.status not in (TaskStatus.manual, TaskStatus.failed):
+    if task.status not in lifecycle.TASK_NEEDS_PERSON:
         raise InvalidState(
             f"Only a manual or failed task can be completed by hand; this one is "
             f"{task.status.value}."

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.connectors.base import Outcome
 from app.errors import NotFound
 from app.models import Task, TaskStatus, WebhookReceipt
+from app.services import lifecycle
 from app.services import tasks as task_service
 from app.services.vault import Vault
 
@@ -22,9 +23,14 @@ ACCEPTS_CALLBACK = frozenset(
 
 async def apply_callback(
     session: AsyncSession, *, system: str, webhook_id: str, task_id: uuid.UUID,
-    outcome: Outcome, vault: Vault,
+    dispatch_round: int, outcome: Outcome, vault: Vault,
 ) -> tuple[str, uuid.UUID | None]:
-    """Returns ("applied" | "duplicate" | "ignored", task id)."""
+    """Returns ("applied" | "duplicate" | "ignored", task id).
+
+    A result that cannot be applied (it answers an earlier round that an agent has since
+    retried, or the task already has its outcome) is still written to the audit trail: what a
+    partner says it did is never dropped unrecorded.
+    """
     if await session.get(WebhookReceipt, (system, webhook_id)) is not None:
         return "duplicate", task_id
     task = await session.get(Task, task_id)
@@ -40,11 +46,16 @@ async def apply_callback(
             await session.flush()
     except IntegrityError:
         return "duplicate", task_id  # the same delivery, concurrently
-    if (
-        outcome.status is TaskStatus.awaiting_callback  # a progress report: nothing to record
-        or task.status not in ACCEPTS_CALLBACK
-        or request.status not in task_service.ACTIVE
-    ):
+    if outcome.status is TaskStatus.awaiting_callback:  # a progress report: nothing to record
+        return "ignored", task_id
+    stale = dispatch_round != task.dispatch_round
+    if stale or task.status not in ACCEPTS_CALLBACK or request.status not in lifecycle.ACTIVE:
+        await lifecycle.note(
+            session, request, action="callback_not_applied", actor=(system, "partner"),
+            data={"task_id": str(task_id), "system": system, "round": dispatch_round,
+                  "reported": outcome.status.value, "summary": outcome.summary,
+                  "why": "an earlier round" if stale else f"the task is {task.status.value}"},
+        )
         return "ignored", task_id
     await task_service.apply_outcome(
         session, request=request, task=task, outcome=outcome, vault=vault,

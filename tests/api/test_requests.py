@@ -261,9 +261,11 @@ async def test_audit_trail_records_every_transition(client, agent, auth) -> None
         ("created", None, "awaiting_verification", "test-agent"),
         ("verified", "awaiting_verification", "in_progress", "test-agent"),
         ("extended", "in_progress", "in_progress", "bob"),
+        # the register's task had not been sent: cancelled with the request, and audited
+        ("task_cancelled", "in_progress", "in_progress", "test-agent"),
         ("cancelled", "in_progress", "cancelled", "test-agent"),
     ]
-    assert [e["seq"] for e in trail["events"]] == [1, 2, 3, 4]
+    assert [e["seq"] for e in trail["events"]] == [1, 2, 3, 4, 5]
 
 
 async def test_failed_action_changes_nothing(client, agent, app) -> None:  # type: ignore[no-untyped-def]

@@ -30,8 +30,10 @@ def signed(system: str, body: dict, *, secret: str | None = None, msg_id: str | 
                           "webhook-signature": signature, "content-type": "application/json"}
 
 
-def completed(task_id: str, outcome: str = "done") -> dict:  # type: ignore[type-arg]
+def completed(task_id: str, outcome: str = "done", subject: str = "SN-1") -> dict:  # type: ignore[type-arg]
     return {"subject_request_id": task_id, "request_status": "completed",
+            "subject_identities": [{"identity_type": "controller_customer_id",
+                                    "identity_value": subject}],
             "result": {"outcome": outcome, "summary": "Connection record exported.",
                        "data": {"connection": {"service_id": "SN-1"}}}}
 
@@ -75,7 +77,8 @@ async def test_signed_callback_is_applied_once(client, agent, app, waiting) -> N
 
 async def test_callback_completes_request_when_last(client, agent, waiting) -> None:  # type: ignore[no-untyped-def]
     for system in ("stadsnat", "eniro"):
-        raw, headers = signed(system, completed(waiting[system], "no_data"))
+        raw, headers = signed(system, completed(
+            waiting[system], "no_data", subject={"stadsnat": "SN-1", "eniro": "HIT-1"}[system]))
         assert (await client.post(f"/v1/webhooks/{system}", content=raw,
                                   headers=headers)).status_code == 200
     body = (await client.get(f"/v1/requests/{waiting['request']}", headers=agent)).json()
@@ -83,7 +86,7 @@ async def test_callback_completes_request_when_last(client, agent, waiting) -> N
 
 
 async def test_refused_callback_fails_the_task(client, agent, waiting) -> None:  # type: ignore[no-untyped-def]
-    body = {"subject_request_id": waiting["stadsnat"], "request_status": "completed",
+    body = {**completed(waiting["stadsnat"]),
             "result": {"outcome": "refused", "reason": "Subject under legal hold."}}
     raw, headers = signed("stadsnat", body)
     assert (await client.post("/v1/webhooks/stadsnat", content=raw, headers=headers)).json()[

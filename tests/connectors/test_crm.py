@@ -124,7 +124,8 @@ async def test_call_history_with_a_malformed_page_fails(
 async def test_export_provided_returns_the_datasets(
     crm: Connector, make_call: MakeCall, base: str, respx_mock: respx.MockRouter
 ) -> None:
-    datasets = {"customer": [{"name": "Astrid"}], "services": [], "consents": []}
+    datasets = {"customer": [{"customer_number": "C-1001", "name": "Astrid"}], "services": [],
+                "consents": []}
     route = respx_mock.get(base + "/export").respond(200, json={"datasets": datasets})
     call = make_call("crm", "export_provided", request_type=RequestType.portability)
     outcome = await crm.execute(call)

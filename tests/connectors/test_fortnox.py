@@ -26,7 +26,8 @@ CARD = {
 
 def invoice(number: str, day: str, balance: float = 0.0) -> dict[str, Any]:
     return {
-        "DocumentNumber": number, "InvoiceDate": day, "DueDate": day, "Total": 399.0,
+        "DocumentNumber": number, "CustomerNumber": "1001", "InvoiceDate": day, "DueDate": day,
+        "Total": 399.0,
         "Balance": balance, "Booked": True, "Cancelled": False,
     }
 

@@ -51,8 +51,13 @@ def accepted(call: Call) -> httpx.Response:
     })
 
 
-def completed(task_id: uuid.UUID | str, **result: Any) -> dict[str, Any]:
-    return {"subject_request_id": str(task_id), "request_status": "completed", "result": result}
+def completed(
+    task_id: uuid.UUID | str, subject: str = LINKS["stadsnat"], **result: Any
+) -> dict[str, Any]:
+    return {"subject_request_id": str(task_id), "request_status": "completed",
+            "subject_identities": [{"identity_type": "controller_customer_id",
+                                    "identity_value": subject}],
+            "result": result}
 
 
 @pytest.mark.parametrize(("system", "action", "request_type", "extra", "kind", "extensions"), CASES)
@@ -158,8 +163,8 @@ async def test_poll_converts_a_completed_access_result(
     call = make_call("eniro", "export", external_ref="ref-from-partner")
     listing = {"listing": {"name": "Astrid Exempelsson", "number": "+46470123456"}}
     respx_mock.get(url(settings, "eniro", "/requests/ref-from-partner")).respond(
-        200, json=completed(call.task_id, outcome="done", summary="Listing exported.",
-                            data=listing),
+        200, json=completed(call.task_id, subject=LINKS["eniro"], outcome="done",
+                            summary="Listing exported.", data=listing),
     )
     outcome = await connectors["eniro"].poll(call)
     assert outcome is not None
@@ -201,7 +206,7 @@ def stadsnat(connectors: dict[str, Connector]) -> Connector:
 
 def test_callback_done(stadsnat: Connector) -> None:
     task_id = uuid.uuid4()
-    parsed_id, outcome = stadsnat.parse_callback(
+    parsed_id, _round, outcome = stadsnat.parse_callback(
         completed(task_id, outcome="done", summary="Service record restricted.")
     )
     assert parsed_id == task_id
@@ -210,14 +215,14 @@ def test_callback_done(stadsnat: Connector) -> None:
 
 
 def test_callback_no_data(stadsnat: Connector) -> None:
-    _, outcome = stadsnat.parse_callback(completed(uuid.uuid4(), outcome="no_data"))
+    _, _round, outcome = stadsnat.parse_callback(completed(uuid.uuid4(), outcome="no_data"))
     assert outcome.status is TaskStatus.no_data
     assert outcome.summary == "stadsnat reported no_data."
 
 
 def test_callback_retained(stadsnat: Connector) -> None:
     basis = "GDPR art. 6(1)(b), contract in force"
-    _, outcome = stadsnat.parse_callback(completed(
+    _, _round, outcome = stadsnat.parse_callback(completed(
         uuid.uuid4(), outcome="retained", summary="History erased; address kept.",
         retained=[{"category": "connection_address", "basis": basis, "until": None},
                   {"category": "billing", "basis": "BFL", "until": "2033-12-31"}],
@@ -231,7 +236,7 @@ def test_callback_retained(stadsnat: Connector) -> None:
 
 def test_callback_refused_fails_the_task_with_the_reason(stadsnat: Connector) -> None:
     task_id = uuid.uuid4()
-    parsed_id, outcome = stadsnat.parse_callback(
+    parsed_id, _round, outcome = stadsnat.parse_callback(
         completed(task_id, outcome="refused", reason="Service ID belongs to another operator")
     )
     assert parsed_id == task_id
@@ -240,10 +245,10 @@ def test_callback_refused_fails_the_task_with_the_reason(stadsnat: Connector) ->
 
 
 def test_callback_text_with_personal_data_is_not_kept(stadsnat: Connector) -> None:
-    _, refused = stadsnat.parse_callback(completed(
+    _, _round, refused = stadsnat.parse_callback(completed(
         uuid.uuid4(), outcome="refused", reason="Subject 19850412-9803 is not ours",
     ))
-    _, done = stadsnat.parse_callback(completed(
+    _, _round, done = stadsnat.parse_callback(completed(
         uuid.uuid4(), outcome="done", summary="Mailed astrid@example.se at +46470123456",
     ))
     assert "19850412" not in refused.summary
@@ -252,7 +257,7 @@ def test_callback_text_with_personal_data_is_not_kept(stadsnat: Connector) -> No
 
 def test_callback_still_running_changes_nothing(stadsnat: Connector) -> None:
     task_id = uuid.uuid4()
-    parsed_id, outcome = stadsnat.parse_callback(
+    parsed_id, _round, outcome = stadsnat.parse_callback(
         {"subject_request_id": str(task_id), "request_status": "in_progress"}
     )
     assert parsed_id == task_id

@@ -16,6 +16,8 @@ PROBLEM = "application/problem+json"
 
 def callback_body(task_id: uuid.UUID) -> str:
     return json.dumps({"subject_request_id": str(task_id), "request_status": "completed",
+                       "subject_identities": [{"identity_type": "controller_customer_id",
+                                               "identity_value": "SN-440017"}],
                        "result": {"outcome": "done", "summary": "Done.", "retained": []}})
 
 

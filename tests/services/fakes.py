@@ -42,9 +42,9 @@ class FakeConnector:
     async def poll(self, call: Call) -> Outcome | None:
         return self.poll_behaviour(call)
 
-    def parse_callback(self, payload: dict[str, Any]) -> tuple[uuid.UUID, Outcome]:
-        return uuid.UUID(payload["task"]), Outcome(base.TaskStatus(payload["status"]),
-                                                   payload.get("summary", ""))
+    def parse_callback(self, payload: dict[str, Any]) -> tuple[uuid.UUID, int, Outcome]:
+        return uuid.UUID(payload["task"]), int(payload.get("round", 0)), Outcome(
+            base.TaskStatus(payload["status"]), payload.get("summary", ""))
 
 
 def fakes(**behaviours: Behaviour) -> dict[str, Any]:

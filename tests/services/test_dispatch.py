@@ -276,9 +276,10 @@ async def test_in_process_worker_wakes_on_commit(client, portal, app, monkeypatc
 
 
 @pytest.mark.skipif(BACKEND != "postgresql", reason="row locks with SKIP LOCKED are PostgreSQL's")
-async def test_two_workers_never_run_the_same_task(client, portal, app) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(30):
-        await create(client, portal, {"type": "access"})
+async def test_two_workers_never_run_the_same_task(client, agent, app) -> None:  # type: ignore[no-untyped-def]
+    for n in range(30):  # erasures of 30 customers: nothing orders one after another
+        await create(client, agent, agent_body("erasure", customer_number=f"C-{2000 + n}",
+                                               identity_verification="bankid"))
     shared = FakeConnector("crm", delay=0.02)
     workers = []
     engines = []

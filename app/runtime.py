@@ -1,0 +1,99 @@
+"""One runtime, built the same way for ``dsr serve`` and ``dsr worker``.
+
+Everything a process needs to do work: the engine and sessionmaker, the commit hook that wakes
+workers, the shared HTTP client, the connectors, the vault, this process's metrics and the
+dispatcher. The API's lifespan and the worker process both enter :func:`build_runtime`, so the
+two ways of starting work cannot drift apart (the worker once had private metrics nothing
+served, and no wake-up hook).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.connectors.base import Connector
+from app.connectors.registry import build_connectors
+from app.db import create_engine, create_sessionmaker
+from app.metrics import Metrics
+from app.services.dispatch import Dispatcher, install_wakeup
+from app.services.vault import Vault
+from app.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    wake: asyncio.Event
+    http: httpx.AsyncClient
+    connectors: dict[str, Connector]
+    vault: Vault
+    metrics: Metrics
+    dispatcher: Dispatcher
+    _jobs: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def start_worker(self) -> None:
+        """Run the dispatcher (and, on PostgreSQL, its NOTIFY listener) in the background."""
+        self._jobs.append(asyncio.create_task(self.dispatcher.run()))
+        self._jobs.append(asyncio.create_task(self.dispatcher.listen()))
+
+    async def _stop(self) -> None:
+        await self.dispatcher.stop()
+        for job in self._jobs:
+            job.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await job
+        self._jobs.clear()
+
+
+@contextlib.asynccontextmanager
+async def build_runtime(
+    settings: Settings, *, metrics: Metrics | None = None, vault: Vault | None = None
+) -> AsyncIterator[Runtime]:
+    """Build a process's runtime; on exit stop its worker and close what it opened."""
+    engine = create_engine(settings.database_url)
+    sessionmaker = create_sessionmaker(engine)
+    wake = asyncio.Event()
+    install_wakeup(sessionmaker, wake)
+    client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+    connectors = build_connectors(settings, client)
+    vault = vault or Vault(settings)
+    metrics = metrics or Metrics()
+    dispatcher = Dispatcher(settings, sessionmaker, connectors, wake=wake, metrics=metrics,
+                            vault=vault)
+    runtime = Runtime(settings, engine, sessionmaker, wake, client, connectors, vault, metrics,
+                      dispatcher)
+    try:
+        yield runtime
+    finally:
+        await runtime._stop()
+        await client.aclose()
+        await engine.dispose()
+
+
+async def run_worker_process(
+    settings: Settings, stop: asyncio.Event, *, metrics_port: int | None = None
+) -> None:
+    """``dsr worker``: the runtime's dispatcher until ``stop``; with ``metrics_port``, this
+    process's Prometheus metrics on ``http://127.0.0.1:{metrics_port}/metrics``."""
+    from prometheus_client import start_http_server
+
+    async with build_runtime(settings) as runtime:
+        server = None
+        if metrics_port is not None:
+            server, _thread = start_http_server(
+                metrics_port, addr="127.0.0.1", registry=runtime.metrics.registry)
+        try:
+            runtime.start_worker()
+            await stop.wait()
+        finally:
+            if server is not None:
+                server.shutdown()
+                server.server_close()
