@@ -154,3 +154,11 @@ async def test_sliding_window_never_exceeds_the_rate_in_any_window() -> None:
     assert len(times) == 9
     # any 4 consecutive calls span at least one full window: never 4 within 0.2 s
     assert all(times[i + 3] - times[i] >= 0.2 - 1e-3 for i in range(len(times) - 3))
+
+
+def test_a_uuid_that_looks_like_a_personnummer_is_not_refused() -> None:
+    from app.connectors.base import egress_violation
+
+    ref = "19850412-9803-4a1b-8c2d-123456789012"  # a task id whose digits look like one
+    assert egress_violation({"subject_request_id": ref, "path": f"/requests/{ref}.1"}) is None
+    assert egress_violation({"note": f"{ref} 19850412-9803"}) == "a personnummer-shaped value"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -43,15 +44,22 @@ async def test_only_the_customer_and_staff_may_download(app, client, portal, age
     assert chain["chain_intact"] is True
 
 
-async def test_no_response_before_the_end_or_for_a_cancelled_request(app, client, agent) -> None:  # type: ignore[no-untyped-def]
+async def test_no_response_before_the_end_and_a_cancelled_request_says_nothing_was_done(  # type: ignore[no-untyped-def]
+    app, client, agent
+) -> None:
     created = await create(client, agent, agent_body())
     assert created["response_url"] is None
     assert_problem(await client.get(f"/v1/requests/{created['id']}/response", headers=agent),
                    409)
     await client.post(f"/v1/requests/{created['id']}/cancel", json={"note": "withdrawn"},
                       headers=agent)
-    assert_problem(await client.get(f"/v1/requests/{created['id']}/response", headers=agent),
-                   409)
+    app.state.connectors = connectors()
+    package = await download(client, agent, created["id"])
+    result = json.loads(package.read("result.json"))
+    assert result["outcome"] == "cancelled"
+    assert result["cancellation"]["carried_out"] == []
+    assert {s["status"] for s in result["systems"]} == {"cancelled"}
+    assert "Ingenting hann utföras" in package.read("report.html").decode()
 
 
 async def test_expiry_purges_the_file_but_keeps_its_sha256(app, client, portal) -> None:  # type: ignore[no-untyped-def]
