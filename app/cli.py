@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -90,6 +91,35 @@ def sandbox(host: str | None, port: int | None) -> None:
         create_standalone_app(settings), host=settings.host, port=port or 8001,
         access_log=False, log_config=None,
     )
+
+
+@main.group()
+def retention() -> None:
+    """Scheduled work: deferred erasures and the policy's post-contract lock and erasure."""
+
+
+@retention.command("run")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="act as of this date (default today); outside production a later date "
+              "simulates the future, and sandbox partners are told it")
+@click.option("--dry-run", is_flag=True, help="print what is due without doing it")
+def retention_run(as_of: datetime | None, dry_run: bool) -> None:
+    """Run everything due at that date once, and print what was (or would be) done."""
+    import asyncio
+
+    from app.db import utcnow
+    from app.logging import configure_logging
+    from app.services.sweep import run_retention
+
+    settings = _settings()
+    configure_logging("WARNING")
+    day = as_of.date() if as_of else utcnow().date()
+    if day > utcnow().date() and settings.is_production and not dry_run:
+        raise click.ClickException(
+            "refusing to run work due in the future in production (it would erase data "
+            "before its retention period ends); use --dry-run to see what will be due")
+    for line in asyncio.run(run_retention(settings, as_of=day, dry_run=dry_run)):
+        click.echo(line)
 
 
 @main.command()

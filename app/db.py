@@ -83,12 +83,17 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
     )
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+def create_sessionmaker(
+    engine: AsyncEngine, *, notify: bool = False
+) -> async_sessionmaker[AsyncSession]:
+    """``notify``: changes queue portal notifications (``services.notify``), read from each
+    session's ``info`` so the services need no settings to know it."""
     # A session class of its own per sessionmaker, so commit hooks (the dispatcher's wake-up)
     # belong to this app and not to every session in the process.
     session_class = type("DsrSession", (Session,), {})
     return async_sessionmaker(
-        engine, expire_on_commit=False, autoflush=False, sync_session_class=session_class
+        engine, expire_on_commit=False, autoflush=False, sync_session_class=session_class,
+        info={"dsr_notify": notify},
     )
 
 

@@ -56,6 +56,7 @@ class TaskStatus(StrEnum):
     failed = "failed"
     manual = "manual"
     cancelled = "cancelled"
+    scheduled = "scheduled"  # work due at a later date (scheduled_for): a deferred erasure
 
 
 class Channel(StrEnum):
@@ -64,6 +65,7 @@ class Channel(StrEnum):
     email = "email"
     letter = "letter"
     in_person = "in_person"
+    retention = "retention"  # started by the service itself (the policy's retention rules)
 
 
 class Language(StrEnum):
@@ -117,6 +119,9 @@ class DsrRequest(SQLModel, table=True):
     due_at: datetime = _ts(index=True)
     extended_months: int = Field(default=0)
     extension_reason: str | None = Field(default=None, sa_type=sa.Text)
+    # Art. 18(3): why a completed restriction was lifted, and when that was asked for.
+    lift_reason: str | None = Field(default=None, sa_type=sa.Text)
+    lift_requested_at: datetime | None = _ts(nullable=True)
     reject_reason: RejectReason | None = _enum(RejectReason, nullable=True)
     note: str | None = Field(default=None, sa_type=sa.Text)
     created_by: str = _str(128)
@@ -160,6 +165,10 @@ class Task(SQLModel, table=True):
     throttled_since: datetime | None = _ts(nullable=True)
     # The last attempt ended so that the partner may have applied it (a timeout, a 5xx).
     delivery_uncertain: bool = Field(default=False)
+    # Scheduled work: when it falls due, and what it is about (e.g. the retained items a
+    # deferred erasure is to erase, each with its date).
+    scheduled_for: datetime | None = _ts(nullable=True, index=True)
+    params: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     outcome: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = _ts(default_factory=utcnow)
@@ -273,3 +282,44 @@ class ResponseChunk(SQLModel, table=True):
         primary_key=True, sa_type=sa.Integer, sa_column_kwargs={"autoincrement": False}
     )
     ciphertext: bytes = Field(sa_type=sa.LargeBinary)
+
+
+class NotificationStatus(StrEnum):
+    pending = "pending"
+    delivered = "delivered"
+    failed = "failed"  # never acknowledged within the delivery window: an agent must act
+
+
+class Notification(SQLModel, table=True):
+    """An event for the portal backend, written in the transaction of the change it reports
+    and delivered by the worker (Standard Webhooks), in order per request (see services.notify).
+    """
+
+    __tablename__ = "notification"
+    __table_args__ = (sa.Index("ix_notification_status_next_attempt_at", "status",
+                               "next_attempt_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    request_id: uuid.UUID = Field(foreign_key="dsr_request.id", index=True, ondelete="CASCADE")
+    event: str = _str(64)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    status: NotificationStatus = _enum(NotificationStatus, default=NotificationStatus.pending)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = _ts(default_factory=utcnow)
+    lease_until: datetime | None = _ts(nullable=True)
+    last_error: str | None = _str(300, nullable=True)
+    created_at: datetime = _ts(default_factory=utcnow)
+    delivered_at: datetime | None = _ts(nullable=True)
+
+
+class ScheduledJob(SQLModel, table=True):
+    """A recurring job that exactly one worker runs when it falls due (the retention sweep)."""
+
+    __tablename__ = "scheduled_job"
+
+    name: str = Field(sa_type=sa.String(64), primary_key=True)
+    next_run_at: datetime = _ts()
+    lease_owner: str | None = _str(64, nullable=True)
+    lease_until: datetime | None = _ts(nullable=True)
+    last_run_at: datetime | None = _ts(nullable=True)
+    last_result: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)

@@ -22,6 +22,7 @@ from app.connectors.registry import build_connectors
 from app.db import create_engine, create_sessionmaker
 from app.metrics import Metrics
 from app.services.dispatch import Dispatcher, install_wakeup
+from app.services.notify import Notifier
 from app.services.vault import Vault
 from app.settings import Settings
 
@@ -59,15 +60,16 @@ async def build_runtime(
 ) -> AsyncIterator[Runtime]:
     """Build a process's runtime; on exit stop its worker and close what it opened."""
     engine = create_engine(settings.database_url)
-    sessionmaker = create_sessionmaker(engine)
+    sessionmaker = create_sessionmaker(engine, notify=settings.notifications_enabled)
     wake = asyncio.Event()
     install_wakeup(sessionmaker, wake)
     client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
     connectors = build_connectors(settings, client)
     vault = vault or Vault(settings)
     metrics = metrics or Metrics()
+    notifier = Notifier(settings, sessionmaker, client)
     dispatcher = Dispatcher(settings, sessionmaker, connectors, wake=wake, metrics=metrics,
-                            vault=vault)
+                            vault=vault, notifier=notifier)
     runtime = Runtime(settings, engine, sessionmaker, wake, client, connectors, vault, metrics,
                       dispatcher)
     try:

@@ -175,11 +175,38 @@ class CancelBody(Strict):
     note: Note
 
 
+class LiftBody(Strict):
+    reason: Note = Field(description="why the restriction ends; told to the customer first")
+
+
+class NotificationOut(BaseModel):
+    """One portal notification and how its delivery went."""
+
+    id: uuid.UUID
+    event: str = Field(examples=["request.completed"])
+    status: Literal["pending", "delivered", "failed"] = Field(
+        description="failed: never acknowledged within the delivery window; an agent must act")
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+    last_error: str | None = None
+    payload: dict[str, Any] = Field(description="what was sent: ids, statuses, dates only")
+
+
+class NotificationsOut(BaseModel):
+    request_id: uuid.UUID
+    items: list[NotificationOut]
+
+
 class TaskOut(BaseModel):
     id: uuid.UUID
     system: str
     action: str
     status: TaskStatus
+    scheduled_for: datetime | None = Field(
+        default=None, description="for scheduled work (e.g. a deferred erasure): when it is "
+        "due; the worker carries it out then")
     attempts: int
     dispatch_round: int = Field(
         default=0, description="0 at first; +1 each time an agent retries the task after a "
@@ -215,6 +242,11 @@ class RequestOut(BaseModel):
     due_at: datetime
     overdue: bool
     extended_months: int
+    extension_reason: str | None = Field(
+        default=None, description="why the deadline was extended (told to the customer, "
+        "art. 12(3))")
+    lift_reason: str | None = Field(
+        default=None, description="why a restriction was lifted (art. 18(3))")
     reject_reason: RejectReason | None = None
     closing_as: Literal[RequestStatus.rejected, RequestStatus.cancelled] | None = Field(
         default=None,

@@ -139,6 +139,23 @@ class Settings(BaseSettings):
     # encrypts, all decrypt (rotation). Generate one with `dsr keygen`.
     data_key: SecretStr = SecretStr(DEV_DATA_KEY)
 
+    # Notifications to the portal backend (Standard Webhooks). Unset URL: nothing is sent and
+    # nothing is queued. Deliveries back off exponentially and are given up (visible to agents
+    # as failed) only after notify_give_up_s, at least the 3 days the portal is promised.
+    portal_webhook_url: str | None = None
+    portal_webhook_secret: SecretStr | None = None
+    portal_webhook_timeout_s: float = Field(default=10.0, gt=0)
+    notify_retry_base_s: float = Field(default=30.0, gt=0)
+    notify_retry_max_s: float = Field(default=3600.0, gt=0)
+    notify_give_up_s: float = Field(default=4 * 24 * 3600.0, gt=0)
+
+    # The policy's post-contract rule: lock after 6 months, erase (but accounting) after 12,
+    # checked by a sweep that one worker runs once a day.
+    retention_lock_months: int = Field(default=6, ge=1)
+    retention_erase_months: int = Field(default=12, ge=1)
+    retention_sweep_interval_s: float = Field(default=24 * 3600.0, gt=0)
+    retention_sweep: bool = True  # workers run the sweep; off: only `dsr retention run` does
+
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     # The response package: how long it can be downloaded before it is deleted (the request
     # keeps its SHA-256), and how many call-history rows the readable report shows (all of
@@ -172,6 +189,19 @@ class Settings(BaseSettings):
             raise ValueError("must be N/S, e.g. 25/5 for 25 calls per 5 seconds")
         return value
 
+    @field_validator("portal_webhook_secret")
+    @classmethod
+    def _whsec(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("whsec_"):
+            raise ValueError("DSR_PORTAL_WEBHOOK_SECRET must be a Standard Webhooks whsec_ secret")
+        return value
+
+    @model_validator(mode="after")
+    def _portal_secret_with_url(self) -> Settings:
+        if self.portal_webhook_url and self.portal_webhook_secret is None:
+            raise ValueError("DSR_PORTAL_WEBHOOK_URL needs DSR_PORTAL_WEBHOOK_SECRET (whsec_...)")
+        return self
+
     @field_validator("jwks_file")
     @classmethod
     def _jwks_exists(cls, value: Path | None) -> Path | None:
@@ -186,6 +216,10 @@ class Settings(BaseSettings):
         return self
 
     # -- derived -----------------------------------------------------------------------------
+
+    @property
+    def notifications_enabled(self) -> bool:
+        return bool(self.portal_webhook_url)
 
     @property
     def is_production(self) -> bool:

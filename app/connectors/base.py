@@ -21,7 +21,7 @@ import uuid
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Protocol
 
@@ -64,6 +64,11 @@ class Call:
     # False while the request is being cancelled or rejected: a partner that lost the job is
     # not sent it again, and answers "never received" instead.
     resend_if_lost: bool = True
+    # Scheduled work's own parameters (a deferred erasure: the retained items and their dates).
+    params: dict[str, Any] = field(default_factory=dict)
+    # Set only by ``dsr retention run --as-of`` outside production: the date the run acts as
+    # of, sent to sandbox partners as ``Sandbox-As-Of`` so they judge retention periods by it.
+    as_of: date | None = None
 
     @property
     def partner_ref(self) -> str:
@@ -311,6 +316,8 @@ class Egress:
         sent_headers = dict(headers or {})
         if call is not None and method.upper() != "GET":
             sent_headers.setdefault("Idempotency-Key", call.idempotency_key)
+        if call is not None and call.as_of is not None:
+            sent_headers["Sandbox-As-Of"] = call.as_of.isoformat()
         async with self._slots:
             if self._rate is not None:
                 await self._rate.acquire()

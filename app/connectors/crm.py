@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import Any, ClassVar
 
 import httpx
@@ -57,7 +58,7 @@ class CrmConnector:
     system: ClassVar[str] = "crm"
     actions: ClassVar[tuple[str, ...]] = (
         "export", "export_provided", "erase", "rectify", "restrict", "stop_marketing",
-        "assess_objection",
+        "assess_objection", "erase_retained", "lift_restriction",
     )
 
     def __init__(self, egress: Egress, settings: Settings) -> None:
@@ -68,7 +69,8 @@ class CrmConnector:
         handlers = {
             "export": self._export, "export_provided": self._export_provided,
             "erase": self._erase, "rectify": self._rectify, "restrict": self._restrict,
-            "stop_marketing": self._stop_marketing,
+            "stop_marketing": self._stop_marketing, "erase_retained": self._erase_retained,
+            "lift_restriction": self._lift_restriction,
         }
         if call.action == "assess_objection":
             return manual(ASSESS_OBJECTION)
@@ -169,6 +171,49 @@ class CrmConnector:
             kept_text = ", ".join(item.category for item in items)
             return retained(f"{summary} Kept by law: {kept_text}.", items)
         return done(summary)
+
+    async def _erase_retained(self, call: Call) -> Outcome:
+        """The deferred erasure: what was kept by law and whose time has run out."""
+        response = await self._send("POST", self._path(call) + "/erase-retained", call)
+        if response.status_code == 404:
+            return no_data("The register no longer holds the customer.")
+        body = self._ok(response)
+        erased, kept = body.get("erased", []), body.get("retained", [])
+        if not isinstance(erased, list) or not isinstance(kept, list):
+            raise PermanentError("crm answered the deferred erasure with an unexpected body")
+        items = [parse_retained(item, self.system) for item in kept]
+        erased_text = ", ".join(safe_text(c, "?") for c in erased) or "nothing was due yet"
+        summary = f"Deferred erasure in the customer register: {erased_text}."
+        if items:
+            return retained(summary + " Still kept by law: "
+                            + ", ".join(f"{i.category} (until {i.until})" for i in items) + ".",
+                            items)
+        return done(summary)
+
+    async def _lift_restriction(self, call: Call) -> Outcome:
+        response = await self._send("POST", self._path(call) + "/lift-restriction", call)
+        if response.status_code == 404:
+            return no_data()
+        if self._ok(response).get("restricted") is not False:
+            raise PermanentError("crm did not confirm that the restriction was lifted")
+        return done("The restriction was lifted: the customer record is in use again.")
+
+    async def ended_contracts(self, before: date) -> list[tuple[str, date]]:
+        """Customers whose contract ended before ``before`` (for the retention sweep)."""
+        response = await self.egress.request(
+            "GET", "/contracts/ended", params={"before": before.isoformat()},
+            headers=self.headers)
+        rows = self._ok(response).get("customers")
+        if not isinstance(rows, list):
+            raise PermanentError("crm answered the ended contracts with an unexpected body")
+        found: list[tuple[str, date]] = []
+        for row in rows:
+            try:
+                found.append((str(row["customer_number"]),
+                              date.fromisoformat(str(row["ended_at"]))))
+            except (KeyError, TypeError, ValueError):
+                raise PermanentError("crm listed an ended contract malformed") from None
+        return found
 
     async def _rectify(self, call: Call) -> Outcome:
         if not call.changes:

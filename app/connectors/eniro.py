@@ -17,4 +17,5 @@ class EniroConnector(OpenDsrConnector):
     actions: ClassVar[dict[str, str]] = {
         "export": "export", "unlist": "unlist", "erase": "unlist",
         "rectify": "rectification", "restrict": "restriction",
+        "lift_restriction": "lift_restriction",
     }

@@ -52,7 +52,8 @@ class FortnoxConnector:
     """Fortnox: export, erase (delete or anonymise + retain), rectify, restrict (inactive)."""
 
     system: ClassVar[str] = "fortnox"
-    actions: ClassVar[tuple[str, ...]] = ("export", "erase", "rectify", "restrict")
+    actions: ClassVar[tuple[str, ...]] = (
+        "export", "erase", "rectify", "restrict", "erase_retained", "lift_restriction")
 
     def __init__(self, egress: Egress, settings: Settings) -> None:
         self.egress = egress
@@ -66,7 +67,8 @@ class FortnoxConnector:
     async def execute(self, call: Call) -> Outcome:
         handlers = {
             "export": self._export, "erase": self._erase, "rectify": self._rectify,
-            "restrict": self._restrict,
+            "restrict": self._restrict, "erase_retained": self._erase_retained,
+            "lift_restriction": self._lift_restriction,
         }
         handler = handlers.get(call.action)
         if handler is None:
@@ -158,6 +160,42 @@ class FortnoxConnector:
             "Fortnox has no restriction flag: the customer card was marked inactive "
             "(Active: false) so it is not used for new invoicing while restricted."
         )
+
+    async def _erase_retained(self, call: Call) -> Outcome:
+        """The deferred erasure: every paid invoice whose Bokföringslagen period has run out is
+        deleted; once none is left, the anonymised card goes too. An invoice still unpaid is a
+        claim that is kept until it is settled."""
+        today = call.as_of or date.today()
+        invoices = await self._invoices(call)
+        due = [i for i in invoices if not _unpaid(i)
+               and retention_until(_latest_year([i])) < today.isoformat()]
+        for invoice in due:
+            path = f"/3/invoices/{invoice.get('DocumentNumber')}"
+            response = await self._api("DELETE", path, call)
+            if response.status_code not in (200, 204, 404):
+                raise self._error(response)
+        left = [i for i in invoices if i not in due]
+        if not left:
+            response = await self._api("DELETE", self._card(call), call)
+            if response.status_code not in (200, 204, 404):
+                raise self._error(response)
+            return done(f"Deleted {len(due)} invoices whose retention period had run out, and "
+                        "the anonymised customer card.")
+        outcome = _retained_invoices(left)
+        unpaid_left = [item for item in outcome.retained if item.category == "unpaid_invoices"]
+        items = [item for item in outcome.retained if item.category != "unpaid_invoices"]
+        items += [Retained(i.category, i.basis, None) for i in unpaid_left]
+        return retained(f"Deleted {len(due)} invoices whose retention period had run out; "
+                        f"{len(left)} are kept (their period has not run out, or they are "
+                        "unpaid).", items)
+
+    async def _lift_restriction(self, call: Call) -> Outcome:
+        response = await self._api(
+            "PUT", self._card(call), call, json={"Customer": {"Active": True}})
+        if response.status_code == 404:
+            return no_data()
+        self._ok(response)
+        return done("The restriction was lifted: the Fortnox customer card is active again.")
 
     async def _invoices(self, call: Call) -> list[dict[str, Any]]:
         """Every invoice of the customer, following Fortnox's page numbers."""

@@ -24,6 +24,8 @@ INSTRUCTIONS = {
     "(only the fields it holds: address, postal code, city, phone) and ask it to update them.",
     "restrict": "Ask the installation company to mark the order's data as restricted: kept, "
     "but not used, until Connect2IP lifts the restriction.",
+    "lift_restriction": "Tell the installation company that the restriction on the order's "
+    "data is lifted (the customer has been told first).",
 }
 
 

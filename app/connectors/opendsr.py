@@ -130,6 +130,9 @@ class OpenDsrConnector:
         elif kind == "restriction":
             grounds = str(call.options.get("grounds") or "unspecified")
             extensions["restriction"] = {"grounds": grounds}
+        elif kind == "lift_restriction":  # art. 18(3): the restriction is lifted
+            kind = "restriction"
+            extensions["restriction"] = {"lift": True}
         elif kind == "unlist":
             # Unlisting answers both erasure and objection to direct marketing.
             if call.request_type is RequestType.objection:

@@ -16,5 +16,6 @@ class SnpacConnector(OpenDsrConnector):
     system: ClassVar[str] = "snpac"
     actions: ClassVar[dict[str, str]] = {
         "export": "export", "erase": "erasure", "restrict": "restriction",
+        "erase_retained": "erasure", "lift_restriction": "lift_restriction",
         "port_number": "number_porting",
     }

@@ -16,4 +16,5 @@ class StadsnatConnector(OpenDsrConnector):
     actions: ClassVar[dict[str, str]] = {
         "export": "export", "erase": "erasure", "rectify": "rectification",
         "restrict": "restriction",
+        "erase_retained": "erasure", "lift_restriction": "lift_restriction",
     }

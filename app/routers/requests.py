@@ -17,6 +17,9 @@ from app.schemas import (
     EventOut,
     EventsOut,
     ExtendBody,
+    LiftBody,
+    NotificationOut,
+    NotificationsOut,
     RejectBody,
     RequestCreate,
     RequestOut,
@@ -26,7 +29,7 @@ from app.schemas import (
     VerifyBody,
     problem_responses,
 )
-from app.services import audit, lifecycle
+from app.services import audit, lifecycle, notify
 from app.services import requests as svc
 from app.services import responses as response_service
 from app.services import tasks as task_service
@@ -49,7 +52,8 @@ def present(
         identity_verification=request.identity_verification, created_at=request.created_at,
         received_at=request.received_at, due_at=request.due_at,
         overdue=lifecycle.is_overdue(request, now),
-        extended_months=request.extended_months, reject_reason=request.reject_reason,
+        extended_months=request.extended_months, extension_reason=request.extension_reason,
+        lift_reason=request.lift_reason, reject_reason=request.reject_reason,
         closing_as=request.closing_as, closing_requested_at=request.closing_requested_at,
         finished_at=request.finished_at,
         tasks=[TaskOut.model_validate(task, from_attributes=True) for task in tasks],
@@ -198,3 +202,28 @@ async def complete_task(
         vault=http.app.state.vault,
     )
     return await _present_one(session, request)
+
+
+@router.post("/{request_id}/lift", response_model=RequestOut, responses=ACTION,
+             summary="Lift a completed restriction (art. 18(3)): the customer is told first")
+async def lift_restriction(
+    session: SessionDep, principal: StaffDep, request: LockedRequestDep, body: LiftBody
+) -> RequestOut:
+    await svc.lift(session, request=request, principal=principal, reason=body.reason)
+    return await _present_one(session, request)
+
+
+@router.get("/{request_id}/notifications", response_model=NotificationsOut,
+            responses=problem_responses(*AUTH, 404, 422),
+            summary="The portal notifications of a request and their delivery state")
+async def list_notifications(
+    session: SessionDep, _principal: StaffDep, request: RequestDep
+) -> NotificationsOut:
+    rows = await notify.for_request(session, request.id)
+    return NotificationsOut(request_id=request.id, items=[
+        NotificationOut(id=n.id, event=n.event, status=n.status.value, attempts=n.attempts,
+                        created_at=n.created_at,
+                        next_attempt_at=n.next_attempt_at if n.status.value == "pending"
+                        else None,
+                        delivered_at=n.delivered_at, last_error=n.last_error, payload=n.payload)
+        for n in rows])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -18,7 +18,15 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 
 from app.sandbox.faults import gate
-from app.sandbox.http import Answer, api_key_check, error_response, read_model, remember, replay
+from app.sandbox.http import (
+    Answer,
+    api_key_check,
+    as_of,
+    error_response,
+    read_model,
+    remember,
+    replay,
+)
 from app.sandbox.models import Address, CallRecord, CrmCustomer, iso
 from app.sandbox.seed import GeneratedCallHistory
 from app.sandbox.state import SandboxState
@@ -143,6 +151,23 @@ def erase(customer: CrmCustomer, now: datetime) -> dict[str, Any]:
     return {"erased": erased, "retained": retained}
 
 
+def billing_until(record: Any) -> date:
+    """The last day one accounting record must be kept (Bokföringslagen 7 kap. 2 §)."""
+    return date(record.invoice_date.year + 7, 12, 31)
+
+
+def erase_retained(customer: CrmCustomer, today: date) -> dict[str, Any]:
+    """The deferred erasure: accounting records whose seven years have run out go."""
+    due = [r for r in customer.billing if billing_until(r) < today]
+    customer.billing = [r for r in customer.billing if billing_until(r) >= today]
+    retained = []
+    if customer.billing:
+        retained.append({"category": "accounting records (invoices and payments)",
+                         "basis": ACCOUNTING_BASIS, "until": accounting_until(customer)})
+    erased = [f"accounting records of {len(due)} invoices"] if due else []
+    return {"erased": erased, "retained": retained}
+
+
 def rectify(customer: CrmCustomer, changes: dict[str, str]) -> dict[str, Any]:
     previous: dict[str, str | None] = {}
     address = customer.address or Address("", "", "")
@@ -264,6 +289,37 @@ def build_router(state: SandboxState) -> APIRouter:
             customer.restriction_grounds = body.grounds
         answer = {"restricted": True, "since": iso(customer.restricted_since)}
         return remember(state, SYSTEM, request, 200, answer)
+
+    @router.post("/customers/{cn}/erase-retained")
+    async def erase_retained_customer(cn: str, request: Request) -> Response:
+        if (repeat := replay(state, SYSTEM, request)) is not None:
+            return repeat
+        answer = erase_retained(customer_or_404(cn), as_of(request))
+        return remember(state, SYSTEM, request, 200, answer)
+
+    @router.post("/customers/{cn}/lift-restriction")
+    async def lift_restriction(cn: str, request: Request) -> Response:
+        if (repeat := replay(state, SYSTEM, request)) is not None:
+            return repeat
+        customer = customer_or_404(cn)
+        customer.restricted, customer.restricted_since = False, None
+        customer.restriction_grounds = None
+        return remember(state, SYSTEM, request, 200, {"restricted": False})
+
+    @router.get("/contracts/ended")
+    async def ended_contracts(before: str) -> JSONResponse:
+        """Customers whose contract ended before ``before`` (the retention sweep asks)."""
+        try:
+            limit = date.fromisoformat(before)
+        except ValueError:
+            raise bad_request("before must be a date, YYYY-MM-DD") from None
+        found = [
+            {"customer_number": c.customer_number,
+             "ended_at": c.contract.ended_at.date().isoformat()}
+            for c in state.crm.values()
+            if c.contract.ended_at is not None and c.contract.ended_at.date() < limit
+        ]
+        return JSONResponse({"customers": sorted(found, key=lambda c: c["customer_number"])})
 
     @router.post("/customers/{cn}/marketing-objection")
     async def marketing_objection(cn: str, request: Request) -> Response:

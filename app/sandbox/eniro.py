@@ -35,6 +35,9 @@ class Eniro(Partner):
         self.state.eniro[job.link].listed = False
         return result("done", "Listing unlisted; it is no longer published.")
 
+    def record(self, link: str) -> Any:
+        return self.state.eniro[link]
+
     def restriction(self, job: PartnerJob) -> dict[str, Any]:
         self.state.eniro[job.link].restricted = True
         return result("done", "Listing marked restricted: kept, not published.")

@@ -14,6 +14,7 @@ import hmac
 import math
 import secrets
 from collections import deque
+from datetime import date
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -22,7 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from app.sandbox.faults import gate
-from app.sandbox.http import Answer, error_response, read_model, remember, replay
+from app.sandbox.http import Answer, as_of, error_response, read_model, remember, replay
 from app.sandbox.models import FortnoxCustomer
 from app.sandbox.state import SandboxState
 
@@ -148,6 +149,21 @@ def build_router(state: SandboxState) -> APIRouter:
             raise _fail(400, "has_invoices",
                         "Kunden kan inte tas bort eftersom det finns fakturor kopplade till den.")
         del state.fortnox_customers[number]
+        return remember(state, SYSTEM, request, 204, None)
+
+    @api.delete("/invoices/{document}")
+    async def delete_invoice(document: str, request: Request) -> Response:
+        """Only once the Bokföringslagen period (seven years after the fiscal year) is over."""
+        if (repeat := replay(state, SYSTEM, request)) is not None:
+            return repeat
+        invoice = next((i for i in state.fortnox_invoices if i.document_number == document),
+                       None)
+        if invoice is None:
+            raise _fail(404, "not_found", "Kan inte hitta fakturan.")
+        if date(invoice.invoice_date.year + 7, 12, 31) >= as_of(request):
+            raise _fail(400, "retention_period",
+                        "Fakturan omfattas av arkiveringsplikt och kan inte tas bort.")
+        state.fortnox_invoices.remove(invoice)
         return remember(state, SYSTEM, request, 204, None)
 
     @api.get("/invoices")

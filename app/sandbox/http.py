@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import Request
@@ -26,7 +27,7 @@ M = TypeVar("M", bound=BaseModel)
 FORTNOX_CODES = {
     "internal_error": 2000000, "timeout": 2000000, "rate_limited": 2000001,
     "unauthorized": 2001101, "not_found": 2000433, "invalid_request": 2000588,
-    "has_invoices": 2000637,
+    "has_invoices": 2000637, "retention_period": 2000720,
 }
 
 
@@ -123,3 +124,17 @@ def remember(
     if body is None:
         return Response(status_code=status)
     return JSONResponse(body, status_code=status)
+
+
+def as_of(request: Request) -> date:
+    """The date the caller acts as of: ``Sandbox-As-Of`` (sent only by ``dsr retention run
+    --as-of`` outside production, so time can be simulated), else today (UTC)."""
+    value = request.headers.get("sandbox-as-of")
+    if value:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise Answer(JSONResponse({"error": "invalid_request",
+                                       "message": "Sandbox-As-Of must be YYYY-MM-DD"},
+                                      status_code=400)) from None
+    return datetime.now(UTC).date()

@@ -113,9 +113,21 @@ class Partner(ABC):
         """Apply rectified values; every partner with ``holds_fields`` overrides it."""
         raise NotImplementedError(f"{self.system} holds no rectifiable fields")
 
+    def lift(self, job: PartnerJob) -> dict[str, Any]:
+        """Art. 18(3): the restriction is lifted (``extensions.restriction.lift``)."""
+        record = self.record(job.link)
+        record.restricted = False
+        return result("done", "Restriction lifted: the record is in use again.")
+
+    def record(self, link: str) -> Any:
+        """The partner's record for a link (those that support lifting override it)."""
+        raise NotImplementedError(f"{self.system} cannot lift a restriction")
+
     def process(self, job: PartnerJob) -> dict[str, Any]:
         if not self.holds(job.link):
             return result("no_data", "The partner holds no data about this subject.")
+        if job.request_type == "restriction" and extension(job, "restriction").get("lift"):
+            return self.lift(job)
         handler = getattr(self, job.request_type)
         outcome: dict[str, Any] = handler(job)
         return outcome

@@ -67,6 +67,9 @@ class Snpac(Partner):
                        "basis": PORTABILITY_BASIS, "until": None}],
         )
 
+    def record(self, link: str) -> Any:
+        return self.state.snpac[link]
+
     def restriction(self, job: PartnerJob) -> dict[str, Any]:
         self.state.snpac[job.link].restricted = True
         return result("done", "Porting record marked restricted.")

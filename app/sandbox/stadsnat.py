@@ -42,6 +42,9 @@ class Stadsnat(Partner):
                        "basis": CONTRACT_BASIS, "until": None}],
         )
 
+    def record(self, link: str) -> Any:
+        return self.state.stadsnat[link]
+
     def restriction(self, job: PartnerJob) -> dict[str, Any]:
         self.state.stadsnat[job.link].restricted = True
         return result("done", "Service record marked restricted.")

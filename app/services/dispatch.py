@@ -22,9 +22,9 @@ import logging
 import random
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import and_, event, exists, make_url, or_, text
@@ -37,12 +37,23 @@ from app.connectors.catalog import SYSTEMS
 from app.db import unit_of_work, utcnow
 from app.errors import ConnectorError, PermanentError, TransientError
 from app.metrics import Metrics
-from app.models import DsrRequest, Link, RequestType, Task, TaskStatus
+from app.models import (
+    DsrRequest,
+    Link,
+    Notification,
+    NotificationStatus,
+    RequestType,
+    Task,
+    TaskStatus,
+)
 from app.services import lifecycle
 from app.services import tasks as task_service
 from app.services.lifecycle import SYSTEM_ACTOR
+from app.services.notify import Notifier
 from app.services.vault import Vault
 from app.settings import CALLBACK_SYSTEMS, Settings
+
+LIFT_ACTION = "lift_restriction"
 
 log = logging.getLogger("app.dispatch")
 NOTIFY_CHANNEL = "dsr_tasks"
@@ -127,11 +138,17 @@ class Dispatcher:
         connectors: dict[str, Connector], *, wake: asyncio.Event | None = None,
         worker_id: str | None = None, rng: random.Random | None = None,
         metrics: Metrics | None = None, vault: Vault | None = None,
+        as_of: date | None = None, notifier: Notifier | None = None,
     ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.connectors = connectors
         self.vault = vault or Vault(settings)
+        # ``dsr retention run --as-of``: what is due is judged at the end of that day, and
+        # partners in the sandbox are told the date (Sandbox-As-Of); otherwise real time.
+        self.as_of = as_of
+        self.clock: Callable[[], datetime] = (
+            (lambda: datetime.combine(as_of, time.max, tzinfo=UTC)) if as_of else utcnow)
         self.metrics = metrics or Metrics()
         self.wake = wake or asyncio.Event()
         self.worker_id = worker_id or f"{socket.gethostname()[:40]}-{uuid.uuid4().hex[:8]}"
@@ -140,6 +157,8 @@ class Dispatcher:
         self._running: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
         self._builder: asyncio.Task[None] | None = None
+        self.notifier = notifier
+        self._side_jobs: dict[str, asyncio.Task[Any]] = {}
 
     # -- claiming -------------------------------------------------------------------------------
 
@@ -150,6 +169,20 @@ class Dispatcher:
             and_(col(Task.status) == TaskStatus.running, col(Task.lease_until) < now),
             and_(col(Task.status) == TaskStatus.awaiting_callback,
                  col(Task.next_attempt_at) <= now),
+            and_(col(Task.status) == TaskStatus.scheduled, col(Task.scheduled_for) <= now),
+        )
+
+    @staticmethod
+    def _noticed() -> Any:
+        """A restriction is lifted only after the customer's notice has gone out: a lift task
+        waits while the request's ``restriction.lift_notice`` is undelivered."""
+        return or_(
+            col(Task.action) != LIFT_ACTION,
+            ~exists().where(
+                col(Notification.request_id) == col(Task.request_id),
+                col(Notification.event) == "restriction.lift_notice",
+                col(Notification.status) == NotificationStatus.pending,
+            ),
         )
 
     def _not_blocked(self) -> Any:
@@ -176,15 +209,18 @@ class Dispatcher:
         """Lease up to ``limit`` due tasks of verified, open requests."""
         if limit <= 0:
             return []
-        now = utcnow()
+        now, due = utcnow(), self.clock()
         async with unit_of_work(self.sessionmaker) as session:
             stmt = (
                 select(Task, DsrRequest)
                 .join(DsrRequest, col(DsrRequest.id) == col(Task.request_id))
-                .where(self._due(now))
-                .where(col(DsrRequest.status).in_([s.value for s in lifecycle.ACTIVE]))
+                .where(self._due(due))
+                # scheduled work (a deferred erasure) runs whatever the request's status
+                .where(or_(col(DsrRequest.status).in_([s.value for s in lifecycle.ACTIVE]),
+                           col(Task.scheduled_for).is_not(None)))
                 .where(or_(col(Task.status) == TaskStatus.awaiting_callback,
                            self._not_blocked()))
+                .where(self._noticed())
                 .order_by(col(Task.next_attempt_at).is_(None).desc(), col(Task.next_attempt_at),
                           col(Task.created_at))
                 .limit(limit)
@@ -197,7 +233,7 @@ class Dispatcher:
             claimed: list[Claimed] = []
             for task, request in rows:
                 lease = f"{self.worker_id}:{uuid.uuid4().hex[:8]}"
-                closing = request.closing_as is not None
+                closing = request.closing_as is not None and task.scheduled_for is None
                 # A task of a closing request whose lease ran out may have reached the partner:
                 # it is asked, never sent again.
                 polling = task.status is TaskStatus.awaiting_callback or (
@@ -265,7 +301,8 @@ class Dispatcher:
             callback_url=f"{self.settings.service_url}/v1/webhooks/{task.system}",
             changes=changes, options=options, external_ref=task.external_ref,
             system=task.system, dispatch_round=task.dispatch_round, erased_by=erased_by,
-            resend_if_lost=request.closing_as is None,
+            resend_if_lost=request.closing_as is None, params=dict(task.params or {}),
+            as_of=self.as_of,
         )
 
     # -- executing ------------------------------------------------------------------------------
@@ -326,7 +363,7 @@ class Dispatcher:
             if task is None or task.lease_owner != claimed.lease:
                 log.info("lease lost; result dropped", extra={"task_id": str(call.task_id)})
                 yield None
-            elif request.status not in lifecycle.ACTIVE:
+            elif request.status not in lifecycle.ACTIVE and task.scheduled_for is None:
                 task.lease_owner = task.lease_until = None
                 yield None
             else:
@@ -456,6 +493,41 @@ class Dispatcher:
         if self._builder is None or self._builder.done():
             self._builder = asyncio.create_task(self.build_responses())
 
+    def _start_side_job(self, name: str, job: Callable[[], Any]) -> None:
+        """One of each side job at a time per worker, beside the dispatch loop."""
+        running = self._side_jobs.get(name)
+        if running is None or running.done():
+            self._side_jobs[name] = asyncio.create_task(self._guarded(name, job))
+
+    @staticmethod
+    async def _guarded(name: str, job: Callable[[], Any]) -> None:
+        try:
+            await job()
+        except Exception as exc:  # logged; the next round tries again
+            log.error("side job failed", extra={"job": name, "error_type": type(exc).__name__})
+
+    async def deliver_notifications(self) -> None:
+        if self.notifier is not None:
+            while await self.notifier.deliver_due():
+                pass
+
+    async def retention_sweep(self) -> None:
+        """The daily post-contract sweep, run by whichever worker finds it due."""
+        from app.services.sweep import SWEEP_JOB, run_job_if_due, sweep
+
+        crm = self.connectors.get("crm")
+        if crm is None or not self.settings.retention_sweep:
+            return
+
+        async def job() -> dict[str, Any]:
+            items = await sweep(self.sessionmaker, crm, self.settings,
+                                as_of=utcnow().date())
+            return {"created": sum(item.created for item in items)}
+
+        await run_job_if_due(self.sessionmaker, SWEEP_JOB,
+                             interval_s=self.settings.retention_sweep_interval_s, job=job,
+                             owner=self.worker_id)
+
     async def run(self) -> None:
         """Work until :meth:`stop`: claim what is due, run it, sleep until woken."""
         log.info("worker started", extra={"worker_id": self.worker_id})
@@ -467,6 +539,8 @@ class Dispatcher:
                 next_housekeeping = loop.time() + self.settings.housekeeping_interval_s
             self.wake.clear()
             self._start_builder()
+            self._start_side_job("notifications", self.deliver_notifications)
+            self._start_side_job("retention_sweep", self.retention_sweep)
             free = self.settings.worker_concurrency - len(self._running)
             try:
                 batch = await self.claim(free)
@@ -513,7 +587,8 @@ class Dispatcher:
     async def stop(self, *, grace_s: float = 10.0) -> None:
         self._stopping.set()
         self.wake.set()
-        pending = set(self._running) | ({self._builder} if self._builder else set())
+        pending = set(self._running) | ({self._builder} if self._builder else set()) | set(
+            self._side_jobs.values())
         if pending:
             await asyncio.wait(pending, timeout=grace_s)
         for job in pending:

@@ -35,7 +35,10 @@ from sqlmodel import col, select
 from app.db import utcnow
 from app.errors import InvalidState
 from app.models import DsrRequest, RequestStatus, Task, TaskStatus
-from app.services import audit
+from app.services import audit, notify
+from app.services.signals import has_signal, signal_work, take_signal
+
+__all__ = ["has_signal", "signal_work", "take_signal"]
 
 # -- status sets --------------------------------------------------------------------------------
 
@@ -49,6 +52,9 @@ ANSWERED = FINAL  # every final request gets an answer (a cancelled one says wha
 TASK_FINAL = frozenset(
     {TaskStatus.done, TaskStatus.no_data, TaskStatus.retained, TaskStatus.cancelled}
 )
+# Work due at a later date (a deferred erasure): a final request may still hold it.
+TASK_SCHEDULED = frozenset({TaskStatus.scheduled})
+TASK_SETTLED = TASK_FINAL | TASK_SCHEDULED
 TASK_IN_FLIGHT = frozenset({TaskStatus.running, TaskStatus.awaiting_callback})
 TASK_QUEUED = frozenset({TaskStatus.pending})
 TASK_NEEDS_PERSON = frozenset({TaskStatus.failed, TaskStatus.manual})
@@ -84,27 +90,7 @@ def overdue_clause(now: datetime) -> Any:
 
 
 # -- signalling the worker ----------------------------------------------------------------------
-
-WORK_SIGNAL = "dsr_work"
-
-
-def signal_work(session: AsyncSession) -> None:
-    """Wake the workers once this transaction commits (dropped if it rolls back).
-
-    There is new work: tasks to dispatch, or a finished request whose answer is to be built.
-    ``services.dispatch.install_wakeup`` turns the signal into an in-process wake-up and, on
-    PostgreSQL, a ``NOTIFY`` to workers in other processes.
-    """
-    session.info[WORK_SIGNAL] = True
-
-
-def take_signal(session: Any) -> bool:
-    """Whether the transaction signalled work (and forget it): for the commit hooks."""
-    return bool(session.info.pop(WORK_SIGNAL, False))
-
-
-def has_signal(session: Any) -> bool:
-    return bool(session.info.get(WORK_SIGNAL))
+# signal_work / take_signal / has_signal live in services.signals (re-exported here).
 
 
 # -- transitions --------------------------------------------------------------------------------
@@ -126,6 +112,17 @@ TRANSITIONS: dict[str, Transition] = {
     "extend": Transition(OPEN, None),
     "retry_task": Transition(ACTIVE, None),
     "complete_task": Transition(ACTIVE, None),
+    # Art. 18(3): a completed restriction is lifted, the customer having been told first.
+    "lift": Transition(frozenset({RequestStatus.completed}), RequestStatus.in_progress),
+    # A deferred erasure that failed for good needs a person again.
+    "reopen": Transition(FINAL, RequestStatus.action_required),
+}
+
+# The portal notification a move to each status sends (services.notify).
+STATUS_EVENTS = {
+    RequestStatus.completed: "request.completed", RequestStatus.rejected: "request.rejected",
+    RequestStatus.cancelled: "request.cancelled",
+    RequestStatus.action_required: "request.action_required",
 }
 
 
@@ -172,10 +169,18 @@ async def _move(
         request.closing_as = None
         _forget_new_values(request)
         signal_work(session)  # its answer is to be built
+    else:
+        request.finished_at = None
     await audit.record(
         session, request=request, actor=actor[0], actor_role=actor[1], action=action,
         from_status=before.value, to_status=to.value, data=data or {}, at=now,
     )
+    event = STATUS_EVENTS.get(to)
+    if event == "request.completed":
+        await notify.emit(session, request, event,
+                          response_url=f"/v1/requests/{request.id}/response")
+    elif event is not None:
+        await notify.emit(session, request, event)
 
 
 def _forget_new_values(request: DsrRequest) -> None:
@@ -195,6 +200,20 @@ async def begin(
     signal_work(session)
     await _move(session, request, rule.to, action="verified", actor=actor,
                 data={"method": method})
+    await notify.emit(session, request, "request.verified")
+
+
+async def reopen_for_lift(
+    session: AsyncSession, request: DsrRequest, *, actor: Actor, reason: str
+) -> None:
+    """A completed restriction is to be lifted: it is open again until every system has
+    lifted it. The customer is told first (``restriction.lift_notice``)."""
+    rule = guard(request, "lift")
+    assert rule.to is not None
+    await notify.emit(session, request, "restriction.lift_notice", reason=reason)
+    await _move(session, request, rule.to, action="lift_requested", actor=actor,
+                data={"reason": reason})
+    signal_work(session)
 
 
 async def tasks_of(session: AsyncSession, request: DsrRequest) -> list[Task]:
@@ -248,15 +267,24 @@ async def settle(
     - any task failed or waiting for a person → ``action_required``;
     - otherwise ``in_progress``.
     """
+    tasks = list(await session.scalars(select(Task).where(col(Task.request_id) == request.id)))
+    if request.status in FINAL:
+        # Only scheduled work runs for a final request; one that failed for good needs a person.
+        failed = [t for t in tasks if t.status in TASK_NEEDS_PERSON]
+        if failed:
+            await _move(session, request, RequestStatus.action_required,
+                        action="request_action_required", actor=actor, data={"waiting_on": [
+                            {"task_id": str(t.id), "system": t.system, "status": t.status.value,
+                             "reason": t.last_error} for t in failed]})
+        return
     if request.status not in ACTIVE:
         return
-    tasks = list(await session.scalars(select(Task).where(col(Task.request_id) == request.id)))
     if request.closing_as is not None:
         if not any(t.status in TASK_BLOCKING for t in tasks):
             await _move(session, request, request.closing_as,
                         action=f"request_{request.closing_as.value}", actor=actor)
         return
-    if all(t.status in TASK_FINAL for t in tasks):
+    if all(t.status in TASK_SETTLED for t in tasks):
         target = RequestStatus.completed
     elif any(t.status in TASK_NEEDS_PERSON for t in tasks):
         target = RequestStatus.action_required

@@ -44,6 +44,8 @@ class RequestFacts:
     details: dict[str, Any]
     reject_reason: str | None = None
     note: str | None = None
+    extension: dict[str, Any] | None = None  # {"months", "reason", "due_at"} if extended
+    lift: dict[str, Any] | None = None  # {"reason", "requested_at"} if a restriction was lifted
 
     def public(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type, "status": self.status,
@@ -63,6 +65,7 @@ class SystemResult:
     retained: list[dict[str, Any]] = field(default_factory=list)
     data: dict[str, Any] | None = None
     uncertain: bool = False  # stopped after an attempt that may have been applied
+    scheduled_for: datetime | None = None  # scheduled work: a deferred erasure
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,8 @@ async def write_contents(
         "t": t, "kind": kind, "req": inputs.request.public(), "generated_at": _iso(generated_at),
         "retention_days": retention_days, "request_type": inputs.request.type,
     }
+    if inputs.request.extension:  # art. 12(3): the extension and its reason, in the answer
+        context["extension"] = inputs.request.extension
     if kind == "access":
         context["systems"] = await _write_access(inputs, writer, generated_at, call_pages,
                                                  report_rows, t)
@@ -238,7 +243,13 @@ def _write_result(
         {"system": s.system, "title": s.title, "action": s.action, "status": s.status,
          "summary": s.summary, "done_at": _iso(s.finished_at), "retained": s.retained,
          "uncertain": s.uncertain}
-        for s in inputs.systems]
+        for s in inputs.systems if s.scheduled_for is None]
+    # The promise that what is kept by law is erased when its time is up, as the scheduled
+    # work that keeps it: one entry per system, with the date it runs.
+    scheduled: list[dict[str, Any]] = [
+        {"system": s.system, "title": s.title, "status": s.status,
+         "scheduled_for": _iso(s.scheduled_for), "items": s.retained}
+        for s in inputs.systems if s.scheduled_for is not None]
     if kind == "rejected":
         # A request rejected after some of it was carried out still says what was done.
         systems = [s for s in systems if s["status"] in CARRIED_OUT]
@@ -250,6 +261,15 @@ def _write_result(
     }
     extra: dict[str, Any] = {}
     body["systems"], body["retained"] = systems, retained
+    if scheduled:
+        body["scheduled_erasure"] = scheduled
+        extra["scheduled_erasure"] = scheduled
+    if req.extension:
+        body["extension"] = req.extension
+    if req.lift:
+        extra["lift"] = {**req.lift, "lifted_at": [
+            {"system": s["system"], "status": s["status"], "done_at": s["done_at"]}
+            for s in systems if s["action"] == "lift_restriction"]}
     if kind == "rejected":
         extra["rejection"] = {"reason": req.reject_reason, "explanation": req.note,
                               "decided_at": _iso(req.finished_at),

@@ -36,14 +36,16 @@ from app.models import (
     Channel,
     DsrRequest,
     IdempotencyKey,
+    Language,
     Link,
     RejectReason,
     RequestStatus,
     RequestType,
     Task,
+    TaskStatus,
 )
 from app.schemas import RequestCreate
-from app.services import audit, lifecycle, tasks
+from app.services import audit, lifecycle, notify, tasks
 
 MAX_EXTENSION_MONTHS = 2  # GDPR art. 12(3): "by two further months where necessary"
 PORTAL_IDENTITY = "bankid"  # the portal's login is a BankID login
@@ -139,7 +141,41 @@ async def create_request(
               "identity_verification": identity,
               **({"fields": sorted(details["changes"])} if "changes" in details else {})},
     )
+    await notify.emit(session, request, "request.received", due_at=request.due_at.isoformat())
     return request, True
+
+
+RETENTION_ACTOR = ("retention-sweep", "system")
+
+
+async def create_system_request(
+    session: AsyncSession, *, customer_number: str, type_: RequestType,
+    details: dict[str, Any], reason: str,
+) -> DsrRequest:
+    """A request the service starts itself under the policy's retention rules (channel
+    ``retention``): no identity to verify, dispatched at once, audited and answered like any."""
+    now = utcnow()
+    request = DsrRequest(
+        type=type_, customer_number=customer_number, channel=Channel.retention,
+        language=Language.sv, details=details, identity_verification=None, verified_at=now,
+        status=lifecycle.initial_status(verified=True), received_at=now, due_at=due_date(now),
+        created_by=RETENTION_ACTOR[0], created_by_role=RETENTION_ACTOR[1], created_at=now,
+        updated_at=now,
+    )
+    session.add(request)
+    await session.flush()
+    linked = set(await session.scalars(
+        select(col(Link.system)).where(col(Link.customer_number) == customer_number)))
+    for system, action in plan(type_, details, linked):
+        session.add(Task(request_id=request.id, system=system, action=action))
+    lifecycle.signal_work(session)
+    await audit.record(
+        session, request=request, actor=RETENTION_ACTOR[0], actor_role=RETENTION_ACTOR[1],
+        action="created", to_status=request.status.value,
+        data={"type": type_.value, "channel": Channel.retention.value, "reason": reason},
+    )
+    await notify.emit(session, request, "request.received", due_at=request.due_at.isoformat())
+    return request
 
 
 def _idempotency_scope(principal: Principal) -> str:
@@ -338,4 +374,47 @@ async def extend(
         data={"months": months, "due_before": before.isoformat(),
               "due_after": request.due_at.isoformat()},
     )
+    # Art. 12(3): the customer is told of the extension, with the reasons.
+    await notify.emit(session, request, "request.extended", reason=reason,
+                      due_at=request.due_at.isoformat(), extended_months=request.extended_months)
     return request
+
+
+LIFT_ACTION = "lift_restriction"
+
+
+async def lift(
+    session: AsyncSession, *, request: DsrRequest, principal: Principal, reason: str
+) -> DsrRequest:
+    """Art. 18(3): lift a completed restriction, telling the customer first.
+
+    The notice (portal notification ``restriction.lift_notice`` and a letter in the answer,
+    which is rebuilt when the lift is done) is recorded in this transaction; the lift itself
+    is one task per system where the restriction was applied, dispatched only once the notice
+    has been delivered (or at once when no portal is configured).
+    """
+    lifecycle.guard(request, "lift")
+    if request.type is not RequestType.restriction:
+        raise InvalidState("Only a restriction can be lifted.")
+    rows = list(await session.scalars(select(Task).where(col(Task.request_id) == request.id)))
+    if any(task.action == LIFT_ACTION for task in rows):
+        raise InvalidState("This restriction has already been lifted.")
+    applied = [task for task in rows if task.status is TaskStatus.done
+               and task.action == "restrict"]
+    now = utcnow()
+    request.lift_reason, request.lift_requested_at = reason, now
+    for task in applied:
+        session.add(Task(request_id=request.id, system=task.system, action=LIFT_ACTION))
+    await response_supersede(session, request)
+    await lifecycle.reopen_for_lift(session, request, actor=_actor(principal), reason=reason)
+    if not applied:
+        await lifecycle.settle(session, request, actor=_actor(principal))
+    return request
+
+
+async def response_supersede(session: AsyncSession, request: DsrRequest) -> None:
+    """The answer is to be rebuilt with the lift letter: the stored one goes, its SHA-256
+    stays on the audit trail (the customer's copy remains verifiable)."""
+    from app.services.responses import supersede
+
+    await supersede(session, request)

@@ -122,9 +122,10 @@ async def load_inputs(session: AsyncSession, request: DsrRequest, vault: Vault) 
             system=task.system, title=spec.title if spec else task.system,
             key=spec.key if spec else "", action=task.action, status=task.status.value,
             summary=str(outcome.get("summary") or ""), finished_at=task.finished_at,
-            retained=list(outcome.get("retained") or []),
+            retained=list(outcome.get("retained") or (task.params or {}).get("items") or []),
             data=vault.open(row.ciphertext) if row is not None else None,
             uncertain=bool(outcome.get("uncertain")),
+            scheduled_for=task.scheduled_for,
         ))
     links = {link.system: link.external_id for link in await session.scalars(
         select(Link).where(col(Link.customer_number) == request.customer_number))}
@@ -134,6 +135,11 @@ async def load_inputs(session: AsyncSession, request: DsrRequest, vault: Vault) 
         received_at=request.received_at, finished_at=request.finished_at,
         details=dict(request.details), note=request.note,
         reject_reason=request.reject_reason.value if request.reject_reason else None,
+        extension={"months": request.extended_months, "reason": request.extension_reason,
+                   "due_at": request.due_at.isoformat()} if request.extended_months else None,
+        lift={"reason": request.lift_reason,
+              "requested_at": request.lift_requested_at.isoformat()
+              if request.lift_requested_at else None} if request.lift_reason else None,
     )
     return PackageInputs(facts, systems, links)
 
@@ -193,6 +199,23 @@ async def store(
               "expires_at": package.expires_at.isoformat()},
     )
     return package
+
+
+async def supersede(session: AsyncSession, request: DsrRequest) -> None:
+    """Drop the stored answer so a new one is built (the request was reopened, e.g. to lift a
+    restriction). Its SHA-256 stays on the audit trail: the copy the customer has remains
+    verifiable against it."""
+    package = await session.get(ResponsePackage, request.id)
+    if package is None:
+        return
+    await audit.record(
+        session, request=request, actor=BUILDER[0], actor_role=BUILDER[1],
+        action="response_superseded", from_status=request.status.value,
+        to_status=request.status.value, data={"sha256": package.sha256, "size": package.size},
+    )
+    await session.execute(delete(ResponseChunk).where(col(ResponseChunk.request_id) == request.id))
+    await session.delete(package)
+    await session.flush()
 
 
 async def ensure_package(

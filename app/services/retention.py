@@ -6,10 +6,10 @@
   ``DSR_IDEMPOTENCY_KEY_DAYS`` (default 7).
 Both hold no personal data; deleting them keeps the tables small.
 - Case records (a finished request with its tasks, results and audit trail) are the evidence
-  of compliance and are kept ``DSR_CASE_RETENTION_DAYS`` after the request finished (default
-  three years, the period in which a complaint about the handling is realistically raised),
-  then deleted whole. The service stores no IP
-addresses at all, so the policy's 24-hour rule has nothing here to delete.
+  of compliance and are kept ``DSR_CASE_RETENTION_DAYS`` after the request and its last
+  scheduled work (a deferred erasure) finished (default three years, the period in which a
+  complaint about the handling is realistically raised), then deleted whole. The service
+  stores no IP addresses at all, so the policy's 24-hour rule has nothing here to delete.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, exists, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.models import DsrRequest, IdempotencyKey, WebhookReceipt
+from app.models import DsrRequest, IdempotencyKey, Task, TaskStatus, WebhookReceipt
 from app.settings import Settings
 
 log = logging.getLogger("app.retention")
@@ -38,9 +38,19 @@ async def purge_housekeeping(
         delete(IdempotencyKey).where(col(IdempotencyKey.created_at) < now - timedelta(
             days=settings.idempotency_key_days))
     )
+    cutoff = now - timedelta(days=settings.case_retention_days)
+    # The clock starts when the last work of the case ran: a case with a deferred erasure
+    # still scheduled (or one that ran within the period) is kept.
     cases = await session.execute(
-        delete(DsrRequest).where(col(DsrRequest.finished_at) < now - timedelta(
-            days=settings.case_retention_days))
+        delete(DsrRequest).where(
+            col(DsrRequest.finished_at) < cutoff,
+            ~exists().where(
+                col(Task.request_id) == col(DsrRequest.id),
+                col(Task.scheduled_for).is_not(None),
+                or_(col(Task.status) == TaskStatus.scheduled, col(Task.finished_at).is_(None),
+                    col(Task.finished_at) >= cutoff),
+            ),
+        )
     )
     counts = {"webhook_receipts": receipts.rowcount or 0,  # type: ignore[attr-defined]
               "idempotency_keys": keys.rowcount or 0,  # type: ignore[attr-defined]

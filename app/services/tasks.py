@@ -17,7 +17,7 @@ Two rules hold here whatever the caller:
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,7 +27,7 @@ from app.auth import Principal
 from app.connectors.base import Outcome, Retained, format_partner_ref
 from app.db import utcnow
 from app.errors import InvalidState, NotFound
-from app.models import DsrRequest, Task, TaskResult, TaskStatus
+from app.models import DsrRequest, RequestType, Task, TaskResult, TaskStatus
 from app.services import lifecycle
 from app.services.lifecycle import SYSTEM_ACTOR, TASK_FINAL, Actor
 from app.services.vault import Vault
@@ -104,6 +104,12 @@ async def apply_outcome(
         task.last_error = outcome.summary
     elif outcome.status in TASK_FINAL:
         task.finished_at, task.last_error = now, None
+    if task.action == DEFERRED_ERASE and outcome.status is TaskStatus.retained:
+        if await _reschedule(session, request, task, outcome):
+            await lifecycle.settle(session, request, actor=actor)
+            return
+    elif request.type is RequestType.erasure and outcome.status is TaskStatus.retained:
+        await _schedule_deferred(session, request, task, outcome.retained)
     if outcome.data is not None and outcome.status in (TaskStatus.done, TaskStatus.retained):
         assert vault is not None, "an outcome with data needs the vault to seal it"
         await session.merge(TaskResult(
@@ -112,6 +118,68 @@ async def apply_outcome(
     await _record(session, request, task, action=f"task_{outcome.status.value}", actor=actor,
                   data={"summary": outcome.summary} if outcome.summary else None)
     await lifecycle.settle(session, request, actor=actor)
+
+
+# -- deferred erasure ----------------------------------------------------------------------------
+
+DEFERRED_ERASE = "erase_retained"
+
+
+def due_after(until: str) -> datetime:
+    """Kept until ``until`` (a date) inclusive: erased from the start of the next day (UTC,
+    which is at or after midnight in Sweden)."""
+    day = date.fromisoformat(until) + timedelta(days=1)
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def _dated(items: tuple[Retained, ...] | list[Retained]) -> list[Retained]:
+    return sorted((item for item in items if item.until), key=lambda item: str(item.until))
+
+
+async def _schedule_deferred(
+    session: AsyncSession, request: DsrRequest, task: Task, items: tuple[Retained, ...],
+) -> None:
+    """Every retained item with an erase-by date becomes scheduled work at that system."""
+    dated = _dated(items)
+    if not dated:
+        return
+    existing = (await session.scalars(select(Task).where(
+        col(Task.request_id) == request.id, col(Task.system) == task.system,
+        col(Task.action) == DEFERRED_ERASE))).first()
+    if existing is not None:
+        return
+    deferred = Task(
+        request_id=request.id, system=task.system, action=DEFERRED_ERASE,
+        status=TaskStatus.scheduled, scheduled_for=due_after(str(dated[0].until)),
+        params={"items": [item.as_dict() for item in dated], "after_task": str(task.id)},
+    )
+    session.add(deferred)
+    await session.flush()
+    await _record(session, request, deferred, action="deferred_erasure_scheduled",
+                  actor=SYSTEM_ACTOR, data={
+                      "scheduled_for": deferred.scheduled_for.isoformat()
+                      if deferred.scheduled_for else None,
+                      "items": deferred.params["items"] if deferred.params else []})
+
+
+async def _reschedule(
+    session: AsyncSession, request: DsrRequest, task: Task, outcome: Outcome
+) -> bool:
+    """A deferred erasure that erased what was due and keeps items with a later date is
+    scheduled again for the next date. False if nothing dated remains (the task is final)."""
+    dated = _dated(outcome.retained)
+    if not dated:
+        return False
+    now = utcnow()
+    task.status, task.updated_at = TaskStatus.scheduled, now
+    task.scheduled_for = due_after(str(dated[0].until))
+    task.params = {**(task.params or {}), "items": [item.as_dict() for item in dated]}
+    task.outcome = outcome.public()
+    task.attempts = 0
+    await _record(session, request, task, action="task_rescheduled", actor=SYSTEM_ACTOR,
+                  data={"summary": outcome.summary,
+                        "scheduled_for": task.scheduled_for.isoformat()})
+    return True
 
 
 async def schedule_retry(
@@ -127,6 +195,9 @@ async def schedule_retry(
     task.status, task.updated_at, task.last_error = TaskStatus.pending, now, reason
     task.lease_owner = task.lease_until = None
     task.next_attempt_at = now + timedelta(seconds=delay_s)
+    if task.scheduled_for is not None and request.status in lifecycle.FINAL:
+        # scheduled work of a final request waits as scheduled work (only that is claimed)
+        task.status, task.scheduled_for = TaskStatus.scheduled, task.next_attempt_at
     task.delivery_uncertain = task.delivery_uncertain or maybe_delivered
     if throttled:
         if task.throttled_since is not None:

@@ -46,8 +46,10 @@ FAST_ENV: dict[str, str] = {
 }
 
 # Task statuses after which nothing more happens without a person (terminal, or waiting on one).
-SETTLED_TASK = frozenset({"done", "no_data", "retained", "cancelled", "failed", "manual"})
-TERMINAL_TASK = frozenset({"done", "no_data", "retained", "cancelled"})
+SETTLED_TASK = frozenset({"done", "no_data", "retained", "cancelled", "failed", "manual",
+                          "scheduled"})
+# Final, or work due at a later date (a deferred erasure), which a final request may hold.
+TERMINAL_TASK = frozenset({"done", "no_data", "retained", "cancelled", "scheduled"})
 IN_FLIGHT_TASK = frozenset({"pending", "running", "awaiting_callback"})
 
 STARTUP_TIMEOUT_S = 30.0
@@ -283,13 +285,21 @@ def describe(request: dict[str, Any]) -> str:
 
 
 def tasks_by_system(request: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The request's tasks keyed by system (each system has one task in the cases used)."""
+    """The request's tasks keyed by system (each system has one task in the cases used),
+    leaving out scheduled work (a deferred erasure: see :func:`deferred_by_system`)."""
     tasks: dict[str, dict[str, Any]] = {}
     for task in request["tasks"]:
+        if task.get("scheduled_for"):
+            continue
         if task["system"] in tasks:
             raise ServiceError(f"two tasks for {task['system']}: {describe(request)}")
         tasks[task["system"]] = task
     return tasks
+
+
+def deferred_by_system(request: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The request's scheduled work (deferred erasures), keyed by system."""
+    return {t["system"]: t for t in request["tasks"] if t.get("scheduled_for")}
 
 
 def scratch_dir(prefix: str = "dsr-e2e-") -> Path:
