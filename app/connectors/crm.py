@@ -160,16 +160,23 @@ class CrmConnector:
         response = await self._send("POST", self._path(call) + "/erase", call)
         if response.status_code == 404:
             return no_data()
-        body = self._ok(response)
+        return self._erasure_outcome(self._ok(response), "Erased from the customer register",
+                                     "nothing", "Kept by law")
+
+    def _erasure_outcome(
+        self, body: dict[str, Any], done_text: str, none_text: str, kept_text: str
+    ) -> Outcome:
+        """An erasure answer (``erased`` categories, ``retained`` items) as an Outcome."""
         erased, kept = body.get("erased", []), body.get("retained", [])
         if not isinstance(erased, list) or not isinstance(kept, list):
             raise PermanentError("crm answered the erasure with an unexpected body")
         items = [parse_retained(item, self.system) for item in kept]
-        erased_text = ", ".join(safe_text(c, "?") for c in erased) or "nothing"
-        summary = f"Erased from the customer register: {erased_text}."
+        summary = f"{done_text}: " + (
+            ", ".join(safe_text(c, "?") for c in erased) or none_text) + "."
         if items:
-            kept_text = ", ".join(item.category for item in items)
-            return retained(f"{summary} Kept by law: {kept_text}.", items)
+            listed = ", ".join(
+                item.category + (f" (until {item.until})" if item.until else "") for item in items)
+            return retained(f"{summary} {kept_text}: {listed}.", items)
         return done(summary)
 
     async def _erase_retained(self, call: Call) -> Outcome:
@@ -177,18 +184,8 @@ class CrmConnector:
         response = await self._send("POST", self._path(call) + "/erase-retained", call)
         if response.status_code == 404:
             return no_data("The register no longer holds the customer.")
-        body = self._ok(response)
-        erased, kept = body.get("erased", []), body.get("retained", [])
-        if not isinstance(erased, list) or not isinstance(kept, list):
-            raise PermanentError("crm answered the deferred erasure with an unexpected body")
-        items = [parse_retained(item, self.system) for item in kept]
-        erased_text = ", ".join(safe_text(c, "?") for c in erased) or "nothing was due yet"
-        summary = f"Deferred erasure in the customer register: {erased_text}."
-        if items:
-            return retained(summary + " Still kept by law: "
-                            + ", ".join(f"{i.category} (until {i.until})" for i in items) + ".",
-                            items)
-        return done(summary)
+        return self._erasure_outcome(self._ok(response), "Deferred erasure in the customer "
+                                     "register", "nothing was due yet", "Still kept by law")
 
     async def _lift_restriction(self, call: Call) -> Outcome:
         response = await self._send("POST", self._path(call) + "/lift-restriction", call)

@@ -170,13 +170,14 @@ class FortnoxConnector:
         due = [i for i in invoices if not _unpaid(i)
                and retention_until(_latest_year([i])) < today.isoformat()]
         for invoice in due:
-            path = f"/3/invoices/{invoice.get('DocumentNumber')}"
-            response = await self._api("DELETE", path, call)
+            number = invoice.get("DocumentNumber")
+            response = await self._api("DELETE", f"/3/invoices/{number}", call,
+                                       step=f"invoice-{number}")
             if response.status_code not in (200, 204, 404):
                 raise self._error(response)
         left = [i for i in invoices if i not in due]
         if not left:
-            response = await self._api("DELETE", self._card(call), call)
+            response = await self._api("DELETE", self._card(call), call, step="card")
             if response.status_code not in (200, 204, 404):
                 raise self._error(response)
             return done(f"Deleted {len(due)} invoices whose retention period had run out, and "
@@ -223,15 +224,20 @@ class FortnoxConnector:
 
     async def _api(
         self, method: str, path: str, call: Call, *, json: Any = None,
-        params: dict[str, Any] | None = None, allow: Any = (),
+        params: dict[str, Any] | None = None, allow: Any = (), step: str | None = None,
     ) -> httpx.Response:
-        """One ``/3/`` call with a Bearer token; a 401 refreshes the token once and retries."""
+        """One ``/3/`` call with a Bearer token; a 401 refreshes the token once and retries.
+
+        ``step`` names one of several writes a task makes (each invoice a deferred erasure
+        deletes): its ``Idempotency-Key`` is ``<partner ref>:<step>``, so each write is applied
+        once and none is mistaken for a repeat of another."""
         stale: str | None = None
+        headers = {"Idempotency-Key": f"{call.idempotency_key}:{step}"} if step else {}
         for _ in range(2):
             token = await self._access_token(stale)
             response = await self.egress.request(
                 method, path, call=call, json=json, params=params, allow=allow,
-                headers={"Authorization": f"Bearer {token}"},
+                headers={**headers, "Authorization": f"Bearer {token}"},
             )
             if response.status_code != 401:
                 return response

@@ -162,14 +162,17 @@ class Dispatcher:
 
     # -- claiming -------------------------------------------------------------------------------
 
-    def _due(self, now: datetime) -> Any:
+    def _due(self, now: datetime, scheduled_by: datetime) -> Any:
+        """Due now. Only scheduled work is judged by ``scheduled_by`` (the as-of date of a
+        ``dsr retention run``); leases, retries and polls always go by real time."""
         return or_(
             and_(col(Task.status) == TaskStatus.pending,
                  or_(col(Task.next_attempt_at).is_(None), col(Task.next_attempt_at) <= now)),
             and_(col(Task.status) == TaskStatus.running, col(Task.lease_until) < now),
             and_(col(Task.status) == TaskStatus.awaiting_callback,
                  col(Task.next_attempt_at) <= now),
-            and_(col(Task.status) == TaskStatus.scheduled, col(Task.scheduled_for) <= now),
+            and_(col(Task.status) == TaskStatus.scheduled,
+                 col(Task.scheduled_for) <= scheduled_by),
         )
 
     @staticmethod
@@ -214,7 +217,7 @@ class Dispatcher:
             stmt = (
                 select(Task, DsrRequest)
                 .join(DsrRequest, col(DsrRequest.id) == col(Task.request_id))
-                .where(self._due(due))
+                .where(self._due(now, due))
                 # scheduled work (a deferred erasure) runs whatever the request's status
                 .where(or_(col(DsrRequest.status).in_([s.value for s in lifecycle.ACTIVE]),
                            col(Task.scheduled_for).is_not(None)))

@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
+from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
@@ -33,6 +34,7 @@ from app.models import (
     Channel,
     DsrRequest,
     IdempotencyKey,
+    RequestStatus,
     RequestType,
     ScheduledJob,
     Task,
@@ -68,12 +70,18 @@ class SweepItem:
 
 
 async def _existing(session: AsyncSession, customer: str, kind: RequestType) -> DsrRequest | None:
-    found: DsrRequest | None = (await session.scalars(
-        select(DsrRequest).where(
-            col(DsrRequest.customer_number) == customer,
+    """The retention request of this kind already made; for an erasure, also the customer's
+    own erasure (unless it was refused or withdrawn): the data is already being erased."""
+    stmt = select(DsrRequest).where(col(DsrRequest.customer_number) == customer,
+                                    col(DsrRequest.type) == kind)
+    if kind is RequestType.erasure:
+        stmt = stmt.where(or_(
             col(DsrRequest.channel) == Channel.retention,
-            col(DsrRequest.type) == kind,
-        ).limit(1))).first()
+            col(DsrRequest.status).not_in([RequestStatus.rejected, RequestStatus.cancelled])))
+    else:
+        stmt = stmt.where(col(DsrRequest.channel) == Channel.retention)
+    found: DsrRequest | None = (await session.scalars(
+        stmt.order_by(col(DsrRequest.received_at)).limit(1))).first()
     return found
 
 

@@ -259,6 +259,21 @@ class Api:
                     + "; ".join(describe(latest[r]) for r in waiting))
             time.sleep(interval_s)  # polling the API: the service has no push channel
 
+    @staticmethod
+    def wait_for_list(
+        fetch: Callable[[], list[dict[str, Any]]], done: Callable[[list[dict[str, Any]]], bool],
+        *, timeout_s: float = 30.0, interval_s: float = 0.1,
+    ) -> list[dict[str, Any]]:
+        """Poll ``fetch()`` until ``done(items)``; the items, or ``ServiceError``."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            items = fetch()
+            if done(items):
+                return items
+            if time.monotonic() >= deadline:
+                raise ServiceError(f"not done within {timeout_s} s: {items}")
+            time.sleep(interval_s)  # polling the API: the service has no push channel
+
     def wait_settled(self, request_ids: Iterable[str], **kw: Any) -> dict[str, dict[str, Any]]:
         """Until every request is completed, or action_required with nothing left in flight."""
         return self.wait_for(request_ids, settled, **kw)

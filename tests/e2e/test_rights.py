@@ -11,8 +11,8 @@ from tests.e2e.service import (
     Api,
     bearer,
     completed,
-    describe,
     deferred_by_system,
+    describe,
     tasks_by_system,
 )
 
