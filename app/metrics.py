@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db import utcnow
-from app.models import DsrRequest, Task
+from app.models import DsrRequest, Notification, Task
 from app.services.lifecycle import overdue_clause
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -33,6 +33,9 @@ class Metrics:
                              registry=self.registry)
         self.tasks = Gauge("dsr_tasks", "Tasks by system and status", ["system", "status"],
                            registry=self.registry)
+        self.notifications = Gauge(
+            "dsr_notifications", "Portal notifications by delivery status (failed: never "
+            "acknowledged)", ["status"], registry=self.registry)
         self.retry_attempts = Gauge(
             "dsr_task_retry_attempts", "Attempts beyond the first, summed per system",
             ["system"], registry=self.registry)
@@ -73,4 +76,9 @@ class Metrics:
             retries[system] = retries.get(system, 0) + int(attempts or 0)
         for system, value in retries.items():
             self.retry_attempts.labels(system=system).set(value)
+        self.notifications.clear()
+        deliveries = await session.execute(
+            sa_select(col(Notification.status), func.count()).group_by(col(Notification.status)))
+        for delivery, number in deliveries:
+            self.notifications.labels(status=str(delivery.value)).set(number)
         return generate_latest(self.registry)

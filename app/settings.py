@@ -279,6 +279,9 @@ class Settings(BaseSettings):
                 raise UnsafeSettings(
                     f"DSR_{system.upper()}_WEBHOOK_SECRET must be set in production"
                 )
+        if self.portal_webhook_url and self.notify_give_up_s < 3 * 24 * 3600:
+            raise UnsafeSettings(
+                "DSR_NOTIFY_GIVE_UP_S must be at least 3 days (259200) in production")
         if self.database_url.startswith("sqlite") and ":memory:" in self.database_url:
             raise UnsafeSettings("DSR_DATABASE_URL must be durable in production")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import func, select
@@ -84,3 +86,95 @@ def test_portal_webhook_settings_accept_a_whsec_secret() -> None:
     settings = Settings(_env_file=None, portal_webhook_url="https://portal.example/dsr",  # type: ignore[call-arg]
                         portal_webhook_secret=PORTAL_SECRET)
     assert settings.notifications_enabled
+
+
+async def test_a_case_is_kept_until_its_scheduled_work_has_run(client, portal, app) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from app.db import utcnow
+    from app.models import DsrRequest, Task, TaskStatus
+    from app.services.retention import purge_housekeeping
+
+    kept = base.retained("kept", [base.Retained("accounting", "BFL", "2033-12-31")])
+    created = await create(client, portal, {"type": "erasure"})
+    await dispatcher(app, fakes(crm=lambda c: kept)).run_until_idle()
+    settings = app.state.settings
+    long_ago = utcnow() - timedelta(days=settings.case_retention_days + 1)
+    async with app.state.sessionmaker() as session, session.begin():
+        row = await session.get(DsrRequest, uuid.UUID(created["id"]))
+        assert row is not None and row.status == "completed"
+        row.finished_at = long_ago
+    async with app.state.sessionmaker() as session, session.begin():
+        counts = await purge_housekeeping(session, settings=settings, now=utcnow())
+    assert counts["cases"] == 0  # the deferred erasure is still to run
+    async with app.state.sessionmaker() as session, session.begin():
+        deferred = (await session.scalars(select(Task).where(
+            Task.action == "erase_retained"))).one()
+        assert deferred.status is TaskStatus.scheduled
+        deferred.status, deferred.finished_at = TaskStatus.done, utcnow()
+    async with app.state.sessionmaker() as session, session.begin():
+        counts = await purge_housekeeping(session, settings=settings, now=utcnow())
+    assert counts["cases"] == 0  # it ran just now: the clock starts from there
+    async with app.state.sessionmaker() as session, session.begin():
+        deferred = (await session.scalars(select(Task).where(
+            Task.action == "erase_retained"))).one()
+        deferred.finished_at = long_ago
+    async with app.state.sessionmaker() as session, session.begin():
+        counts = await purge_housekeeping(session, settings=settings, now=utcnow())
+    assert counts["cases"] == 1
+
+
+async def test_a_notification_never_acknowledged_is_given_up_and_shown(  # type: ignore[no-untyped-def]
+    client, agent, app
+) -> None:
+    import httpx
+
+    from app.db import create_sessionmaker
+    from app.services import notify
+    from tests.conftest import make_settings
+
+    settings = make_settings(app.state.settings.database_url,
+                             portal_webhook_url="https://portal.test/dsr",
+                             portal_webhook_secret=PORTAL_SECRET, notify_give_up_s=0.001)
+    sessionmaker = create_sessionmaker(app.state.engine, notify=True)
+    async with sessionmaker() as session, session.begin():
+        from app.models import DsrRequest
+
+        created = await create(client, agent, agent_body())
+        request = await session.get(DsrRequest, uuid.UUID(created["id"]))
+        assert request is not None
+        await notify.emit(session, request, "request.received")
+    attempts: list[httpx.Request] = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        attempts.append(request)
+        return httpx.Response(503)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as http:
+        assert await notify.Notifier(settings, sessionmaker, http).deliver_due() == 0
+    assert len(attempts) == 1
+    listed = (await client.get(f"/v1/requests/{created['id']}/notifications",
+                               headers=agent)).json()["items"]
+    assert [(n["event"], n["status"], n["last_error"]) for n in listed] == [
+        ("request.received", "failed", "the portal answered 503")]
+    trail = (await client.get(f"/v1/requests/{created['id']}/events", headers=agent)).json()
+    assert trail["events"][-1]["action"] == "notification_failed"
+    assert trail["chain_intact"]
+
+
+async def test_the_answer_tells_the_customer_of_the_extension(client, agent, app) -> None:  # type: ignore[no-untyped-def]
+    from tests.responses.conftest import access_behaviours, connectors, download
+
+    created = await create(client, agent, agent_body())
+    await client.post(f"/v1/requests/{created['id']}/extend",
+                      json={"months": 2, "reason": "Uppgifter finns hos flera leverantörer"},
+                      headers=agent)
+    await client.post(f"/v1/requests/{created['id']}/verify", json={"method": "bankid"},
+                      headers=agent)
+    made = connectors(**access_behaviours())
+    await dispatcher(app, made).run_until_idle()
+    app.state.connectors = made
+    report = (await download(client, agent, created["id"])).read("report.html").decode()
+    assert "Förlängd svarstid" in report
+    assert "Uppgifter finns hos flera leverantörer" in report
+    assert "2 månad(er)" in report
