@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from app.services import report
-from app.services.packages import Entry, PackageWriter, field_types
+from app.services.packages import TEXT_PREFIX, Entry, PackageWriter, field_types
 
 CallPages = Callable[[str], AsyncIterator[list[dict[str, Any]]]]
 RESULT_TYPES = ("erasure", "rectification", "restriction", "objection")
@@ -210,7 +210,8 @@ def _write_portability(
     writer.write_json("data.json", {
         "format": "connect2ip-dsr-portability/1", "generated_at": _iso(generated_at),
         "request": inputs.request.public(), "csv": {"encoding": "UTF-8", "rfc": 4180,
-                                                    "null": "", "booleans": ["true", "false"]},
+                                                    "null": "", "booleans": ["true", "false"],
+                                                    "text_prefix": TEXT_PREFIX},
         "datasets": datasets, "number_porting": porting,
     })
     for dataset in datasets:
