@@ -216,6 +216,9 @@ async def supersede(session: AsyncSession, request: DsrRequest) -> None:
     await session.flush()
 
 
+BUILD_ATTEMPTS = 3
+
+
 async def ensure_package(
     sessionmaker: async_sessionmaker[AsyncSession], request_id: uuid.UUID, *,
     connectors: Mapping[str, Any], vault: Vault, settings: Settings,
@@ -223,37 +226,45 @@ async def ensure_package(
     """The request's package, building and storing it first if there is none yet.
 
     The build runs outside any transaction (it may take a while and call the register); the
-    store re-checks under the request's row lock, so two builders racing store one package.
+    store re-checks under the request's row lock, so two builders racing store one package,
+    and a build whose request changed meanwhile (reopened to lift a restriction, say: its
+    audit trail moved on) is thrown away and made again rather than stored stale.
     Raises :class:`NotReady` when the package cannot be built now (a partner unreachable).
     """
-    async with sessionmaker() as session:
-        existing = await session.get(ResponsePackage, request_id)
-        if existing is not None:
-            return existing
-        request = await session.get(DsrRequest, request_id)
-        if request is None or request.status not in ANSWERED:
-            raise InvalidState("The response is produced when the request is finished.")
-        inputs = await load_inputs(session, request, vault)
-    try:
-        built = await build_zip(inputs, call_pages=call_pages_of(connectors), settings=settings)
-    except PackageError as exc:
-        log.warning("response package not built", extra={
-            "dsr_request_id": str(request_id), "reason": str(exc)})
-        raise NotReady("The response could not be prepared just now; try again shortly.") \
-            from None
-    try:
-        async with unit_of_work(sessionmaker) as session:
-            locked = await lock_request(session, request_id)
+    for _attempt in range(BUILD_ATTEMPTS):
+        async with sessionmaker() as session:
             existing = await session.get(ResponsePackage, request_id)
             if existing is not None:
                 return existing
-            package = await store(session, locked, built, vault=vault,
-                                  retention_days=settings.response_retention_days)
-    finally:
-        built.discard()
-    log.info("response package stored", extra={
-        "dsr_request_id": str(request_id), "size": package.size, "chunks": package.chunks})
-    return package
+            request = await session.get(DsrRequest, request_id)
+            if request is None or request.status not in ANSWERED:
+                raise InvalidState("The response is produced when the request is finished.")
+            seen = request.audit_seq
+            inputs = await load_inputs(session, request, vault)
+        try:
+            built = await build_zip(inputs, call_pages=call_pages_of(connectors),
+                                    settings=settings)
+        except PackageError as exc:
+            log.warning("response package not built", extra={
+                "dsr_request_id": str(request_id), "reason": str(exc)})
+            raise NotReady("The response could not be prepared just now; try again shortly.") \
+                from None
+        try:
+            async with unit_of_work(sessionmaker) as session:
+                locked = await lock_request(session, request_id)
+                existing = await session.get(ResponsePackage, request_id)
+                if existing is not None:
+                    return existing
+                if locked.audit_seq != seen:  # the request changed while it was being built
+                    continue
+                package = await store(session, locked, built, vault=vault,
+                                      retention_days=settings.response_retention_days)
+        finally:
+            built.discard()
+        log.info("response package stored", extra={
+            "dsr_request_id": str(request_id), "size": package.size, "chunks": package.chunks})
+        return package
+    raise NotReady("The request is changing; its response can be prepared shortly.")
 
 
 async def build_pending(

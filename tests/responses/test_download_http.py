@@ -123,3 +123,56 @@ async def test_a_rectified_name_that_is_a_formula_is_text_in_the_csv(app, client
     rows = list(csv.DictReader(io.StringIO(package.read("customer.csv").decode(), newline="")))
     assert rows[0]["name"] == "'" + formula
     assert from_csv_cell(rows[0]["name"], "string") == formula
+
+
+async def _changed_during_build(app, monkeypatch, request_id: str, *, reopen: bool) -> list[int]:  # type: ignore[no-untyped-def]
+    """Build the package while, on the first build only, the request changes underneath."""
+    from app.db import unit_of_work
+    from app.models import DsrRequest, RequestStatus
+    from app.services import lifecycle, responses
+
+    original, calls = responses.build_zip, []
+
+    async def build(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            async with unit_of_work(app.state.sessionmaker) as session:
+                request = await session.get(DsrRequest, uuid.UUID(request_id))
+                assert request is not None
+                if reopen:
+                    request.status = RequestStatus.in_progress
+                await lifecycle.note(session, request, action="lift_requested",
+                                     actor=("test", "agent"))
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(responses, "build_zip", build)
+    return calls
+
+
+async def test_a_build_overtaken_by_a_change_is_made_again(app, client, portal, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from app.services import responses
+
+    body = await finish(app, client, portal, {"type": "access"},
+                        connectors(**access_behaviours()))
+    calls = await _changed_during_build(app, monkeypatch, body["id"], reopen=False)
+    package = await responses.ensure_package(
+        app.state.sessionmaker, uuid.UUID(body["id"]), connectors=app.state.connectors,
+        vault=app.state.vault, settings=app.state.settings)
+    assert len(calls) == 2 and package.sha256
+
+
+async def test_a_build_for_a_request_reopened_meanwhile_is_not_stored(app, client, portal, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The race behind a lifted restriction's answer lacking the lift: a package built from
+    the first completion was stored after the request had been reopened."""
+    from app.errors import InvalidState
+    from app.services import responses
+
+    body = await finish(app, client, portal, {"type": "access"},
+                        connectors(**access_behaviours()))
+    await _changed_during_build(app, monkeypatch, body["id"], reopen=True)
+    with pytest.raises(InvalidState):
+        await responses.ensure_package(
+            app.state.sessionmaker, uuid.UUID(body["id"]), connectors=app.state.connectors,
+            vault=app.state.vault, settings=app.state.settings)
+    async with app.state.sessionmaker() as session:
+        assert await session.get(ResponsePackage, uuid.UUID(body["id"])) is None
