@@ -12,7 +12,14 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from app.auth import CUSTOMER_NUMBER_PATTERN
 from app.connectors.catalog import RECTIFIABLE_FIELDS
@@ -38,6 +45,16 @@ class AgentChannel(StrEnum):
     phone = "phone"
     email = "email"
     letter = "letter"
+    in_person = "in_person"
+
+
+class IdentityMethod(StrEnum):
+    """How a person's identity was checked (art. 12(6)): an electronic ID, an identity document
+    seen by an agent, or in person at an office. Anything weaker is not a verification."""
+
+    bankid = "bankid"
+    freja_eid = "freja_eid"
+    id_document = "id_document"
     in_person = "in_person"
 
 
@@ -91,6 +108,30 @@ class RectificationDetails(Strict):
 
 class ObjectionDetails(Strict):
     processing: ObjectionProcessing
+    unlist: bool = Field(
+        default=False, description="direct marketing: also remove the directory listing "
+        "(Eniro/Hitta); a separate choice, never implied by the objection")
+    activity: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                               max_length=500)] | None = Field(
+        default=None, description="legitimate interest: which processing the customer objects "
+        "to, in their words (required then)", examples=["Analys av min trafikdata"])
+    grounds: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                              max_length=2000)] | None = Field(
+        default=None, description="legitimate interest: why, from the customer's particular "
+        "situation (art. 21(1)); required then", examples=["Jag vill inte att mina samtal "
+                                                          "analyseras"])
+
+    @model_validator(mode="after")
+    def _by_processing(self) -> ObjectionDetails:
+        if self.processing is ObjectionProcessing.legitimate_interest:
+            if not self.activity or not self.grounds:
+                raise ValueError("an objection to processing on legitimate interest needs "
+                                 "the activity objected to and the grounds")
+            if self.unlist:
+                raise ValueError("unlist applies to an objection to direct marketing")
+        elif self.activity or self.grounds:
+            raise ValueError("activity and grounds apply to an objection on legitimate interest")
+        return self
 
 
 class RestrictionDetails(Strict):
@@ -114,9 +155,9 @@ class _CreateBase(Strict):
     channel: AgentChannel | None = Field(
         default=None, description="how an agent received the request (required for agents)"
     )
-    identity_verification: ShortText | None = Field(
-        default=None, description="how identity was checked, e.g. bankid; absent = not yet",
-        examples=["bankid"],
+    identity_verification: IdentityMethod | None = Field(
+        default=None, description="how identity was checked; absent = not yet verified (the "
+        "request waits in awaiting_verification)", examples=["bankid"],
     )
 
 
@@ -158,7 +199,7 @@ RequestCreate = Annotated[
 
 
 class VerifyBody(Strict):
-    method: ShortText = Field(examples=["bankid"])
+    method: IdentityMethod = Field(examples=["bankid"])
 
 
 class RejectBody(Strict):
@@ -332,5 +373,10 @@ class RetainedIn(Strict):
 
 class CompleteTaskBody(Strict):
     outcome: Literal[TaskStatus.done, TaskStatus.no_data, TaskStatus.retained]
-    note: Note = Field(description="what was done (no personal data)")
+    note: Note = Field(description="what was done (no personal data); for an objection's "
+                       "assessment, the reasons for the decision, told to the customer")
     retained: list[RetainedIn] = Field(default_factory=list)
+    decision: Literal["upheld", "overridden"] | None = Field(
+        default=None, description="required for an objection's assessment (assess_objection): "
+        "upheld = the processing stops; overridden = compelling legitimate grounds override "
+        "the customer's interests (art. 21(1)), and it continues")

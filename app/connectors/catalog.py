@@ -103,10 +103,10 @@ def plan(
 
     if request_type is RequestType.objection:
         if details.get("processing") == "direct_marketing":
-            # Always honoured: marketing use stops and the marketing consent is withdrawn;
-            # a directory listing is unlisted, since listings are what marketers harvest.
+            # Always honoured: marketing use stops and the marketing consent is withdrawn.
+            # The directory listing is the customer's separate choice (details.unlist).
             steps.append(("crm", "stop_marketing"))
-            if "eniro" in linked:
+            if details.get("unlist") and "eniro" in linked:
                 steps.append(("eniro", "unlist"))
         else:
             # Art. 21(1): continuing needs compelling grounds, which only a person can weigh.

@@ -32,7 +32,8 @@ from app.sandbox.seed import GeneratedCallHistory
 from app.sandbox.state import SandboxState
 
 SYSTEM = "crm"
-CONTRACT_BASIS = "GDPR art. 6(1)(b), art. 17(3)(b) contract in force"
+CONTRACT_BASIS = "GDPR art. 6(1)(b): the contract is in force, so no art. 17(1) ground applies"
+CLAIM_BASIS = "GDPR art. 17(3)(e): an unpaid invoice is a legal claim; kept until it is paid"
 ACCOUNTING_BASIS = "Bokföringslagen (1999:1078) 7 kap. 2 §; GDPR art. 17(3)(b)"
 RECTIFIABLE = ("name", "address", "postal_code", "city", "email", "phone")
 MAX_PAGE = 1000
@@ -123,22 +124,37 @@ def erase(customer: CrmCustomer, now: datetime) -> dict[str, Any]:
             customer.call_history = kept
         retained.append({
             "category": "contract data (identity, address, contact details, services)",
-            "basis": CONTRACT_BASIS, "until": None,
+            "basis": CONTRACT_BASIS, "until": None, "code": "contract_data",
+            "basis_code": "contract_in_force",
         })
         if customer.call_history:
             retained.append({"category": "call history of the current billing period",
-                             "basis": CONTRACT_BASIS, "until": None})
+                             "basis": CONTRACT_BASIS, "until": None,
+                             "code": "current_call_history",
+                             "basis_code": "contract_in_force"})
     else:
         if customer.call_history:
             erased.append("call history")
             customer.call_history = []
-        if customer.name or customer.personnummer or customer.email or customer.phone:
-            erased.append("identity and contact details")
-            customer.name = customer.personnummer = customer.email = customer.phone = None
-        if customer.address is not None:
-            erased.append("address")
-            customer.address = None
-        customer.erased_fields.update(RECTIFIABLE)
+        if any(not record.paid for record in customer.billing):
+            # A debt still owed is a legal claim (art. 17(3)(e)): the debtor's identity stays,
+            # only as far as the claim needs it, until it is paid. Contact details go.
+            if customer.email or customer.phone:
+                erased.append("contact details (e-mail, phone)")
+                customer.email = customer.phone = None
+            customer.erased_fields.update({"email", "phone"})
+            retained.append({
+                "category": "identity for the unpaid invoice (name, personnummer, address)",
+                "basis": CLAIM_BASIS, "until": None, "code": "debtor_identity",
+                "basis_code": "legal_claim"})
+        else:
+            if customer.name or customer.personnummer or customer.email or customer.phone:
+                erased.append("identity and contact details")
+                customer.name = customer.personnummer = customer.email = customer.phone = None
+            if customer.address is not None:
+                erased.append("address")
+                customer.address = None
+            customer.erased_fields.update(RECTIFIABLE)
         if customer.services:
             erased.append("services")
             customer.services = []
@@ -147,7 +163,8 @@ def erase(customer: CrmCustomer, now: datetime) -> dict[str, Any]:
             customer.sources = []
     if customer.billing:
         retained.append({"category": "accounting records (invoices and payments)",
-                         "basis": ACCOUNTING_BASIS, "until": accounting_until(customer)})
+                         "basis": ACCOUNTING_BASIS, "until": accounting_until(customer),
+                         "code": "accounting_records", "basis_code": "bookkeeping"})
     return {"erased": erased, "retained": retained}
 
 
@@ -163,7 +180,8 @@ def erase_retained(customer: CrmCustomer, today: date) -> dict[str, Any]:
     retained = []
     if customer.billing:
         retained.append({"category": "accounting records (invoices and payments)",
-                         "basis": ACCOUNTING_BASIS, "until": accounting_until(customer)})
+                         "basis": ACCOUNTING_BASIS, "until": accounting_until(customer),
+                         "code": "accounting_records", "basis_code": "bookkeeping"})
     erased = [f"accounting records of {len(due)} invoices"] if due else []
     return {"erased": erased, "retained": retained}
 

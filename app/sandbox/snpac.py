@@ -64,7 +64,8 @@ class Snpac(Partner):
             "retained", "Older porting history erased; the active number's record is kept "
                         "for routing and number portability.",
             retained=[{"category": "number-portability record (number, current operator)",
-                       "basis": PORTABILITY_BASIS, "until": None}],
+                       "basis": PORTABILITY_BASIS, "until": None,
+                       "code": "number_record", "basis_code": "number_portability"}],
         )
 
     def record(self, link: str) -> Any:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app.services import report
+from app.services import policy, report
 from app.services.packages import Entry, PackageWriter, field_types
 
 CallPages = Callable[[str], AsyncIterator[list[dict[str, Any]]]]
@@ -66,6 +66,8 @@ class SystemResult:
     data: dict[str, Any] | None = None
     uncertain: bool = False  # stopped after an attempt that may have been applied
     scheduled_for: datetime | None = None  # scheduled work: a deferred erasure
+    code: str | None = None  # the outcome as a code the answer words (connectors.base.Outcome)
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +105,14 @@ async def write_contents(
     context: dict[str, Any] = {
         "t": t, "kind": kind, "req": inputs.request.public(), "generated_at": _iso(generated_at),
         "retention_days": retention_days, "request_type": inputs.request.type,
+        "policy": policy.for_language(inputs.request.language),
     }
     if inputs.request.extension:  # art. 12(3): the extension and its reason, in the answer
         context["extension"] = inputs.request.extension
     if kind == "access":
         context["systems"] = await _write_access(inputs, writer, generated_at, call_pages,
                                                  report_rows, t)
+        context["recipients"] = recipients_of(inputs, context["policy"])
     elif kind == "portability":
         context.update(_write_portability(inputs, writer, generated_at, t))
     else:
@@ -120,6 +124,15 @@ async def write_contents(
 
 
 # -- access -------------------------------------------------------------------------------------
+
+
+def recipients_of(inputs: PackageInputs, said: dict[str, Any]) -> list[dict[str, str]]:
+    """The subprocessors that hold this customer's data: those whose export found data, and an
+    installation company where the customer has an installation order."""
+    holding = {s.system for s in inputs.systems
+               if s.system != "crm" and (s.data or s.status == "manual"
+                                         or s.system == "installer")}
+    return [recipient for system, recipient in said["recipients"].items() if system in holding]
 
 
 async def _write_access(
@@ -150,7 +163,7 @@ async def _write_access(
                 "status": system.status, "summary": system.summary,
                 "retrieved_at": _iso(system.finished_at), "calls": calls,
                 "categories": [{"key": name, "info": report.category_info(t, name),
-                                "block": report.shape(value, t)}
+                                "block": report.shape(value, t, name)}
                                for name, value in categories.items()],
             })
         out.write("]\n}\n")
@@ -235,6 +248,26 @@ def _porting(inputs: PackageInputs) -> dict[str, Any] | None:
 # -- erasure, rectification, restriction, objection, rejection ----------------------------------
 
 
+def _objection(inputs: PackageInputs, systems: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the objection stopped and what continues, and why (art. 21)."""
+    details = inputs.request.details
+    objection: dict[str, Any] = {"processing": details.get("processing")}
+    if details.get("processing") == "direct_marketing":
+        objection["unlist"] = bool(details.get("unlist"))
+        objection["stopped"] = [s["action"] for s in systems if s["status"] in ("done",
+                                                                                "retained")]
+        return objection
+    assessed = next((s for s in inputs.systems if s.action == "assess_objection"), None)
+    decision = assessed.params.get("decision") if assessed else None
+    objection.update({
+        "activity": details.get("activity"), "grounds": details.get("grounds"),
+        "decision": decision, "reason": assessed.summary if assessed else None,
+        "stopped": [details.get("activity")] if decision == "upheld" else [],
+        "continues": [details.get("activity")] if decision == "overridden" else [],
+    })
+    return objection
+
+
 def _write_result(
     inputs: PackageInputs, writer: PackageWriter, generated_at: datetime, kind: str,
 ) -> dict[str, Any]:
@@ -287,8 +320,6 @@ def _write_result(
         extra["restriction"] = {"grounds": req.details.get("grounds"),
                                 "lift": "notified_before_lifting (GDPR art. 18(3))"}
     elif kind == "objection":
-        extra["objection"] = {"processing": req.details.get("processing"),
-                              "stopped": [s["action"] for s in systems
-                                          if s["status"] in ("done", "retained")]}
+        extra["objection"] = _objection(inputs, systems)
     writer.write_json("result.json", {**body, **extra})
     return {"systems": systems, "retained": retained, **extra}

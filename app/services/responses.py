@@ -125,7 +125,8 @@ async def load_inputs(session: AsyncSession, request: DsrRequest, vault: Vault) 
             retained=list(outcome.get("retained") or (task.params or {}).get("items") or []),
             data=vault.open(row.ciphertext) if row is not None else None,
             uncertain=bool(outcome.get("uncertain")),
-            scheduled_for=task.scheduled_for,
+            scheduled_for=task.scheduled_for, code=outcome.get("code"),
+            params=dict(outcome.get("params") or {}),
         ))
     links = {link.system: link.external_id for link in await session.scalars(
         select(Link).where(col(Link.customer_number) == request.customer_number))}

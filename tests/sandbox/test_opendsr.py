@@ -69,7 +69,9 @@ async def test_stadsnat_erasure(
     active = await run(client, state, receiver, "stadsnat", "erasure", "SN-440017")
     assert active["outcome"] == "retained"
     assert active["retained"] == [{"category": "connection address and service/port",
-                                   "basis": CONTRACT_BASIS, "until": None}]
+                                   "basis": CONTRACT_BASIS, "until": None,
+                                   "code": "connection_address",
+                                   "basis_code": "contract_in_force"}]
     assert state.stadsnat["SN-440017"].activation_history == []
     assert state.stadsnat["SN-440017"].address is not None
     ended = await run(client, state, receiver, "stadsnat", "erasure", "SN-440233")
