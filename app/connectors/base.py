@@ -113,6 +113,11 @@ class ErasedBy:
     def summary(self) -> str:
         return f"Erased on {self.on} by request {self.request_id}"
 
+    def outcome(self, text: str) -> Outcome:
+        """``no_data`` for a write that would bring erased data back: nothing is written."""
+        return Outcome(TaskStatus.no_data, f"{self.summary()}: {text}", code="erased_earlier",
+                       params={"on": self.on, "request_id": str(self.request_id)})
+
 
 @dataclass(frozen=True, slots=True)
 class Retained:

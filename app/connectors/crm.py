@@ -223,9 +223,10 @@ class CrmConnector:
             return no_data()
         if response.status_code == 409 and _error(response) == "erased":
             # The register refuses to write a value back into a field an erasure emptied.
-            erased = call.erased_by.summary() if call.erased_by else "Erased earlier"
-            return no_data(f"{erased}; the register keeps no such data, so nothing was "
-                           "written back.")
+            text = "the register keeps no such data, so nothing was written back."
+            if call.erased_by is not None:
+                return call.erased_by.outcome(text)
+            return no_data(f"Erased earlier: {text}")
         updated = self._ok(response).get("updated")
         fields = sorted(set(updated) & set(call.changes)) if isinstance(updated, list) else []
         return done(

@@ -143,8 +143,8 @@ class FortnoxConnector:
         if call.erased_by is not None:
             # An erasure deleted or anonymised this card: writing a name or address onto it
             # would bring back what the customer had erased.
-            return no_data(f"{call.erased_by.summary()}: the Fortnox customer card was "
-                           "anonymised or deleted, so nothing was written back.")
+            return call.erased_by.outcome("the Fortnox customer card was anonymised or "
+                                          "deleted, so nothing was written back.")
         response = await self._api(
             "PUT", self._card(call), call, json={"Customer": card}, allow=card.values()
         )

@@ -160,7 +160,9 @@ async def _write_access(
             out.write("}}\n")
             shown.append({
                 "title": system.title, "key": system.key, "system": system.system,
-                "status": system.status, "summary": system.summary,
+                "status": system.status, "summary": report.outcome_text(
+                    t, action=system.action, status=system.status, code=system.code,
+                    params=system.params),
                 "retrieved_at": _iso(system.finished_at), "calls": calls,
                 "categories": [{"key": name, "info": report.category_info(t, name),
                                 "block": report.shape(value, t, name)}
@@ -272,10 +274,13 @@ def _write_result(
     inputs: PackageInputs, writer: PackageWriter, generated_at: datetime, kind: str,
 ) -> dict[str, Any]:
     req = inputs.request
+    t = report.texts(req.language)
     systems: list[dict[str, Any]] = [
         {"system": s.system, "title": s.title, "action": s.action, "status": s.status,
          "summary": s.summary, "done_at": _iso(s.finished_at), "retained": s.retained,
-         "uncertain": s.uncertain}
+         "uncertain": s.uncertain, "text": report.outcome_text(
+             t, action=s.action, status=s.status, code=s.code, params=s.params,
+             uncertain=s.uncertain)}
         for s in inputs.systems if s.scheduled_for is None]
     # The promise that what is kept by law is erased when its time is up, as the scheduled
     # work that keeps it: one entry per system, with the date it runs.

@@ -104,6 +104,23 @@ def shown_value(key: str, value: Any, t: dict[str, Any]) -> str:
     return show(value, t)
 
 
+def outcome_text(
+    t: dict[str, Any], *, action: str, status: str, code: str | None = None,
+    params: dict[str, Any] | None = None, uncertain: bool = False,
+) -> str:
+    """A task's outcome in the answer's language, from its code (never the partner's prose)."""
+    template = t["outcomes"].get(code) if code else None
+    if template:
+        try:
+            return str(template).format(**(params or {}))
+        except (KeyError, IndexError, ValueError):
+            pass
+    if uncertain:
+        return str(t["outcome_generic"]["uncertain"])
+    by_action = t["outcome_by_action"].get(action, {})
+    return str(by_action.get(status) or t["outcome_generic"].get(status, status))
+
+
 def label(t: dict[str, Any], key: str) -> str:
     return str(t["fields"].get(key, key))
 
