@@ -42,7 +42,10 @@ PAGE_SIZE = 1000  # the register's largest page
 # Record keys that become their own data category; everything else is "customer_data".
 _CATEGORIES = {
     "services": "services", "consents": "consents", "order_ip_log": "order_ip_log",
-    "sources": "sources", "billing_records": "billing",
+    "sources": "sources", "billing_records": "billing", "support_tickets": "support_tickets",
+    "service_contacts": "service_contacts", "email_log": "email_log", "ip_log": "ip_log",
+    "credit_checks": "credit_checks", "website_visits": "website_visits",
+    "installation_orders": "installation_orders",
 }
 ASSESS_OBJECTION = (
     "An agent must weigh the objection to processing on legitimate interest (art. 21(1)): "

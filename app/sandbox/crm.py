@@ -97,6 +97,15 @@ def record(customer: CrmCustomer, now: datetime) -> dict[str, Any]:
         "locked": ended is not None and now - ended > LOCK_AFTER,
         "restricted": customer.restricted,
         "marketing_stopped": customer.marketing_stopped,
+        "support_tickets": customer.support_tickets,
+        "service_contacts": customer.service_contacts,
+        "email_log": customer.email_log,
+        "ip_log": [entry for entry in customer.ip_log
+                   if now - datetime.fromisoformat(entry["assigned_at"].replace("Z", "+00:00"))
+                   < timedelta(hours=24)],
+        "credit_checks": customer.credit_checks,
+        "website_visits": customer.website_visits,
+        "installation_orders": customer.installation_orders,
     }
 
 
@@ -111,6 +120,15 @@ def erase(customer: CrmCustomer, now: datetime) -> dict[str, Any]:
     if customer.order_ip_log:
         erased.append("order IP log")
         customer.order_ip_log = []
+    for name, label in (("support_tickets", "support tickets"),
+                        ("service_contacts", "customer-service contacts"),
+                        ("email_log", "e-mail log"), ("ip_log", "IP log"),
+                        ("credit_checks", "credit checks"),
+                        ("website_visits", "website visits")):
+        if (getattr(customer, name) and customer.contract.status != "active") \
+                or (name in ("website_visits", "email_log") and getattr(customer, name)):
+            erased.append(label)
+            setattr(customer, name, [])
     if customer.contract.status == "active":
         # Traffic data of the running billing period is still needed to invoice it.
         period_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)

@@ -132,6 +132,9 @@ def recipients_of(inputs: PackageInputs, said: dict[str, Any]) -> list[dict[str,
     holding = {s.system for s in inputs.systems
                if s.system != "crm" and (s.data or s.status == "manual"
                                          or s.system == "installer")}
+    register = next((s.data for s in inputs.systems if s.system == "crm" and s.data), {})
+    if register.get("installation_orders"):
+        holding.add("installer")  # the order names the installation company it went to
     return [recipient for system, recipient in said["recipients"].items() if system in holding]
 
 
@@ -186,9 +189,13 @@ async def _stream_calls(
     try:
         async for page in call_pages(customer_number):
             for row in page:
+                if isinstance(row, dict) and row.get("withheld"):
+                    # art. 15(4): a caller who withheld the number keeps it withheld
+                    row = {**row, "counterpart": None}
                 out.write(("," if total else "") + "\n" + _dumps(row))
                 if total < report_rows:
-                    preview.append(row)
+                    preview.append({**row, "counterpart": "withheld"}
+                                   if row.get("withheld") else row)
                 at = row.get("at") if isinstance(row, dict) else None
                 if isinstance(at, str):
                     first_at = at if first_at is None or at < first_at else first_at
