@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from app.auth import CUSTOMER_NUMBER_PATTERN
-from app.connectors.catalog import RECTIFIABLE_FIELDS
+from app.connectors.catalog import KNOWN_OPERATORS, RECTIFIABLE_FIELDS, known_operator
 from app.models import Channel, Language, RejectReason, RequestStatus, RequestType, TaskStatus
 
 CustomerNumber = Annotated[
@@ -143,8 +143,21 @@ class PortabilityDetails(Strict):
         default_factory=lambda: [PortabilityFormat.json, PortabilityFormat.csv], min_length=1
     )
     receiving_operator: ShortText | None = Field(
-        default=None, description="operator the phone number is to be ported to"
+        default=None, description="the operator the phone number is to be ported to, one of "
+        "SNPAC's registry: " + ", ".join(KNOWN_OPERATORS) + ". In Sweden the receiving "
+        "operator starts a port; this authorises it.", examples=["Telia"],
     )
+
+    @field_validator("receiving_operator")
+    @classmethod
+    def _known_operator(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        known = known_operator(value)
+        if known is None:
+            raise ValueError("is not an operator in SNPAC's registry; one of "
+                             + ", ".join(KNOWN_OPERATORS))
+        return known
 
 
 class _CreateBase(Strict):

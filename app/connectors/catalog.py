@@ -14,6 +14,18 @@ from typing import Any
 
 from app.models import RequestType
 
+# The operators in SNPAC's registry that a number can be ported to (the sandbox's SNPAC keeps
+# the same registry and refuses any other): a portability request names one of them.
+KNOWN_OPERATORS = ("Telia", "Tele2", "Telenor", "Tre", "Bahnhof", "Ownit", "Telavox",
+                   "Comviq", "Halebop", "Vimla", "Fello", "Hallon")
+
+
+def known_operator(name: str) -> str | None:
+    """The registry's spelling of an operator's name, matched without regard to case."""
+    wanted = name.strip().casefold()
+    return next((known for known in KNOWN_OPERATORS if known.casefold() == wanted), None)
+
+
 # Fields a rectification may change, and which systems hold each of them.
 RECTIFIABLE_FIELDS = ("name", "address", "postal_code", "city", "email", "phone")
 

@@ -70,6 +70,9 @@ async def test_objection_plans_tasks_by_processing(client, portal) -> None:  # t
         ({"type": "rectification", "details": {"changes": {"email": "not-an-email"}}}, 422,
          "changes"),
         ({"type": "objection", "details": {}}, 422, "processing"),
+        # a port goes only to an operator in SNPAC's registry
+        ({"type": "portability", "details": {"receiving_operator": "Hittepå Tele AB"}}, 422,
+         "receiving_operator"),
         # legitimate interest needs what is objected to and why; unlist is for marketing
         ({"type": "objection", "details": {"processing": "legitimate_interest"}}, 422,
          "details"),
@@ -341,3 +344,9 @@ async def test_idempotency_keys(client, agent, auth, app) -> None:  # type: igno
     assert bob.json()["id"] != first.json()["id"]
     assert await count_rows(app, DsrRequest) == 2
     assert await count_rows(app, IdempotencyKey) == 2
+
+
+async def test_a_known_operator_is_spelled_as_the_registry_does(client, portal) -> None:  # type: ignore[no-untyped-def]
+    created = await create(client, portal, {"type": "portability",
+                                            "details": {"receiving_operator": " telia "}})
+    assert created["details"]["receiving_operator"] == "Telia"
