@@ -237,6 +237,7 @@ async def ensure_package(
         if request is None or request.status not in ANSWERED:
             raise InvalidState("The response is produced when the request is finished.")
         inputs = await load_inputs(session, request, vault)
+        answered_at = request.finished_at
     try:
         built = await build_zip(inputs, call_pages=call_pages_of(connectors), settings=settings)
     except PackageError as exc:
@@ -250,6 +251,10 @@ async def ensure_package(
             existing = await session.get(ResponsePackage, request_id)
             if existing is not None:
                 return existing
+            if locked.status not in ANSWERED or locked.finished_at != answered_at:
+                # reopened while this was built (a restriction being lifted): the answer it
+                # would store is no longer the answer; the next build makes the right one
+                raise NotReady("The request changed while its response was being prepared.")
             package = await store(session, locked, built, vault=vault,
                                   retention_days=settings.response_retention_days)
     finally:
