@@ -193,14 +193,27 @@ def billing_until(record: Any) -> date:
 
 def erase_retained(customer: CrmCustomer, today: date) -> dict[str, Any]:
     """The deferred erasure: accounting records whose seven years have run out go."""
-    due = [r for r in customer.billing if billing_until(r) < today]
-    customer.billing = [r for r in customer.billing if billing_until(r) >= today]
+    due = [r for r in customer.billing if billing_until(r) < today and r.paid]
+    customer.billing = [r for r in customer.billing if r not in due]
     retained = []
-    if customer.billing:
-        retained.append({"category": "accounting records (invoices and payments)",
-                         "basis": ACCOUNTING_BASIS, "until": accounting_until(customer),
-                         "code": "accounting_records", "basis_code": "bookkeeping"})
     erased = [f"accounting records of {len(due)} invoices"] if due else []
+    owed = any(not r.paid for r in customer.billing)
+    if owed:
+        retained.append({
+            "category": "identity for the unpaid invoice (name, personnummer, address)",
+            "basis": CLAIM_BASIS, "until": None, "code": "debtor_identity",
+            "basis_code": "legal_claim"})
+    elif customer.contract.status != "active" and (customer.name or customer.address):
+        # the claim is settled: the identity kept for it goes with the accounting records
+        erased.append("identity kept for an unpaid invoice")
+        customer.name = customer.personnummer = customer.address = None
+        customer.erased_fields.update(RECTIFIABLE)
+    running = [r for r in customer.billing if billing_until(r) >= today]
+    if running:  # records past their period but unpaid are kept for the claim, above
+        retained.append({"category": "accounting records (invoices and payments)",
+                         "basis": ACCOUNTING_BASIS,
+                         "until": max(billing_until(r) for r in running).isoformat(),
+                         "code": "accounting_records", "basis_code": "bookkeeping"})
     return {"erased": erased, "retained": retained}
 
 

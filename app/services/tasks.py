@@ -170,9 +170,12 @@ async def _reschedule(
     dated = _dated(outcome.retained)
     if not dated:
         return False
+    following = due_after(str(dated[0].until))
+    if task.scheduled_for is not None and following <= task.scheduled_for:
+        return False  # a partner that keeps naming a date already passed: no loop, final
     now = utcnow()
     task.status, task.updated_at = TaskStatus.scheduled, now
-    task.scheduled_for = due_after(str(dated[0].until))
+    task.scheduled_for = following
     task.params = {**(task.params or {}), "items": [item.as_dict() for item in dated]}
     task.outcome = outcome.public()
     task.attempts = 0

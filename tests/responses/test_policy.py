@@ -140,7 +140,8 @@ async def test_every_fact_in_the_access_report_comes_from_the_policy_file(  # ty
 ENGLISH = ("the", "and", "of", "was", "were", "is", "are", "has", "been", "customer",
            "contract", "erased", "kept", "invoices", "record", "force", "anonymised", "active",
            "ended", "marketing", "self", "call", "by", "with", "from", "this", "partner",
-           "retained", "done", "unpaid", "summary", "request", "direct", "in/out", "outgoing")
+           "retained", "done", "unpaid", "summary", "request", "direct", "in/out", "outgoing",
+           "directory", "listing", "ordered", "activated", "speed", "change", "terminated")
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed "

@@ -70,9 +70,9 @@ async def test_c1002_erasure_lists_what_is_kept_with_basis_and_date(
     assert result["retained"][1]["basis"] == ACCOUNTING_BASIS
     html = package.read("report.html").decode()
     wording = {"sv": ["Bokföringslagen (1999:1078) 7 kap. 2 §", "art. 17.3 e GDPR",
-                      "När fakturan är betald"],
+                      "så länge fakturan då fortfarande är obetald"],
                "en": ["Bookkeeping Act (1999:1078), chapter 7, section 2",
-                      "Article 17(3)(e) GDPR", "When the invoice is paid"]}[language]
+                      "Article 17(3)(e) GDPR", "for as long as the invoice is then still unpaid"]}[language]
     for text in [*wording, result["retained"][1]["until"]]:
         assert text in html, text
     assert "unpaid_invoices" not in html and "debtor_identity" not in html
