@@ -30,7 +30,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from app.auth import CUSTOMER_NUMBER_PATTERN
-from app.connectors.catalog import RECTIFIABLE_FIELDS
+from app.connectors.catalog import KNOWN_OPERATORS, RECTIFIABLE_FIELDS, known_operator
 from app.errors import PROBLEM_BASE, problem_types
 from app.models import (
     Channel,
@@ -114,6 +114,16 @@ class AgentChannel(StrEnum):
     phone = "phone"
     email = "email"
     letter = "letter"
+    in_person = "in_person"
+
+
+class IdentityMethod(StrEnum):
+    """How a person's identity was checked (art. 12(6)): an electronic ID, an identity document
+    seen by an agent, or in person at an office. Anything weaker is not a verification."""
+
+    bankid = "bankid"
+    freja_eid = "freja_eid"
+    id_document = "id_document"
     in_person = "in_person"
 
 
@@ -207,6 +217,30 @@ class RectificationDetails(Strict):
 
 class ObjectionDetails(Strict):
     processing: ObjectionProcessing
+    unlist: bool = Field(
+        default=False, description="direct marketing: also remove the directory listing "
+        "(Eniro/Hitta); a separate choice, never implied by the objection")
+    activity: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                               max_length=500)] | None = Field(
+        default=None, description="legitimate interest: which processing the customer objects "
+        "to, in their words (required then)", examples=["Analys av min trafikdata"])
+    grounds: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                              max_length=2000)] | None = Field(
+        default=None, description="legitimate interest: why, from the customer's particular "
+        "situation (art. 21(1)); required then", examples=["Jag vill inte att mina samtal "
+                                                          "analyseras"])
+
+    @model_validator(mode="after")
+    def _by_processing(self) -> ObjectionDetails:
+        if self.processing is ObjectionProcessing.legitimate_interest:
+            if not self.activity or not self.grounds:
+                raise ValueError("an objection to processing on legitimate interest needs "
+                                 "the activity objected to and the grounds")
+            if self.unlist:
+                raise ValueError("unlist applies to an objection to direct marketing")
+        elif self.activity or self.grounds:
+            raise ValueError("activity and grounds apply to an objection on legitimate interest")
+        return self
 
 
 class RestrictionDetails(Strict):
@@ -218,8 +252,21 @@ class PortabilityDetails(Strict):
         default_factory=lambda: [PortabilityFormat.json, PortabilityFormat.csv], min_length=1
     )
     receiving_operator: ShortText | None = Field(
-        default=None, description="operator the phone number is to be ported to"
+        default=None, description="the operator the phone number is to be ported to, one of "
+        "SNPAC's registry: " + ", ".join(KNOWN_OPERATORS) + ". In Sweden the receiving "
+        "operator starts a port; this authorises it.", examples=["Telia"],
     )
+
+    @field_validator("receiving_operator")
+    @classmethod
+    def _known_operator(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        known = known_operator(value)
+        if known is None:
+            raise ValueError("is not an operator in SNPAC's registry; one of "
+                             + ", ".join(KNOWN_OPERATORS))
+        return known
 
 
 class _CreateBase(Strict):
@@ -233,9 +280,9 @@ class _CreateBase(Strict):
     channel: AgentChannel | None = Field(
         default=None, description="how an agent received the request (required for agents)"
     )
-    identity_verification: ShortText | None = Field(
-        default=None, description="how identity was checked, e.g. bankid; absent = not yet",
-        examples=["bankid"],
+    identity_verification: IdentityMethod | None = Field(
+        default=None, description="how identity was checked; absent = not yet verified (the "
+        "request waits in awaiting_verification)", examples=["bankid"],
     )
 
     @field_validator("language", mode="after")
@@ -309,7 +356,7 @@ RequestCreate = Annotated[
 class VerifyBody(Strict):
     model_config = examples({"method": "bankid"})
 
-    method: ShortText = Field(description="how the customer's identity was checked")
+    method: IdentityMethod = Field(description="how the customer's identity was checked")
 
 
 class RejectBody(Strict):
@@ -445,9 +492,14 @@ class DetailsOut(Sparse):
     changes: list[str] | None = Field(
         default=None, description="rectification: the fields corrected (values not echoed)")
     processing: ObjectionProcessing | None = None
+    unlist: bool | None = Field(
+        default=None, description="objection to direct marketing: the listing goes too")
+    activity: str | None = Field(
+        default=None, description="objection on legitimate interest: what is objected to")
     grounds: str | None = Field(
         default=None, description="restriction: an art. 18(1) ground, or retention_policy "
-        "for the lock the privacy policy applies after a contract ends")
+        "for the lock the privacy policy applies after a contract ends; objection on "
+        "legitimate interest: the customer's grounds")
     formats: list[PortabilityFormat] | None = None
     receiving_operator: str | None = None
 
@@ -619,5 +671,10 @@ class CompleteTaskBody(Strict):
                        "until": "2029-11-29"}]})
 
     outcome: Literal[TaskStatus.done, TaskStatus.no_data, TaskStatus.retained]
-    note: Note = Field(description="what was done (no personal data)")
+    note: Note = Field(description="what was done (no personal data); for an objection's "
+                       "assessment, the reasons for the decision, told to the customer")
     retained: list[RetainedIn] = Field(default_factory=list)
+    decision: Literal["upheld", "overridden"] | None = Field(
+        default=None, description="required for an objection's assessment (assess_objection): "
+        "upheld = the processing stops; overridden = compelling legitimate grounds override "
+        "the customer's interests (art. 21(1)), and it continues")

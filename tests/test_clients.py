@@ -43,6 +43,7 @@ from connect2ip_dsr_client.models import (  # noqa: E402
     ErasureCreate,
     EventAction,
     ExtendBody,
+    IdentityMethod,
     Problem,
     RequestOut,
     RequestStatus,
@@ -137,7 +138,7 @@ async def test_the_agent_flow(app, as_role) -> None:  # type: ignore[no-untyped-
     listed = await list_requests.asyncio(client=agent, status=RequestStatus.AWAITING_VERIFICATION)
     assert [r.id for r in listed.items] == [created.id]  # type: ignore[union-attr]
     verified = await verify_request.asyncio(client=agent, request_id=created.id,
-                                            body=VerifyBody(method="bankid"))
+                                            body=VerifyBody(method=IdentityMethod.BANKID))
     assert isinstance(verified, RequestOut) and verified.status is RequestStatus.IN_PROGRESS
     extended = await extend_request.asyncio(client=agent, request_id=created.id, body=ExtendBody(
         months=1, reason="Data held by several partners"))

@@ -113,6 +113,11 @@ class ErasedBy:
     def summary(self) -> str:
         return f"Erased on {self.on} by request {self.request_id}"
 
+    def outcome(self, text: str) -> Outcome:
+        """``no_data`` for a write that would bring erased data back: nothing is written."""
+        return Outcome(TaskStatus.no_data, f"{self.summary()}: {text}", code="erased_earlier",
+                       params={"on": self.on, "request_id": str(self.request_id)})
+
 
 @dataclass(frozen=True, slots=True)
 class Retained:
@@ -120,10 +125,18 @@ class Retained:
 
     category: str
     basis: str
-    until: str | None  # ISO date; None = while the contract is in force
+    until: str | None  # ISO date; None = no date yet (while the contract runs, until paid)
+    code: str | None = None  # what is kept, as a code the answer words (e.g. "invoices")
+    basis_code: str | None = None  # the policy file's legal basis (e.g. "bookkeeping")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"category": self.category, "basis": self.basis, "until": self.until}
+        body: dict[str, Any] = {"category": self.category, "basis": self.basis,
+                                "until": self.until}
+        if self.code:
+            body["code"] = self.code
+        if self.basis_code:
+            body["basis_code"] = self.basis_code
+        return body
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,10 +152,16 @@ class Outcome:
     # Cancelled after an attempt that may have reached the partner: whether it was applied
     # there is not known (the customer's answer says so).
     uncertain: bool = False
+    # What happened as a code and parameters (ids, counts, dates, categories), which the
+    # customer's answer words in Swedish or English; ``summary`` is the English log line.
+    code: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
 
     def public(self) -> dict[str, Any]:
         """What may be shown in the API and stored in the task row: no personal data."""
         body: dict[str, Any] = {"summary": self.summary}
+        if self.code:
+            body["code"], body["params"] = self.code, dict(self.params)
         if self.uncertain:
             body["uncertain"] = True
         if self.retained:

@@ -14,6 +14,18 @@ from typing import Any
 
 from app.models import RequestType
 
+# The operators in SNPAC's registry that a number can be ported to (the sandbox's SNPAC keeps
+# the same registry and refuses any other): a portability request names one of them.
+KNOWN_OPERATORS = ("Telia", "Tele2", "Telenor", "Tre", "Bahnhof", "Ownit", "Telavox",
+                   "Comviq", "Halebop", "Vimla", "Fello", "Hallon")
+
+
+def known_operator(name: str) -> str | None:
+    """The registry's spelling of an operator's name, matched without regard to case."""
+    wanted = name.strip().casefold()
+    return next((known for known in KNOWN_OPERATORS if known.casefold() == wanted), None)
+
+
 # Fields a rectification may change, and which systems hold each of them.
 RECTIFIABLE_FIELDS = ("name", "address", "postal_code", "city", "email", "phone")
 
@@ -103,10 +115,10 @@ def plan(
 
     if request_type is RequestType.objection:
         if details.get("processing") == "direct_marketing":
-            # Always honoured: marketing use stops and the marketing consent is withdrawn;
-            # a directory listing is unlisted, since listings are what marketers harvest.
+            # Always honoured: marketing use stops and the marketing consent is withdrawn.
+            # The directory listing is the customer's separate choice (details.unlist).
             steps.append(("crm", "stop_marketing"))
-            if "eniro" in linked:
+            if details.get("unlist") and "eniro" in linked:
                 steps.append(("eniro", "unlist"))
         else:
             # Art. 21(1): continuing needs compelling grounds, which only a person can weigh.

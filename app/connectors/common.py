@@ -87,4 +87,5 @@ def parse_retained(item: Any, system: str) -> Retained:
             date.fromisoformat(until)
         except ValueError:
             raise problem from None
-    return Retained(category, basis, until)
+    code, basis_code = safe_code(item.get("code")), safe_code(item.get("basis_code"))
+    return Retained(category, basis, until, code, basis_code)

@@ -42,7 +42,10 @@ PAGE_SIZE = 1000  # the register's largest page
 # Record keys that become their own data category; everything else is "customer_data".
 _CATEGORIES = {
     "services": "services", "consents": "consents", "order_ip_log": "order_ip_log",
-    "sources": "sources", "billing_records": "billing",
+    "sources": "sources", "billing_records": "billing", "support_tickets": "support_tickets",
+    "service_contacts": "service_contacts", "email_log": "email_log", "ip_log": "ip_log",
+    "credit_checks": "credit_checks", "website_visits": "website_visits",
+    "installation_orders": "installation_orders",
 }
 ASSESS_OBJECTION = (
     "An agent must weigh the objection to processing on legitimate interest (art. 21(1)): "
@@ -223,9 +226,10 @@ class CrmConnector:
             return no_data()
         if response.status_code == 409 and _error(response) == "erased":
             # The register refuses to write a value back into a field an erasure emptied.
-            erased = call.erased_by.summary() if call.erased_by else "Erased earlier"
-            return no_data(f"{erased}; the register keeps no such data, so nothing was "
-                           "written back.")
+            text = "the register keeps no such data, so nothing was written back."
+            if call.erased_by is not None:
+                return call.erased_by.outcome(text)
+            return no_data(f"Erased earlier: {text}")
         updated = self._ok(response).get("updated")
         fields = sorted(set(updated) & set(call.changes)) if isinstance(updated, list) else []
         return done(

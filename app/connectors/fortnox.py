@@ -17,19 +17,23 @@ from typing import Any, ClassVar, cast
 
 import httpx
 
-from app.connectors.base import Call, Egress, Outcome, Retained, done, no_data, refuse, retained
+from app.connectors.base import Call, Egress, Outcome, Retained, done, no_data, refuse
 from app.connectors.common import json_object, safe_code
 from app.errors import PermanentError
+from app.models import TaskStatus
 from app.settings import Settings
 
 TOKEN_MARGIN_S = 60.0  # refresh this long before the token's stated expiry
 MAX_PAGES = 100
 BFL_BASIS = "Bokföringslagen (1999:1078) 7 kap. 2 §; GDPR art. 17(3)(b)"
-CLAIM_BASIS = "Avtal (GDPR art. 6(1)(b)) och Bokföringslagen 7 kap. 2 §"
+CLAIM_BASIS = "GDPR art. 17(3)(e): an unpaid invoice is a legal claim; kept until it is paid"
 ANONYMISED_CARD: dict[str, Any] = {
     "Name": "Anonymiserad kund", "Email": "", "Phone1": "", "Address1": "", "ZipCode": "",
     "City": "", "OrganisationNumber": "", "Active": False,
 }
+# With an unpaid invoice the card keeps the debtor's identity (name, address, personnummer)
+# as far as the claim needs it (art. 17(3)(e)); the contact details go.
+CLAIM_CARD: dict[str, Any] = {"Email": "", "Phone1": "", "Active": False}
 # The service's rectifiable fields and the Fortnox customer-card fields that hold them.
 FIELDS = {
     "name": "Name", "email": "Email", "phone": "Phone1", "address": "Address1",
@@ -123,9 +127,10 @@ class FortnoxConnector:
             invoices = await self._invoices(call)  # invoices appeared meanwhile: anonymise
             if not invoices:
                 raise PermanentError("fortnox refused the deletion but lists no invoices")
+        owed = any(_unpaid(invoice) for invoice in invoices)
         response = await self._api(
-            "PUT", self._card(call), call, json={"Customer": ANONYMISED_CARD}
-        )
+            "PUT", self._card(call), call,
+            json={"Customer": CLAIM_CARD if owed else ANONYMISED_CARD})
         if response.status_code == 404:
             return no_data()
         self._ok(response)
@@ -138,8 +143,8 @@ class FortnoxConnector:
         if call.erased_by is not None:
             # An erasure deleted or anonymised this card: writing a name or address onto it
             # would bring back what the customer had erased.
-            return no_data(f"{call.erased_by.summary()}: the Fortnox customer card was "
-                           "anonymised or deleted, so nothing was written back.")
+            return call.erased_by.outcome("the Fortnox customer card was anonymised or "
+                                          "deleted, so nothing was written back.")
         response = await self._api(
             "PUT", self._card(call), call, json={"Customer": card}, allow=card.values()
         )
@@ -182,13 +187,19 @@ class FortnoxConnector:
                 raise self._error(response)
             return done(f"Deleted {len(due)} invoices whose retention period had run out, and "
                         "the anonymised customer card.")
-        outcome = _retained_invoices(left)
-        unpaid_left = [item for item in outcome.retained if item.category == "unpaid_invoices"]
-        items = [item for item in outcome.retained if item.category != "unpaid_invoices"]
-        items += [Retained(i.category, i.basis, None) for i in unpaid_left]
-        return retained(f"Deleted {len(due)} invoices whose retention period had run out; "
-                        f"{len(left)} are kept (their period has not run out, or they are "
-                        "unpaid).", items)
+        unpaid = [i for i in left if _unpaid(i)]
+        items = []
+        if len(unpaid) < len(left):
+            items.append(Retained("invoices", BFL_BASIS, retention_until(_latest_year(
+                [i for i in left if not _unpaid(i)])), "invoices", "bookkeeping"))
+        if unpaid:
+            items.append(Retained("unpaid invoices and the debtor's identity", CLAIM_BASIS, None,
+                                  "unpaid_invoices", "legal_claim"))
+        return Outcome(TaskStatus.retained,
+                       f"Deleted {len(due)} invoices whose retention period had run out; "
+                       f"{len(left)} are kept (their period has not run out, or they are "
+                       "unpaid).", None, tuple(items), code="fortnox_deferred_partly",
+                       params={"deleted": len(due), "kept": len(left)})
 
     async def _lift_restriction(self, call: Call) -> Outcome:
         response = await self._api(
@@ -296,20 +307,24 @@ def _error_code(response: httpx.Response) -> int | None:
 
 
 def _retained_invoices(invoices: list[dict[str, Any]]) -> Outcome:
-    """The anonymised card's outcome: the invoices kept, paid and unpaid, each with its date."""
-    paid = [inv for inv in invoices if not _unpaid(inv)]
+    """What an erasure keeps at Fortnox: every invoice under Bokföringslagen until its date,
+    and, while one is unpaid, the debtor's identity on the card for the claim."""
     unpaid = [inv for inv in invoices if _unpaid(inv)]
-    items = []
-    for category, basis, group in (
-        ("invoices", BFL_BASIS, paid), ("unpaid_invoices", CLAIM_BASIS, unpaid)
-    ):
-        if group:
-            items.append(Retained(category, basis, retention_until(_latest_year(group))))
-    return retained(
-        "The Fortnox customer card was anonymised and marked inactive; "
-        f"{len(invoices)} invoices are kept by law ({len(unpaid)} unpaid).",
-        items,
-    )
+    until = retention_until(_latest_year(invoices))
+    items = [Retained("invoices", BFL_BASIS, until, "invoices", "bookkeeping")]
+    if unpaid:
+        items.append(Retained("debtor identity on the customer card (unpaid invoice)",
+                              CLAIM_BASIS, None, "debtor_identity", "legal_claim"))
+        summary = (f"The Fortnox customer card's contact details were erased and the card marked "
+                   f"inactive; its name, address and personnummer stay for {len(unpaid)} unpaid "
+                   f"invoice(s); {len(invoices)} invoices are kept by law.")
+        code = "fortnox_claim_kept"
+    else:
+        summary = ("The Fortnox customer card was anonymised and marked inactive; "
+                   f"{len(invoices)} invoices are kept by law.")
+        code = "fortnox_anonymised"
+    return Outcome(TaskStatus.retained, summary, None, tuple(items), code=code,
+                   params={"invoices": len(invoices), "unpaid": len(unpaid), "until": until})
 
 
 def _unpaid(invoice: dict[str, Any]) -> bool:

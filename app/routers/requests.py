@@ -185,7 +185,7 @@ async def get_request(session: SessionDep, request: RequestDep) -> RequestOut:
 async def verify_request(
     session: SessionDep, principal: StaffDep, request: LockedRequestDep, body: VerifyBody
 ) -> RequestOut:
-    await svc.verify(session, request=request, principal=principal, method=body.method)
+    await svc.verify(session, request=request, principal=principal, method=body.method.value)
     return await _present_one(session, request)
 
 
@@ -258,7 +258,7 @@ async def complete_task(
         status=TaskStatus(body.outcome), note=body.note,
         retained=[Retained(r.category, r.basis, r.until.isoformat() if r.until else None)
                   for r in body.retained],
-        vault=http.app.state.vault,
+        vault=http.app.state.vault, decision=body.decision,
     )
     return await _present_one(session, request)
 

@@ -32,7 +32,8 @@ from app.sandbox.seed import GeneratedCallHistory
 from app.sandbox.state import SandboxState
 
 SYSTEM = "crm"
-CONTRACT_BASIS = "GDPR art. 6(1)(b), art. 17(3)(b) contract in force"
+CONTRACT_BASIS = "GDPR art. 6(1)(b): the contract is in force, so no art. 17(1) ground applies"
+CLAIM_BASIS = "GDPR art. 17(3)(e): an unpaid invoice is a legal claim; kept until it is paid"
 ACCOUNTING_BASIS = "Bokföringslagen (1999:1078) 7 kap. 2 §; GDPR art. 17(3)(b)"
 RECTIFIABLE = ("name", "address", "postal_code", "city", "email", "phone")
 MAX_PAGE = 1000
@@ -96,6 +97,15 @@ def record(customer: CrmCustomer, now: datetime) -> dict[str, Any]:
         "locked": ended is not None and now - ended > LOCK_AFTER,
         "restricted": customer.restricted,
         "marketing_stopped": customer.marketing_stopped,
+        "support_tickets": customer.support_tickets,
+        "service_contacts": customer.service_contacts,
+        "email_log": customer.email_log,
+        "ip_log": [entry for entry in customer.ip_log
+                   if now - datetime.fromisoformat(entry["assigned_at"].replace("Z", "+00:00"))
+                   < timedelta(hours=24)],
+        "credit_checks": customer.credit_checks,
+        "website_visits": customer.website_visits,
+        "installation_orders": customer.installation_orders,
     }
 
 
@@ -110,6 +120,15 @@ def erase(customer: CrmCustomer, now: datetime) -> dict[str, Any]:
     if customer.order_ip_log:
         erased.append("order IP log")
         customer.order_ip_log = []
+    for name, label in (("support_tickets", "support tickets"),
+                        ("service_contacts", "customer-service contacts"),
+                        ("email_log", "e-mail log"), ("ip_log", "IP log"),
+                        ("credit_checks", "credit checks"),
+                        ("website_visits", "website visits")):
+        if (getattr(customer, name) and customer.contract.status != "active") \
+                or (name in ("website_visits", "email_log") and getattr(customer, name)):
+            erased.append(label)
+            setattr(customer, name, [])
     if customer.contract.status == "active":
         # Traffic data of the running billing period is still needed to invoice it.
         period_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -123,22 +142,37 @@ def erase(customer: CrmCustomer, now: datetime) -> dict[str, Any]:
             customer.call_history = kept
         retained.append({
             "category": "contract data (identity, address, contact details, services)",
-            "basis": CONTRACT_BASIS, "until": None,
+            "basis": CONTRACT_BASIS, "until": None, "code": "contract_data",
+            "basis_code": "contract_in_force",
         })
         if customer.call_history:
             retained.append({"category": "call history of the current billing period",
-                             "basis": CONTRACT_BASIS, "until": None})
+                             "basis": CONTRACT_BASIS, "until": None,
+                             "code": "current_call_history",
+                             "basis_code": "contract_in_force"})
     else:
         if customer.call_history:
             erased.append("call history")
             customer.call_history = []
-        if customer.name or customer.personnummer or customer.email or customer.phone:
-            erased.append("identity and contact details")
-            customer.name = customer.personnummer = customer.email = customer.phone = None
-        if customer.address is not None:
-            erased.append("address")
-            customer.address = None
-        customer.erased_fields.update(RECTIFIABLE)
+        if any(not record.paid for record in customer.billing):
+            # A debt still owed is a legal claim (art. 17(3)(e)): the debtor's identity stays,
+            # only as far as the claim needs it, until it is paid. Contact details go.
+            if customer.email or customer.phone:
+                erased.append("contact details (e-mail, phone)")
+                customer.email = customer.phone = None
+            customer.erased_fields.update({"email", "phone"})
+            retained.append({
+                "category": "identity for the unpaid invoice (name, personnummer, address)",
+                "basis": CLAIM_BASIS, "until": None, "code": "debtor_identity",
+                "basis_code": "legal_claim"})
+        else:
+            if customer.name or customer.personnummer or customer.email or customer.phone:
+                erased.append("identity and contact details")
+                customer.name = customer.personnummer = customer.email = customer.phone = None
+            if customer.address is not None:
+                erased.append("address")
+                customer.address = None
+            customer.erased_fields.update(RECTIFIABLE)
         if customer.services:
             erased.append("services")
             customer.services = []
@@ -147,7 +181,8 @@ def erase(customer: CrmCustomer, now: datetime) -> dict[str, Any]:
             customer.sources = []
     if customer.billing:
         retained.append({"category": "accounting records (invoices and payments)",
-                         "basis": ACCOUNTING_BASIS, "until": accounting_until(customer)})
+                         "basis": ACCOUNTING_BASIS, "until": accounting_until(customer),
+                         "code": "accounting_records", "basis_code": "bookkeeping"})
     return {"erased": erased, "retained": retained}
 
 
@@ -158,13 +193,27 @@ def billing_until(record: Any) -> date:
 
 def erase_retained(customer: CrmCustomer, today: date) -> dict[str, Any]:
     """The deferred erasure: accounting records whose seven years have run out go."""
-    due = [r for r in customer.billing if billing_until(r) < today]
-    customer.billing = [r for r in customer.billing if billing_until(r) >= today]
+    due = [r for r in customer.billing if billing_until(r) < today and r.paid]
+    customer.billing = [r for r in customer.billing if r not in due]
     retained = []
-    if customer.billing:
-        retained.append({"category": "accounting records (invoices and payments)",
-                         "basis": ACCOUNTING_BASIS, "until": accounting_until(customer)})
     erased = [f"accounting records of {len(due)} invoices"] if due else []
+    owed = any(not r.paid for r in customer.billing)
+    if owed:
+        retained.append({
+            "category": "identity for the unpaid invoice (name, personnummer, address)",
+            "basis": CLAIM_BASIS, "until": None, "code": "debtor_identity",
+            "basis_code": "legal_claim"})
+    elif customer.contract.status != "active" and (customer.name or customer.address):
+        # the claim is settled: the identity kept for it goes with the accounting records
+        erased.append("identity kept for an unpaid invoice")
+        customer.name = customer.personnummer = customer.address = None
+        customer.erased_fields.update(RECTIFIABLE)
+    running = [r for r in customer.billing if billing_until(r) >= today]
+    if running:  # records past their period but unpaid are kept for the claim, above
+        retained.append({"category": "accounting records (invoices and payments)",
+                         "basis": ACCOUNTING_BASIS,
+                         "until": max(billing_until(r) for r in running).isoformat(),
+                         "code": "accounting_records", "basis_code": "bookkeeping"})
     return {"erased": erased, "retained": retained}
 
 

@@ -72,11 +72,15 @@ class CallRecord:
     kind: str  # "call" | "sms"
     counterpart: str
     duration_s: int | None
+    # The caller withheld their number: the register knows it, the customer may not see it
+    # (art. 15(4), the rights of others).
+    withheld: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "at": iso(self.at), "direction": self.direction, "kind": self.kind,
             "counterpart": self.counterpart, "duration_s": self.duration_s,
+            "withheld": self.withheld,
         }
 
 
@@ -117,6 +121,16 @@ class CrmCustomer:
     marketing_stopped: bool = False
     # Rectifiable fields an erasure emptied: the register never writes them back.
     erased_fields: set[str] = field(default_factory=set)
+    # What else the policy says the company holds: fault reports and support tickets,
+    # customer-service contacts, e-mail and IP logs (IPs under 24 h), UC credit checks,
+    # visits to the website, and installation orders (which name the installation company).
+    support_tickets: list[dict[str, Any]] = field(default_factory=list)
+    service_contacts: list[dict[str, Any]] = field(default_factory=list)
+    email_log: list[dict[str, Any]] = field(default_factory=list)
+    ip_log: list[dict[str, Any]] = field(default_factory=list)
+    credit_checks: list[dict[str, Any]] = field(default_factory=list)
+    website_visits: list[dict[str, Any]] = field(default_factory=list)
+    installation_orders: list[dict[str, Any]] = field(default_factory=list)
 
 
 # -- fortnox ------------------------------------------------------------------------------------

@@ -25,7 +25,9 @@ from app.sandbox.models import PartnerJob, iso
 from app.sandbox.state import SandboxState
 
 CONTROLLER_ID = "connect2ip"
-CONTRACT_BASIS = "GDPR art. 6(1)(b), art. 17(3)(b) contract in force"
+# An active contract is not an art. 17(3) exception: while it runs, no art. 17(1) ground
+# applies to the data it needs, which is processed under art. 6(1)(b).
+CONTRACT_BASIS = "GDPR art. 6(1)(b): the contract is in force, so no art. 17(1) ground applies"
 RequestType = Literal[
     "access", "erasure", "portability", "rectification", "restriction", "objection"
 ]

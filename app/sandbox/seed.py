@@ -34,6 +34,7 @@ from app.sandbox.models import (
     Service,
     SnpacNumber,
     StadsnatConnection,
+    iso,
 )
 
 OPERATOR = "Connect2IP"
@@ -83,9 +84,16 @@ def call_history(customer_number: str, count: int, end: datetime, days: int) -> 
     rows.sort(key=lambda row: row[0])
     suffix = customer_number.removeprefix("C-")
     return [
-        CallRecord(f"CH-{suffix}-{i:04d}", at, direction, kind, counterpart, duration)
+        CallRecord(f"CH-{suffix}-{i:04d}", at, direction, kind, counterpart, duration,
+                   withheld=direction == "in" and _withheld(f"CH-{suffix}-{i:04d}"))
         for i, (at, direction, kind, counterpart, duration) in enumerate(rows, start=1)
     ]
+
+
+def _withheld(row_id: str) -> bool:
+    """About one incoming call in seven comes from a caller who withheld the number."""
+    digest = hashlib.blake2b(f"withheld:{row_id}".encode(), digest_size=2).digest()
+    return int.from_bytes(digest, "big") % 7 == 0
 
 
 class GeneratedCallHistory(Sequence[CallRecord]):
@@ -110,10 +118,12 @@ class GeneratedCallHistory(Sequence[CallRecord]):
         digest = hashlib.blake2b(f"{self.customer_number}:{i}".encode(), digest_size=8).digest()
         h = int.from_bytes(digest, "big")
         kind = "sms" if h % 10 < 3 else "call"
+        direction = "in" if (h >> 8) & 1 else "out"
         return CallRecord(
             f"CH-{self._suffix}-{i + 1:07d}", self._at(i, h),
-            "in" if (h >> 8) & 1 else "out", kind, f"+4670174{605 + (h >> 16) % 95:04d}",
+            direction, kind, f"+4670174{605 + (h >> 16) % 95:04d}",
             None if kind == "sms" else 5 + (h >> 24) % 1796,
+            withheld=direction == "in" and (h >> 48) % 7 == 0,
         )
 
     def _at(self, i: int, h: int | None = None) -> datetime:
@@ -189,6 +199,44 @@ def _billing(invoices: list[FortnoxInvoice]) -> list[BillingRecord]:
     ]
 
 
+def _contacts(
+    now: datetime, started: datetime, *, with_telephony: bool, installer: str | None
+) -> dict[str, Any]:
+    """The rest of what the register holds about a demo customer (see CrmCustomer)."""
+    day = timedelta(days=1)
+    found: dict[str, Any] = {
+        "support_tickets": [
+            {"ticket_id": "FEL-20871", "opened_at": iso(now - 40 * day), "kind": "fault_report",
+             "subject": "Ingen anslutning sedan i morse", "status": "closed",
+             "closed_at": iso(now - 39 * day)},
+        ],
+        "service_contacts": [
+            {"at": iso(now - 40 * day), "channel": "phone", "topic": "fault_report"},
+            {"at": iso(now - 12 * day), "channel": "email", "topic": "invoice_question"},
+        ],
+        "email_log": [
+            {"at": iso(now - 3 * day), "direction": "in", "peer_domain": "connect2ip.se",
+             "size_bytes": 18_204},
+        ],
+        "ip_log": [  # addresses handed out to the connection; none older than 24 hours
+            {"ip": "198.51.100.23", "assigned_at": iso(now - timedelta(hours=20))},
+        ],
+        "credit_checks": [
+            {"at": iso(started - day), "bureau": "UC", "result": "approved",
+             "reference": "UC-7741-2291"},
+        ],
+        "website_visits": [
+            {"at": iso(now - 2 * day), "page": "Mina sidor: fakturor"},
+        ],
+    }
+    if not with_telephony:
+        found["email_log"] = []
+    if installer:
+        found["installation_orders"] = [
+            {"order_id": "ORD-88001", "installer": installer, "at": iso(started)}]
+    return found
+
+
 def seed(now: datetime | None = None) -> SeedData:
     """A fresh copy of the demo data, dated relative to ``now``."""
     now = (now or datetime.now(UTC)).replace(microsecond=0)
@@ -225,6 +273,7 @@ def _seed_active(data: SeedData, now: datetime) -> None:
         ],
         call_history=call_history("C-1001", 50, now, days=60),
         billing=_billing(invoices),
+        **_contacts(now, started, with_telephony=True, installer="Växjö Fiberinstallation AB"),
     )
     data.fortnox_customers["1001"] = FortnoxCustomer(
         "1001", "Astrid Exempelsson", "astrid.exempelsson@example.se", "+46470123456",
@@ -261,6 +310,7 @@ def _seed_recently_ended(data: SeedData, now: datetime) -> None:
         consents=[Consent("marketing", False, started)],
         sources=["self", "SPAR", "UC"],
         billing=_billing(invoices),
+        **_contacts(ended, started, with_telephony=False, installer=None),
     )
     data.fortnox_customers["1002"] = FortnoxCustomer(
         "1002", "Erik Provsson", "erik.provsson@example.com", "+46470654321",

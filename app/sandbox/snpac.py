@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
+from app.connectors.catalog import KNOWN_OPERATORS
 from app.sandbox.models import PartnerJob
 from app.sandbox.opendsr import Partner, extension, result
 
@@ -42,16 +43,27 @@ class Snpac(Partner):
         }})
 
     def portability(self, job: PartnerJob) -> dict[str, Any]:
+        """Swedish practice: the receiving operator starts a port, and the operator the number
+        leaves (Connect2IP) authorises it. An authorisation names a known operator and never
+        replaces one already pending."""
         operator = extension(job, "number_porting").get("receiving_operator")
         if not operator:
             return self.access(job)
         rec = self.state.snpac[job.link]
+        if operator not in KNOWN_OPERATORS:
+            return result("refused", "The receiving operator is not in the registry.",
+                          reason="unknown_operator")
         if rec.status != "active":
             return result("refused", "The number is not active here and cannot be ported.",
                           reason="number_not_active")
+        if rec.booked_port and rec.booked_port.get("to_operator") != operator:
+            return result("refused", "Another port of the number is already authorised; it "
+                                     "is not replaced.", reason="port_pending")
         when = porting_date(datetime.now(UTC).date())
-        rec.booked_port = {"to_operator": operator, "date": when.isoformat()}
-        return result("done", f"Port of the number to {operator} booked for {when.isoformat()}.")
+        rec.booked_port = {"to_operator": operator, "date": when.isoformat(),
+                           "authorised_by": "donor"}
+        return result("done", f"Port of the number to {operator} authorised from "
+                              f"{when.isoformat()}; {operator} carries it out.")
 
     def erasure(self, job: PartnerJob) -> dict[str, Any]:
         rec = self.state.snpac[job.link]
@@ -64,7 +76,8 @@ class Snpac(Partner):
             "retained", "Older porting history erased; the active number's record is kept "
                         "for routing and number portability.",
             retained=[{"category": "number-portability record (number, current operator)",
-                       "basis": PORTABILITY_BASIS, "until": None}],
+                       "basis": PORTABILITY_BASIS, "until": None,
+                       "code": "number_record", "basis_code": "number_portability"}],
         )
 
     def record(self, link: str) -> Any:

@@ -39,7 +39,8 @@ class Stadsnat(Partner):
             "retained", "Activation history erased; the address and port of the active "
                         "connection are kept while it is delivered.",
             retained=[{"category": "connection address and service/port",
-                       "basis": CONTRACT_BASIS, "until": None}],
+                       "basis": CONTRACT_BASIS, "until": None,
+                       "code": "connection_address", "basis_code": "contract_in_force"}],
         )
 
     def record(self, link: str) -> Any:

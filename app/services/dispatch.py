@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
-from app.connectors.base import Call, Connector, ErasedBy, Outcome, no_data
+from app.connectors.base import Call, Connector, ErasedBy, Outcome
 from app.connectors.catalog import SYSTEMS
 from app.db import unit_of_work, utcnow
 from app.errors import ConnectorError, PermanentError, TransientError
@@ -325,9 +325,9 @@ class Dispatcher:
                 raise PermanentError("The customer has no link (pseudonymous ID) for this system.")
             erased = call.erased_by
             if erased is not None and erased.status is TaskStatus.done and not claimed.polling:
-                await self._record(claimed, outcome=no_data(
-                    f"{erased.summary()}: {call.system} holds nothing about the customer any "
-                    "more, so nothing was written back."))
+                await self._record(claimed, outcome=erased.outcome(
+                    f"{call.system} holds nothing about the customer any more, so nothing was "
+                    "written back."))
                 return
             self.metrics.partner_calls.labels(system=call.system).inc()
             outcome = await (connector.poll(call) if claimed.polling else connector.execute(call))

@@ -15,14 +15,15 @@ The inputs are plain snapshots (:class:`PackageInputs`), read and decrypted by
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app.services import report
-from app.services.packages import TEXT_PREFIX, Entry, PackageWriter, field_types
+from app.services import policy, report
+from app.services.packages import TEXT_PREFIX, Entry, PackageWriter, csv_cell, field_types
 
 CallPages = Callable[[str], AsyncIterator[list[dict[str, Any]]]]
 RESULT_TYPES = ("erasure", "rectification", "restriction", "objection")
@@ -66,6 +67,8 @@ class SystemResult:
     data: dict[str, Any] | None = None
     uncertain: bool = False  # stopped after an attempt that may have been applied
     scheduled_for: datetime | None = None  # scheduled work: a deferred erasure
+    code: str | None = None  # the outcome as a code the answer words (connectors.base.Outcome)
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,14 +106,16 @@ async def write_contents(
     context: dict[str, Any] = {
         "t": t, "kind": kind, "req": inputs.request.public(), "generated_at": _iso(generated_at),
         "retention_days": retention_days, "request_type": inputs.request.type,
+        "policy": policy.for_language(inputs.request.language),
     }
     if inputs.request.extension:  # art. 12(3): the extension and its reason, in the answer
         context["extension"] = inputs.request.extension
     if kind == "access":
         context["systems"] = await _write_access(inputs, writer, generated_at, call_pages,
                                                  report_rows, t)
+        context["recipients"] = recipients_of(inputs, context["policy"])
     elif kind == "portability":
-        context.update(_write_portability(inputs, writer, generated_at, t))
+        context.update(await _write_portability(inputs, writer, generated_at, t, call_pages))
     else:
         context.update(_write_result(inputs, writer, generated_at, kind))
     context["files"] = [f.as_dict() for f in writer.files]
@@ -120,6 +125,18 @@ async def write_contents(
 
 
 # -- access -------------------------------------------------------------------------------------
+
+
+def recipients_of(inputs: PackageInputs, said: dict[str, Any]) -> list[dict[str, str]]:
+    """The subprocessors that hold this customer's data: those whose export found data, and an
+    installation company where the customer has an installation order."""
+    holding = {s.system for s in inputs.systems
+               if s.system != "crm" and (s.data or s.status == "manual"
+                                         or s.system == "installer")}
+    register = next((s.data for s in inputs.systems if s.system == "crm" and s.data), {})
+    if register.get("installation_orders"):
+        holding.add("installer")  # the order names the installation company it went to
+    return [recipient for system, recipient in said["recipients"].items() if system in holding]
 
 
 async def _write_access(
@@ -147,10 +164,12 @@ async def _write_access(
             out.write("}}\n")
             shown.append({
                 "title": system.title, "key": system.key, "system": system.system,
-                "status": system.status, "summary": system.summary,
+                "status": system.status, "summary": report.outcome_text(
+                    t, action=system.action, status=system.status, code=system.code,
+                    params=system.params),
                 "retrieved_at": _iso(system.finished_at), "calls": calls,
                 "categories": [{"key": name, "info": report.category_info(t, name),
-                                "block": report.shape(value, t)}
+                                "block": report.shape(value, t, name)}
                                for name, value in categories.items()],
             })
         out.write("]\n}\n")
@@ -171,9 +190,13 @@ async def _stream_calls(
     try:
         async for page in call_pages(customer_number):
             for row in page:
+                if isinstance(row, dict) and row.get("withheld"):
+                    # art. 15(4): a caller who withheld the number keeps it withheld
+                    row = {**row, "counterpart": None}
                 out.write(("," if total else "") + "\n" + _dumps(row))
                 if total < report_rows:
-                    preview.append(row)
+                    preview.append({**row, "counterpart": "withheld"}
+                                   if row.get("withheld") else row)
                 at = row.get("at") if isinstance(row, dict) else None
                 if isinstance(at, str):
                     first_at = at if first_at is None or at < first_at else first_at
@@ -191,8 +214,17 @@ async def _stream_calls(
 # -- portability --------------------------------------------------------------------------------
 
 
-def _write_portability(
+# The call history is observed data the customer generated by using the service (WP242): it is
+# part of what they may take with them. Streamed page by page, never held whole.
+CALL_FIELDS = [{"name": "id", "type": "string"}, {"name": "at", "type": "string"},
+               {"name": "direction", "type": "string"}, {"name": "kind", "type": "string"},
+               {"name": "counterpart", "type": "string"},
+               {"name": "duration_s", "type": "integer"}, {"name": "withheld", "type": "boolean"}]
+
+
+async def _write_portability(
     inputs: PackageInputs, writer: PackageWriter, generated_at: datetime, t: dict[str, Any],
+    call_pages: CallPages | None = None,
 ) -> dict[str, Any]:
     wants_csv = "csv" in (inputs.request.details.get("formats") or ["json", "csv"])
     datasets: list[dict[str, Any]] = []
@@ -206,19 +238,57 @@ def _write_portability(
             datasets.append({"name": name, "system": system.system, "title": system.title,
                              "file": f"{stem}.csv" if wants_csv else None,
                              "fields": fields, "rows": rows})
+    observed = await _write_observed(inputs, writer, t, call_pages, wants_csv)
     porting = _porting(inputs)
     writer.write_json("data.json", {
         "format": "connect2ip-dsr-portability/1", "generated_at": _iso(generated_at),
         "request": inputs.request.public(), "csv": {"encoding": "UTF-8", "rfc": 4180,
                                                     "null": "", "booleans": ["true", "false"],
                                                     "text_prefix": TEXT_PREFIX},
-        "datasets": datasets, "number_porting": porting,
+        "datasets": datasets + ([{k: v for k, v in observed.items() if k != "rows"}]
+                                if observed else []),
+        "number_porting": porting,
     })
     for dataset in datasets:
         if dataset["file"]:
             writer.write_csv(dataset["file"], dataset["fields"], dataset["rows"])
-    return {"datasets": [{**d, "row_count": len(d["rows"]), "rows": None} for d in datasets],
-            "porting": porting}
+    shown = [{**d, "row_count": len(d["rows"]), "rows": None} for d in datasets]
+    return {"datasets": shown + ([observed] if observed else []), "porting": porting}
+
+
+async def _write_observed(
+    inputs: PackageInputs, writer: PackageWriter, t: dict[str, Any],
+    call_pages: CallPages | None, wants_csv: bool,
+) -> dict[str, Any] | None:
+    """The call history into its own file (CSV, or JSON lines when only JSON is wanted)."""
+    register = next((s for s in inputs.systems if s.system == "crm" and s.data), None)
+    if register is None or call_pages is None:
+        return None
+    name = "call_history.csv" if wants_csv else "call_history.jsonl"
+    count = 0
+    try:
+        with writer.entry(name) as out:
+            table = csv.writer(out, lineterminator="\r\n") if wants_csv else None
+            if table is not None:
+                table.writerow([f["name"] for f in CALL_FIELDS])
+            async for page in call_pages(inputs.request.customer_number):
+                for row in page:
+                    if row.get("withheld"):
+                        row = {**row, "counterpart": None}  # art. 15(4)
+                    if table is not None:
+                        table.writerow([csv_cell(row.get(f["name"]), f["type"])
+                                        for f in CALL_FIELDS])
+                    else:
+                        out.write(_dumps(row) + "\n")
+                    count += 1
+    except PackageError:
+        raise
+    except Exception as exc:  # a partner error: the package is built again later
+        reason = getattr(exc, "reason", type(exc).__name__)
+        raise PackageError(f"the call history could not be read: {reason}") from None
+    return {"name": "call_history", "system": "crm", "title": register.title, "file": name,
+            "observed": True, "row_count": count, "rows": None,
+            "fields": [{**f, "description": report.label(t, f["name"])} for f in CALL_FIELDS]}
 
 
 def _porting(inputs: PackageInputs) -> dict[str, Any] | None:
@@ -236,14 +306,37 @@ def _porting(inputs: PackageInputs) -> dict[str, Any] | None:
 # -- erasure, rectification, restriction, objection, rejection ----------------------------------
 
 
+def _objection(inputs: PackageInputs, systems: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the objection stopped and what continues, and why (art. 21)."""
+    details = inputs.request.details
+    objection: dict[str, Any] = {"processing": details.get("processing")}
+    if details.get("processing") == "direct_marketing":
+        objection["unlist"] = bool(details.get("unlist"))
+        objection["stopped"] = [s["action"] for s in systems if s["status"] in ("done",
+                                                                                "retained")]
+        return objection
+    assessed = next((s for s in inputs.systems if s.action == "assess_objection"), None)
+    decision = assessed.params.get("decision") if assessed else None
+    objection.update({
+        "activity": details.get("activity"), "grounds": details.get("grounds"),
+        "decision": decision, "reason": assessed.summary if assessed else None,
+        "stopped": [details.get("activity")] if decision == "upheld" else [],
+        "continues": [details.get("activity")] if decision == "overridden" else [],
+    })
+    return objection
+
+
 def _write_result(
     inputs: PackageInputs, writer: PackageWriter, generated_at: datetime, kind: str,
 ) -> dict[str, Any]:
     req = inputs.request
+    t = report.texts(req.language)
     systems: list[dict[str, Any]] = [
         {"system": s.system, "title": s.title, "action": s.action, "status": s.status,
          "summary": s.summary, "done_at": _iso(s.finished_at), "retained": s.retained,
-         "uncertain": s.uncertain}
+         "uncertain": s.uncertain, "text": report.outcome_text(
+             t, action=s.action, status=s.status, code=s.code, params=s.params,
+             uncertain=s.uncertain)}
         for s in inputs.systems if s.scheduled_for is None]
     # The promise that what is kept by law is erased when its time is up, as the scheduled
     # work that keeps it: one entry per system, with the date it runs.
@@ -288,8 +381,6 @@ def _write_result(
         extra["restriction"] = {"grounds": req.details.get("grounds"),
                                 "lift": "notified_before_lifting (GDPR art. 18(3))"}
     elif kind == "objection":
-        extra["objection"] = {"processing": req.details.get("processing"),
-                              "stopped": [s["action"] for s in systems
-                                          if s["status"] in ("done", "retained")]}
+        extra["objection"] = _objection(inputs, systems)
     writer.write_json("result.json", {**body, **extra})
     return {"systems": systems, "retained": retained, **extra}

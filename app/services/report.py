@@ -15,14 +15,21 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 LANGUAGES = ("sv", "en")
-_ISO_TS = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?(Z|[+-]00:?00)$")
+_ISO_TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$")
+SWEDEN = ZoneInfo("Europe/Stockholm")  # every time in an answer is Swedish time
+# Fields that hold an amount of money in kronor, shown as "1 234,50 kr".
+MONEY_FIELDS = frozenset({"amount_sek", "Total", "Balance"})
+# Keys that are the partner's own plumbing, never the customer's data (Fortnox's "@url").
+HIDDEN_PREFIX = "@"
 
 
 @cache
@@ -42,7 +49,30 @@ def environment() -> Environment:
     )
     env.filters["show"] = show
     env.filters["fmt"] = lambda template, **values: template.format(**values)
+    env.filters["day"] = lambda value, t: str(value)[:10] if value else show(None, t)
+    env.filters["count"] = count
+    env.filters["value"] = lambda value, t, key: shown_value(key, value, t)
     return env
+
+
+def count(n: int, t: dict[str, Any], noun: str) -> str:
+    """``n`` with the right singular or plural noun: "1 rad", "2 rader"."""
+    forms = t["plural"][noun]
+    return str(forms["one" if n == 1 else "other"]).format(n=n)
+
+
+def money(value: float | int, t: dict[str, Any]) -> str:
+    """An amount in kronor the way the language writes it: "1 234,50 kr" / "SEK 1,234.50"."""
+    text = f"{value:,.2f}"
+    if t.get("lang") == "sv":
+        return text.replace(",", " ").replace(".", ",") + " kr"
+    return f"SEK {text}"
+
+
+def when(value: str) -> str:
+    """An ISO timestamp as Swedish local time, "2026-11-29 17:05"."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment.astimezone(SWEDEN).strftime("%Y-%m-%d %H:%M")
 
 
 def show(value: Any, t: dict[str, Any] | None = None) -> str:
@@ -53,11 +83,42 @@ def show(value: Any, t: dict[str, Any] | None = None) -> str:
     if isinstance(value, bool):
         return str(labels.get("yes" if value else "no", str(value).lower()))
     if isinstance(value, str):
-        match = _ISO_TS.match(value)
-        return f"{match[1]} {match[2]} UTC" if match else value
-    if isinstance(value, int | float):
+        return when(value) if _ISO_TS.match(value) else value
+    if isinstance(value, int):
         return str(value)
+    if isinstance(value, float):
+        text = f"{value:g}"
+        return text.replace(".", ",") if (t or {}).get("lang") == "sv" else text
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def shown_value(key: str, value: Any, t: dict[str, Any]) -> str:
+    """A field's value for a reader: codes in words, amounts in kronor, the rest via show."""
+    if key in MONEY_FIELDS and isinstance(value, int | float) and not isinstance(value, bool):
+        return money(value, t)
+    words = t.get("values", {}).get(key, {})
+    if isinstance(value, str) and value in words:
+        return str(words[value])
+    if isinstance(value, list) and all(isinstance(v, str) for v in value) and value:
+        return ", ".join(str(words.get(v, v)) for v in value)
+    return show(value, t)
+
+
+def outcome_text(
+    t: dict[str, Any], *, action: str, status: str, code: str | None = None,
+    params: dict[str, Any] | None = None, uncertain: bool = False,
+) -> str:
+    """A task's outcome in the answer's language, from its code (never the partner's prose)."""
+    template = t["outcomes"].get(code) if code else None
+    if template:
+        try:
+            return str(template).format(**(params or {}))
+        except (KeyError, IndexError, ValueError):
+            pass
+    if uncertain:
+        return str(t["outcome_generic"]["uncertain"])
+    by_action = t["outcome_by_action"].get(action, {})
+    return str(by_action.get(status) or t["outcome_generic"].get(status, status))
 
 
 def label(t: dict[str, Any], key: str) -> str:
@@ -66,38 +127,43 @@ def label(t: dict[str, Any], key: str) -> str:
 
 def _flatten(record: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
     for key, value in record.items():
+        if key.startswith(HIDDEN_PREFIX):
+            continue
         if isinstance(value, dict) and value:
             yield from _flatten(value, f"{prefix}{key}.")
         else:
             yield f"{prefix}{key}", value
 
 
-def shape(value: Any, t: dict[str, Any]) -> dict[str, Any]:
+def shape(value: Any, t: dict[str, Any], key: str = "") -> dict[str, Any]:
     """A display block for one category's data."""
     if isinstance(value, dict):
-        rows = [(" / ".join(label(t, part) for part in key.split(".")), _cell(item, t))
+        rows = [(" / ".join(label(t, part) for part in key.split(".")),
+                 _cell(item, t, key.rsplit(".", 1)[-1]))
                 for key, item in _flatten(value)]
         return {"kind": "kv", "rows": rows}
     if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
         columns: list[str] = []
         for item in value:
-            columns.extend(k for k in item if k not in columns)
+            columns.extend(k for k in item if k not in columns and not k.startswith(HIDDEN_PREFIX))
         return {"kind": "table", "columns": [label(t, c) for c in columns],
-                "rows": [[_cell(item.get(c), t) for c in columns] for item in value]}
+                "rows": [[_cell(item.get(c), t, c) for c in columns] for item in value]}
     if isinstance(value, list):
-        return {"kind": "list", "entries": [_cell(item, t) for item in value]}
-    return {"kind": "kv", "rows": [("", _cell(value, t))]}
+        return {"kind": "list", "entries": [shown_value(key, item, t) for item in value]}
+    return {"kind": "kv", "rows": [("", _cell(value, t, key))]}
 
 
-def _cell(value: Any, t: dict[str, Any]) -> str:
+def _cell(value: Any, t: dict[str, Any], key: str = "") -> str:
     if isinstance(value, list) and all(isinstance(v, dict) for v in value) and value:
-        return "; ".join(", ".join(f"{label(t, k)}: {show(v, t)}" for k, v in item.items())
+        return "; ".join(", ".join(f"{label(t, k)}: {shown_value(k, v, t)}"
+                                   for k, v in item.items() if not k.startswith(HIDDEN_PREFIX))
                          for item in value)
-    if isinstance(value, list):
-        return ", ".join(show(v, t) for v in value) or show(None, t)
+    if isinstance(value, list) and not value:
+        return show(None, t)
     if isinstance(value, dict):
-        return ", ".join(f"{label(t, k)}: {show(v, t)}" for k, v in _flatten(value))
-    return show(value, t)
+        return ", ".join(f"{label(t, k)}: {shown_value(k.rsplit('.', 1)[-1], v, t)}"
+                         for k, v in _flatten(value))
+    return shown_value(key, value, t)
 
 
 def category_info(t: dict[str, Any], key: str) -> dict[str, str]:

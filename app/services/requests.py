@@ -95,7 +95,8 @@ def _intake(data: RequestCreate, principal: Principal) -> tuple[str, Channel, st
         raise _field_error("customer_number", "is required for requests entered by an agent")
     if data.channel is None:
         raise _field_error("channel", "is required for requests entered by an agent")
-    return data.customer_number, Channel(data.channel.value), data.identity_verification
+    identity = data.identity_verification.value if data.identity_verification else None
+    return data.customer_number, Channel(data.channel.value), identity
 
 
 async def create_request(

@@ -123,7 +123,8 @@ async def load_inputs(session: AsyncSession, request: DsrRequest, vault: Vault) 
             retained=list(outcome.get("retained") or (task.params or {}).get("items") or []),
             data=vault.open(row.ciphertext) if row is not None else None,
             uncertain=bool(outcome.get("uncertain")),
-            scheduled_for=task.scheduled_for,
+            scheduled_for=task.scheduled_for, code=outcome.get("code"),
+            params=dict(outcome.get("params") or {}),
         ))
     links = {link.system: link.external_id for link in await session.scalars(
         select(Link).where(col(Link.customer_number) == request.customer_number))}
@@ -216,9 +217,6 @@ async def supersede(session: AsyncSession, request: DsrRequest) -> None:
     await session.flush()
 
 
-BUILD_ATTEMPTS = 3
-
-
 async def ensure_package(
     sessionmaker: async_sessionmaker[AsyncSession], request_id: uuid.UUID, *,
     connectors: Mapping[str, Any], vault: Vault, settings: Settings,
@@ -226,45 +224,42 @@ async def ensure_package(
     """The request's package, building and storing it first if there is none yet.
 
     The build runs outside any transaction (it may take a while and call the register); the
-    store re-checks under the request's row lock, so two builders racing store one package,
-    and a build whose request changed meanwhile (reopened to lift a restriction, say: its
-    audit trail moved on) is thrown away and made again rather than stored stale.
+    store re-checks under the request's row lock, so two builders racing store one package.
     Raises :class:`NotReady` when the package cannot be built now (a partner unreachable).
     """
-    for _attempt in range(BUILD_ATTEMPTS):
-        async with sessionmaker() as session:
+    async with sessionmaker() as session:
+        existing = await session.get(ResponsePackage, request_id)
+        if existing is not None:
+            return existing
+        request = await session.get(DsrRequest, request_id)
+        if request is None or request.status not in ANSWERED:
+            raise InvalidState("The response is produced when the request is finished.")
+        inputs = await load_inputs(session, request, vault)
+        answered_at = request.finished_at
+    try:
+        built = await build_zip(inputs, call_pages=call_pages_of(connectors), settings=settings)
+    except PackageError as exc:
+        log.warning("response package not built", extra={
+            "dsr_request_id": str(request_id), "reason": str(exc)})
+        raise NotReady("The response could not be prepared just now; try again shortly.") \
+            from None
+    try:
+        async with unit_of_work(sessionmaker) as session:
+            locked = await lock_request(session, request_id)
             existing = await session.get(ResponsePackage, request_id)
             if existing is not None:
                 return existing
-            request = await session.get(DsrRequest, request_id)
-            if request is None or request.status not in ANSWERED:
-                raise InvalidState("The response is produced when the request is finished.")
-            seen = request.audit_seq
-            inputs = await load_inputs(session, request, vault)
-        try:
-            built = await build_zip(inputs, call_pages=call_pages_of(connectors),
-                                    settings=settings)
-        except PackageError as exc:
-            log.warning("response package not built", extra={
-                "dsr_request_id": str(request_id), "reason": str(exc)})
-            raise NotReady("The response could not be prepared just now; try again shortly.") \
-                from None
-        try:
-            async with unit_of_work(sessionmaker) as session:
-                locked = await lock_request(session, request_id)
-                existing = await session.get(ResponsePackage, request_id)
-                if existing is not None:
-                    return existing
-                if locked.audit_seq != seen:  # the request changed while it was being built
-                    continue
-                package = await store(session, locked, built, vault=vault,
-                                      retention_days=settings.response_retention_days)
-        finally:
-            built.discard()
-        log.info("response package stored", extra={
-            "dsr_request_id": str(request_id), "size": package.size, "chunks": package.chunks})
-        return package
-    raise NotReady("The request is changing; its response can be prepared shortly.")
+            if locked.status not in ANSWERED or locked.finished_at != answered_at:
+                # reopened while this was built (a restriction being lifted): the answer it
+                # would store is no longer the answer; the next build makes the right one
+                raise NotReady("The request changed while its response was being prepared.")
+            package = await store(session, locked, built, vault=vault,
+                                  retention_days=settings.response_retention_days)
+    finally:
+        built.discard()
+    log.info("response package stored", extra={
+        "dsr_request_id": str(request_id), "size": package.size, "chunks": package.chunks})
+    return package
 
 
 async def build_pending(

@@ -170,9 +170,12 @@ async def _reschedule(
     dated = _dated(outcome.retained)
     if not dated:
         return False
+    following = due_after(str(dated[0].until))
+    if task.scheduled_for is not None and following <= task.scheduled_for:
+        return False  # a partner that keeps naming a date already passed: no loop, final
     now = utcnow()
     task.status, task.updated_at = TaskStatus.scheduled, now
-    task.scheduled_for = due_after(str(dated[0].until))
+    task.scheduled_for = following
     task.params = {**(task.params or {}), "items": [item.as_dict() for item in dated]}
     task.outcome = outcome.public()
     task.attempts = 0
@@ -307,8 +310,13 @@ async def retry_task(
 async def complete_task(
     session: AsyncSession, *, request: DsrRequest, task_id: uuid.UUID, principal: Principal,
     status: TaskStatus, note: str, retained: list[Retained], vault: Vault,
+    decision: str | None = None,
 ) -> Task:
-    """An agent records the outcome of a manual (or failed) task."""
+    """An agent records the outcome of a manual (or failed) task.
+
+    An objection's assessment (art. 21(1)) needs the decision: ``upheld`` (the processing
+    stops) or ``overridden`` (it continues on compelling legitimate grounds), with the reasons
+    in ``note``; the customer's letter says which, and why."""
     lifecycle.guard(request, "complete_task")
     task = await _task_of(session, request, task_id)
     if task.status not in lifecycle.TASK_NEEDS_PERSON:
@@ -318,7 +326,14 @@ async def complete_task(
         )
     if status is TaskStatus.retained and not retained:
         raise InvalidState("A retained outcome must list what is kept, with basis and date.")
-    outcome = Outcome(status, summary=note, retained=tuple(retained))
+    assessing = task.action == "assess_objection"
+    if assessing and decision is None:
+        raise InvalidState("An objection's assessment needs a decision: upheld or overridden.")
+    if decision is not None and not assessing:
+        raise InvalidState("A decision is recorded only for an objection's assessment.")
+    outcome = Outcome(status, summary=note, retained=tuple(retained), code=(
+        f"objection_{decision}" if decision else None), params={"decision": decision}
+        if decision else {})
     await apply_outcome(session, request=request, task=task, outcome=outcome, vault=vault,
                         actor=(principal.sub, principal.role.value))
     return task

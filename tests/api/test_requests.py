@@ -22,7 +22,7 @@ async def count_rows(app, model) -> int:  # type: ignore[no-untyped-def]
         ("rectification", {"changes": {"email": "ny@example.se", "city": "Växjö"}}),
         ("restriction", {"grounds": "accuracy_contested"}),
         ("objection", {"processing": "direct_marketing"}),
-        ("objection", {"processing": "legitimate_interest"}),
+        ("objection", {"processing": "legitimate_interest", "activity": "Trafikanalys", "grounds": "Min situation"}),
         ("portability", {"formats": ["json", "csv"], "receiving_operator": "Telia"}),
     ],
 )
@@ -55,7 +55,7 @@ async def test_objection_plans_tasks_by_processing(client, portal) -> None:  # t
                                               "details": {"processing": "direct_marketing"}})
     assert ("crm", "stop_marketing") in {(t["system"], t["action"]) for t in marketing["tasks"]}
     weighed = await create(client, portal, {"type": "objection",
-                                            "details": {"processing": "legitimate_interest"}})
+                                            "details": {"processing": "legitimate_interest", "activity": "Trafikanalys", "grounds": "Min situation"}})
     assert {(t["system"], t["action"]) for t in weighed["tasks"]} == {("crm", "assess_objection")}
 
 
@@ -70,6 +70,16 @@ async def test_objection_plans_tasks_by_processing(client, portal) -> None:  # t
         ({"type": "rectification", "details": {"changes": {"email": "not-an-email"}}}, 422,
          "changes"),
         ({"type": "objection", "details": {}}, 422, "processing"),
+        # a port goes only to an operator in SNPAC's registry
+        ({"type": "portability", "details": {"receiving_operator": "Hittepå Tele AB"}}, 422,
+         "receiving_operator"),
+        # legitimate interest needs what is objected to and why; unlist is for marketing
+        ({"type": "objection", "details": {"processing": "legitimate_interest"}}, 422,
+         "details"),
+        ({"type": "objection", "details": {"processing": "direct_marketing",
+                                           "grounds": "x"}}, 422, "details"),
+        ({"type": "access", "customer_number": "C-1001", "channel": "phone",
+          "identity_verification": "none"}, 422, "identity_verification"),
         ({"type": "objection", "details": {"processing": "spam"}}, 422, "processing"),
         ({"type": "restriction", "details": {}}, 422, "grounds"),
         ({"type": "portability", "details": {"formats": ["xml"]}}, 422, "formats"),
@@ -120,10 +130,10 @@ async def test_agent_request_waits_for_verification(client, agent, app) -> None:
     assert created["status"] == "awaiting_verification"
     assert created["identity_verification"] is None
     verified = await client.post(f"/v1/requests/{created['id']}/verify",
-                                 json={"method": "id_card"}, headers=agent)
+                                 json={"method": "id_document"}, headers=agent)
     assert verified.status_code == 200
     assert verified.json()["status"] == "in_progress"
-    assert verified.json()["identity_verification"] == "id_card"
+    assert verified.json()["identity_verification"] == "id_document"
     again = await client.post(f"/v1/requests/{created['id']}/verify",
                               json={"method": "bankid"}, headers=agent)
     assert "in_progress" in assert_problem(again, 409)["detail"]
@@ -334,3 +344,9 @@ async def test_idempotency_keys(client, agent, auth, app) -> None:  # type: igno
     assert bob.json()["id"] != first.json()["id"]
     assert await count_rows(app, DsrRequest) == 2
     assert await count_rows(app, IdempotencyKey) == 2
+
+
+async def test_a_known_operator_is_spelled_as_the_registry_does(client, portal) -> None:  # type: ignore[no-untyped-def]
+    created = await create(client, portal, {"type": "portability",
+                                            "details": {"receiving_operator": " telia "}})
+    assert created["details"]["receiving_operator"] == "Telia"

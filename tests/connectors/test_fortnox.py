@@ -202,16 +202,31 @@ async def test_erase_with_invoices_anonymises_and_retains_them(
     )
     outcome = await fortnox.execute(make_call("fortnox", "erase"))
 
+    # an invoice is unpaid: a legal claim, so the debtor's identity stays on the card
     assert json.loads(put.calls.last.request.content) == {"Customer": {
-        "Name": "Anonymiserad kund", "Email": "", "Phone1": "", "Address1": "", "ZipCode": "",
-        "City": "", "OrganisationNumber": "", "Active": False,
-    }}
+        "Email": "", "Phone1": "", "Active": False}}
     assert outcome.status is TaskStatus.retained
     assert [r.as_dict() for r in outcome.retained] == [
-        {"category": "invoices", "basis": BFL_BASIS, "until": "2033-12-31"},
-        {"category": "unpaid_invoices", "basis": CLAIM_BASIS, "until": "2033-12-31"},
+        {"category": "invoices", "basis": BFL_BASIS, "until": "2033-12-31", "code": "invoices",
+         "basis_code": "bookkeeping"},
+        {"category": "debtor identity on the customer card (unpaid invoice)",
+         "basis": CLAIM_BASIS, "until": None, "code": "debtor_identity",
+         "basis_code": "legal_claim"},
     ]
-    assert "3 invoices" in outcome.summary
+    assert "3 invoices" in outcome.summary and outcome.code == "fortnox_claim_kept"
+
+
+async def test_erase_with_paid_invoices_only_anonymises_the_card(
+    fortnox: Connector, make_call: MakeCall, api: str, token: respx.Route,
+    respx_mock: respx.MockRouter,
+) -> None:
+    respx_mock.get(api + "/3/invoices").respond(200, json=invoices(
+        invoice("5101", "2025-11-01"), invoice("5102", "2026-01-01")))
+    put = respx_mock.put(api + "/3/customers/1001").respond(
+        200, json={"Customer": {**CARD, **ANONYMISED_CARD}})
+    outcome = await fortnox.execute(make_call("fortnox", "erase"))
+    assert json.loads(put.calls.last.request.content) == {"Customer": ANONYMISED_CARD}
+    assert [r.code for r in outcome.retained] == ["invoices"]
 
 
 async def test_erase_falls_back_to_anonymising_when_delete_finds_invoices(

@@ -56,7 +56,7 @@ def test_a_process_killed_mid_dispatch_loses_nothing(launch: Launch) -> None:
         api = Api(client)
         ids = [api.create(body, PORTAL)["id"] for body in SIX_RIGHTS[:4]]
         ids.append(api.create({"type": "erasure", "customer_number": "C-1002",
-                               "channel": "letter", "identity_verification": "id_card"},
+                               "channel": "letter", "identity_verification": "id_document"},
                               api.agent)["id"])
         before = wait_until_mid_dispatch(api, ids)
 

@@ -31,7 +31,8 @@ RIGHTS: dict[str, tuple[dict[str, Any], set[tuple[str, str]]]] = {
          ("eniro", "rectify")}),
     "restriction": ({"type": "restriction", "details": {"grounds": "accuracy_contested"}},
                     {(s, "restrict") for s in ALL_PARTNERS}),
-    "objection": ({"type": "objection", "details": {"processing": "direct_marketing"}},
+    "objection": ({"type": "objection", "details": {"processing": "direct_marketing",
+                                                    "unlist": True}},
                   {("crm", "stop_marketing"), ("eniro", "unlist")}),
     "portability": ({"type": "portability", "details": {"receiving_operator": "Telia"}},
                     {("crm", "export_provided"), ("snpac", "port_number")}),
@@ -71,7 +72,8 @@ def test_all_six_rights_complete_in_every_system(api: Api, portal: dict[str, str
     deferred = deferred_by_system(final[created["erasure"]["id"]])
     assert {s: t["status"] for s, t in deferred.items()} == {"crm": "scheduled",
                                                              "fortnox": "scheduled"}
-    assert any("contract in force" in item["basis"]
+    assert any(item.get("basis_code") == "contract_in_force"
+               and "no art. 17(1) ground" in item["basis"]
                for item in erasure["crm"]["outcome"]["retained"])
 
     portability = tasks_by_system(final[created["portability"]["id"]])
@@ -83,7 +85,7 @@ def test_all_six_rights_complete_in_every_system(api: Api, portal: dict[str, str
     assert "Storgatan" not in str(rectification)
 
 
-def test_erasure_of_an_ended_contract_keeps_invoices_under_bokforingslagen(api: Api) -> None:
+def test_erasure_of_an_ended_contract_keeps_invoices_and_the_claim(api: Api) -> None:
     created = api.create({"type": "erasure", "customer_number": "C-1002", "channel": "phone",
                           "identity_verification": "bankid"}, api.agent)
     assert created["status"] == "in_progress"  # verified on entry: dispatched at once
@@ -95,12 +97,14 @@ def test_erasure_of_an_ended_contract_keeps_invoices_under_bokforingslagen(api: 
     assert all(t["status"] in TERMINAL_TASK for t in tasks.values()), describe(final)
     fortnox = tasks["fortnox"]
     assert fortnox["status"] == "retained", describe(final)
-    retained = fortnox["outcome"]["retained"]
-    assert retained, fortnox
-    for item in retained:
-        assert item["category"]
-        assert "Bokföringslagen" in item["basis"]
-        assert re.fullmatch(r"\d{4}-12-31", item["until"]), item  # 31 December, 7th year after
+    retained = {item["code"]: item for item in fortnox["outcome"]["retained"]}
+    assert set(retained) == {"invoices", "debtor_identity"}, fortnox
+    invoices = retained["invoices"]
+    assert "Bokföringslagen" in invoices["basis"]
+    assert re.fullmatch(r"\d{4}-12-31", invoices["until"]), invoices  # 31 Dec, 7th year after
+    # C-1002 still owes an invoice: a legal claim (art. 17(3)(e)) until it is paid
+    claim = retained["debtor_identity"]
+    assert "17(3)(e)" in claim["basis"] and claim["until"] is None
 
 
 def test_agent_request_waits_for_identity_verification(api: Api, portal: dict[str, str]) -> None:

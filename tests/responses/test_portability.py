@@ -26,10 +26,15 @@ async def test_csv_parses_back_to_exactly_the_json(app, client, portal) -> None:
     assert body["status"] == "completed"
     package = await download(client, portal, body["id"])
     check_manifest(package, {"manifest.json", "report.html", "data.json", "customer.csv",
-                             "services.csv", "consents.csv"})
+                             "services.csv", "consents.csv", "call_history.csv"})
     data = json.loads(package.read("data.json"))
     assert data["format"] == "connect2ip-dsr-portability/1" and data["number_porting"] is None
     datasets = {d["name"]: d for d in data["datasets"]}
+    # the call history is observed data the customer generated, so it travels too (WP242)
+    observed = datasets.pop("call_history")
+    assert observed["observed"] is True and observed["row_count"] == 3
+    header, calls = _parse(package, "call_history.csv")
+    assert header == [f["name"] for f in observed["fields"]] and len(calls) == 3
     assert set(datasets) == set(PROVIDED)
     for name, dataset in datasets.items():
         assert dataset["rows"] == PROVIDED[name]
@@ -54,7 +59,10 @@ async def test_json_only_when_asked(app, client, portal) -> None:  # type: ignor
     body = await finish(app, client, portal,
                         {"type": "portability", "details": {"formats": ["json"]}}, made)
     package = await download(client, portal, body["id"])
-    check_manifest(package, {"manifest.json", "report.html", "data.json"})
+    check_manifest(package, {"manifest.json", "report.html", "data.json", "call_history.jsonl"})
+    lines = package.read("call_history.jsonl").decode().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [
+        "CH-1001-0000000", "CH-1001-0000001", "CH-1001-0000002"]
 
 
 async def test_number_porting_says_what_was_sent_to_snpac(app, client, portal, agent) -> None:  # type: ignore[no-untyped-def]

@@ -54,14 +54,28 @@ async def test_c1002_erasure_lists_what_is_kept_with_basis_and_date(
     result = json.loads(package.read("result.json"))
     assert {s["system"] for s in result["systems"]} == {"crm", "fortnox", "stadsnat"}
     assert all(s["done_at"] for s in result["systems"])
-    kept = {r["system"]: r for r in result["retained"]}
-    assert set(kept) == {"crm", "fortnox"}
-    assert kept["crm"]["basis"] == ACCOUNTING_BASIS
-    for item in kept.values():
-        assert "Bokföringslagen" in item["basis"] and "7 kap. 2 §" in item["basis"]
-        assert re.fullmatch(r"\d{4}-12-31", item["until"])
+    kept = [(r["system"], r["code"], r["basis_code"]) for r in result["retained"]]
+    # C-1002 owes an invoice: the claim keeps the debtor's identity until it is paid
+    # (art. 17(3)(e)), and the accounting records are kept under Bokföringslagen.
+    assert kept == [("crm", "debtor_identity", "legal_claim"),
+                    ("crm", "accounting_records", "bookkeeping"),
+                    ("fortnox", "invoices", "bookkeeping"),
+                    ("fortnox", "debtor_identity", "legal_claim")]
+    for item in result["retained"]:
+        if item["basis_code"] == "bookkeeping":
+            assert "Bokföringslagen" in item["basis"] and "7 kap. 2 §" in item["basis"]
+            assert re.fullmatch(r"\d{4}-12-31", item["until"])
+        else:
+            assert "17(3)(e)" in item["basis"] and item["until"] is None
+    assert result["retained"][1]["basis"] == ACCOUNTING_BASIS
     html = package.read("report.html").decode()
-    assert "Bokföringslagen (1999:1078) 7 kap. 2 §" in html and kept["crm"]["until"] in html
+    wording = {"sv": ["Bokföringslagen (1999:1078) 7 kap. 2 §", "art. 17.3 e GDPR",
+                      "så länge fakturan då fortfarande är obetald"],
+               "en": ["Bookkeeping Act (1999:1078), chapter 7, section 2",
+                      "Article 17(3)(e) GDPR", "for as long as the invoice is then still unpaid"]}[language]
+    for text in [*wording, result["retained"][1]["until"]]:
+        assert text in html, text
+    assert "unpaid_invoices" not in html and "debtor_identity" not in html
     heading = {"sv": "Uppgifter som sparas enligt lag", "en": "Data kept as the law requires"}
     assert heading[language] in html and "Integritetsskyddsmyndigheten" in html
     for value in ("Erik Provsson", "19720918-9815", "erik.provsson@example.com"):
@@ -95,17 +109,66 @@ async def test_restriction_says_how_and_when_it_is_lifted(app, client, portal) -
     assert "until we have checked the data" in html and "art. 18(3)" in html
 
 
-async def test_objection_to_marketing_says_what_stopped(app, client, portal, agent) -> None:  # type: ignore[no-untyped-def]
+async def test_objection_to_marketing_leaves_the_listing_alone(app, client, portal, agent) -> None:  # type: ignore[no-untyped-def]
     await link(client, agent, "C-1001", "eniro", "HIT-7K2P9Q")
     body = await finish(app, client, portal, {
         "type": "objection", "details": {"processing": "direct_marketing"}}, connectors())
+    assert [(t["system"], t["action"]) for t in body["tasks"]] == [("crm", "stop_marketing")]
     package = await download(client, portal, body["id"])
     result = json.loads(package.read("result.json"))
-    assert result["objection"] == {"processing": "direct_marketing",
-                                   "stopped": ["stop_marketing", "unlist"]}
+    assert result["objection"] == {"processing": "direct_marketing", "unlist": False,
+                                   "stopped": ["stop_marketing"]}
     html = package.read("report.html").decode()
     assert "Direktmarknadsföring till dig har upphört" in html
-    assert "Stopp för direktmarknadsföring" in html and "Borttagning ur katalogen" in html
+    assert "Din katalogpost påverkas inte" in html and "Borttagning ur katalogen" not in html
+
+
+async def test_objection_to_marketing_unlists_when_asked(app, client, portal, agent) -> None:  # type: ignore[no-untyped-def]
+    await link(client, agent, "C-1001", "eniro", "HIT-7K2P9Q")
+    body = await finish(app, client, portal, {
+        "type": "objection", "details": {"processing": "direct_marketing", "unlist": True}},
+        connectors())
+    package = await download(client, portal, body["id"])
+    result = json.loads(package.read("result.json"))
+    assert result["objection"]["stopped"] == ["stop_marketing", "unlist"]
+    assert "Din katalogpost hos Eniro/Hitta har tagits bort" in package.read(
+        "report.html").decode()
+
+
+@pytest.mark.parametrize(("decision", "says", "not_said"), [
+    ("upheld", "godtagit den: behandlingen har upphört", "Behandlingen fortsätter"),
+    ("overridden", "Behandlingen fortsätter därför", "behandlingen har upphört"),
+])
+async def test_objection_on_legitimate_interest_says_what_the_agent_decided(  # type: ignore[no-untyped-def]
+    app, client, portal, agent, decision, says, not_said
+) -> None:
+    from tests.services.test_dispatch import dispatcher
+
+    created = await create(client, portal, {"type": "objection", "details": {
+        "processing": "legitimate_interest", "activity": "Analys av min trafikdata",
+        "grounds": "Jag vill inte att mina samtal analyseras"}})
+    made = connectors(crm=lambda call: base.manual("Weigh the objection."))
+    await dispatcher(app, made).run_until_idle()
+    task = (await client.get(f"/v1/requests/{created['id']}", headers=agent)).json()["tasks"][0]
+    assert (task["action"], task["status"]) == ("assess_objection", "manual")
+    no_decision = await client.post(
+        f"/v1/requests/{created['id']}/tasks/{task['id']}/complete",
+        json={"outcome": "done", "note": "x"}, headers=agent)
+    assert no_decision.status_code == 409
+    reason = "Statistiken anonymiseras och behövs för att dimensionera nätet."
+    done = await client.post(f"/v1/requests/{created['id']}/tasks/{task['id']}/complete",
+                             json={"outcome": "done", "note": reason, "decision": decision},
+                             headers=agent)
+    assert done.status_code == 200 and done.json()["status"] == "completed"
+    app.state.connectors = made
+    package = await download(client, portal, created["id"])
+    result = json.loads(package.read("result.json"))["objection"]
+    assert result["decision"] == decision and result["activity"] == "Analys av min trafikdata"
+    html = package.read("report.html").decode()
+    assert says in html and not_said not in html
+    assert "Behandling som har upphört" not in html or decision == "upheld"
+    # the reasons for continuing are told; an upheld objection needs none
+    assert (reason in html) == (decision == "overridden")
 
 
 @pytest.mark.parametrize(("language", "texts"), [

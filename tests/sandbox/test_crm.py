@@ -122,18 +122,35 @@ async def test_erasure_of_active_customer_keeps_contract_data(
     assert len(customer.call_history) < 50
 
 
-async def test_erasure_of_ended_customer_keeps_only_accounting(
+async def test_erasure_of_ended_customer_with_a_debt_keeps_the_claim_and_accounting(
     client: httpx.AsyncClient, state: SandboxState
 ) -> None:
+    assert any(not b.paid for b in state.crm["C-1002"].billing)  # an unpaid invoice
+    body = (await client.post(f"{CRM}/C-1002/erase")).json()
+    assert {"contact details (e-mail, phone)", "services"} <= set(body["erased"])
+    assert [(r["code"], r["basis_code"]) for r in body["retained"]] == [
+        ("debtor_identity", "legal_claim"), ("accounting_records", "bookkeeping")]
+    assert body["retained"][1]["basis"] == ACCOUNTING_BASIS
+    latest = max(b.invoice_date.year for b in state.crm["C-1002"].billing)
+    assert body["retained"][1]["until"] == f"{latest + 7}-12-31"
+    assert body["retained"][0]["until"] is None  # until it is paid
+    record = (await client.get(f"{CRM}/C-1002")).json()
+    assert record["name"] and record["personnummer"] and record["address"]  # the debtor
+    assert record["email"] is None and record["phone"] is None
+    assert record["billing_records"]
+
+
+async def test_erasure_of_ended_customer_without_debts_keeps_only_accounting(
+    client: httpx.AsyncClient, state: SandboxState
+) -> None:
+    for record in state.crm["C-1002"].billing:
+        record.paid = True
     body = (await client.post(f"{CRM}/C-1002/erase")).json()
     assert {"identity and contact details", "address", "services"} <= set(body["erased"])
     assert [r["basis"] for r in body["retained"]] == [ACCOUNTING_BASIS]
-    latest = max(b.invoice_date.year for b in state.crm["C-1002"].billing)
-    assert body["retained"][0]["until"] == f"{latest + 7}-12-31"
     record = (await client.get(f"{CRM}/C-1002")).json()
     assert record["name"] is None and record["personnummer"] is None
     assert record["email"] is None and record["address"] is None
-    assert record["billing_records"]
 
 
 async def test_same_idempotency_key_returns_first_answer_once(

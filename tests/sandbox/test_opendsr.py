@@ -22,10 +22,10 @@ async def submit(client: httpx.AsyncClient, system: str, body: dict[str, Any]) -
 
 async def run(
     client: httpx.AsyncClient, state: SandboxState, receiver: Receiver, system: str,
-    request_type: str, link: str, **extensions: Any,
+    request_type: str, link: str, *, suffix: str = "", **extensions: Any,
 ) -> dict[str, Any]:
     """Submit one request, let the job finish, and return the verified callback's result."""
-    request_id = f"task-{system}-{request_type}-{link}"
+    request_id = f"task-{system}-{request_type}-{link}{suffix}"
     response = await submit(client, system, dsr_request(request_id, request_type, link, system,
                                                         **extensions))
     assert response.status_code == 202, response.text
@@ -69,7 +69,9 @@ async def test_stadsnat_erasure(
     active = await run(client, state, receiver, "stadsnat", "erasure", "SN-440017")
     assert active["outcome"] == "retained"
     assert active["retained"] == [{"category": "connection address and service/port",
-                                   "basis": CONTRACT_BASIS, "until": None}]
+                                   "basis": CONTRACT_BASIS, "until": None,
+                                   "code": "connection_address",
+                                   "basis_code": "contract_in_force"}]
     assert state.stadsnat["SN-440017"].activation_history == []
     assert state.stadsnat["SN-440017"].address is not None
     ended = await run(client, state, receiver, "stadsnat", "erasure", "SN-440233")
@@ -106,16 +108,26 @@ async def test_snpac_erasure_retains_active_number(
     assert "+46470123456" in state.snpac
 
 
-async def test_snpac_number_porting_books_a_port(
+async def test_snpac_number_porting_authorises_the_receiving_operators_port(
     client: httpx.AsyncClient, state: SandboxState, receiver: Receiver
 ) -> None:
     result = await run(client, state, receiver, "snpac", "portability", "+46470123456",
                        number_porting={"receiving_operator": "Telia"})
     assert result["outcome"] == "done" and "Telia" in result["summary"]
+    assert "authorised" in result["summary"]
     booked = state.snpac["+46470123456"].booked_port
     assert booked is not None and booked["to_operator"] == "Telia"
+    assert booked["authorised_by"] == "donor"
     assert booked["date"] in result["summary"]
     assert "+46470123456" not in result["summary"]
+    # a second, different port is refused: the pending one is never silently replaced
+    other = await run(client, state, receiver, "snpac", "portability", "+46470123456",
+                      suffix=".1", number_porting={"receiving_operator": "Tele2"})
+    assert other["outcome"] == "refused" and other["reason"] == "port_pending"
+    assert state.snpac["+46470123456"].booked_port["to_operator"] == "Telia"
+    unknown = await run(client, state, receiver, "snpac", "portability", "+46470123456",
+                        suffix=".2", number_porting={"receiving_operator": "Hittepå Tele AB"})
+    assert unknown["outcome"] == "refused" and unknown["reason"] == "unknown_operator"
 
 
 async def test_eniro_unlists(

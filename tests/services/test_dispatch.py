@@ -201,8 +201,9 @@ async def test_missing_link_fails_clearly(client, portal, agent, app) -> None:  
 
 
 async def test_manual_task_waits_for_an_agent(client, portal, agent, app) -> None:  # type: ignore[no-untyped-def]
-    created = await create(client, portal, {"type": "objection",
-                                            "details": {"processing": "legitimate_interest"}})
+    created = await create(client, portal, {"type": "objection", "details": {
+        "processing": "legitimate_interest", "activity": "Trafikanalys",
+        "grounds": "Min situation"}})
     await dispatcher(app, fakes(crm=lambda c: base.manual("weigh it"))).run_until_idle()
     body = (await client.get(f"/v1/requests/{created['id']}", headers=agent)).json()
     assert body["status"] == "action_required" and body["tasks"][0]["status"] == "manual"
@@ -214,8 +215,9 @@ async def test_manual_task_waits_for_an_agent(client, portal, agent, app) -> Non
                                 json={"outcome": "done", "note": "x"}, headers=agent)
     assert missing.status_code == 404
     done = await client.post(f"/v1/requests/{created['id']}/tasks/{task_id}/complete",
-                             json={"outcome": "done", "note": "Objection upheld; processing "
-                                   "on legitimate interest stopped."}, headers=agent)
+                             json={"outcome": "done", "decision": "upheld",
+                                   "note": "Objection upheld; processing on legitimate "
+                                   "interest stopped."}, headers=agent)
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "completed"
 

@@ -148,9 +148,12 @@ async def test_closing_poll_of_a_lost_job_does_not_send_it_again(client, agent, 
         return base.Outcome(TaskStatus.cancelled, "stadsnat never received the request.")
 
     connectors["stadsnat"].poll_behaviour = lost
-    d = dispatcher(app, connectors, callback_timeout_s=0.01)
-    await d.run_until_idle()
+    d = dispatcher(app, connectors)
+    await d.run_until_idle()  # handed over; its poll is not due for a long while
     await close(client, agent, created["id"], "cancel")
+    async with app.state.sessionmaker() as session, session.begin():
+        task = (await session.scalars(select(Task).where(Task.system == "stadsnat"))).one()
+        task.next_attempt_at = utcnow()  # the callback never came: time to ask
     await until_settled(d, rounds=5)
     assert seen and seen[0] is False
     body = (await client.get(f"/v1/requests/{created['id']}", headers=agent)).json()

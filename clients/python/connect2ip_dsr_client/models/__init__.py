@@ -5,6 +5,7 @@ from .agent_channel import AgentChannel
 from .cancel_body import CancelBody
 from .channel import Channel
 from .complete_task_body import CompleteTaskBody
+from .complete_task_body_decision_type_0 import CompleteTaskBodyDecisionType0
 from .complete_task_body_outcome import CompleteTaskBodyOutcome
 from .details_out import DetailsOut
 from .erasure_create import ErasureCreate
@@ -21,6 +22,7 @@ from .extensions_rectification_type_0_additional_property import ExtensionsRecti
 from .extensions_restriction_type_0 import ExtensionsRestrictionType0
 from .field_error import FieldError
 from .health import Health
+from .identity_method import IdentityMethod
 from .language import Language
 from .lift_body import LiftBody
 from .link_body import LinkBody
@@ -89,6 +91,7 @@ __all__ = (
     "CancelBody",
     "Channel",
     "CompleteTaskBody",
+    "CompleteTaskBodyDecisionType0",
     "CompleteTaskBodyOutcome",
     "DetailsOut",
     "ErasureCreate",
@@ -105,6 +108,7 @@ __all__ = (
     "ExtensionsRestrictionType0",
     "FieldError",
     "Health",
+    "IdentityMethod",
     "Language",
     "LiftBody",
     "LinkBody",

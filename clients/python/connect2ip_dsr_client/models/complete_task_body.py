@@ -8,6 +8,7 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.complete_task_body_decision_type_0 import CompleteTaskBodyDecisionType0
 from ..models.complete_task_body_outcome import CompleteTaskBodyOutcome
 from ..types import UNSET, Unset
 from typing import cast
@@ -27,13 +28,18 @@ T = TypeVar("T", bound="CompleteTaskBody")
 class CompleteTaskBody:
     """ 
         Attributes:
-            note (str): what was done (no personal data)
+            note (str): what was done (no personal data); for an objection's assessment, the reasons for the decision, told
+                to the customer
             outcome (CompleteTaskBodyOutcome):
+            decision (CompleteTaskBodyDecisionType0 | None | Unset): required for an objection's assessment
+                (assess_objection): upheld = the processing stops; overridden = compelling legitimate grounds override the
+                customer's interests (art. 21(1)), and it continues
             retained (list[RetainedIn] | Unset):
      """
 
     note: str
     outcome: CompleteTaskBodyOutcome
+    decision: CompleteTaskBodyDecisionType0 | None | Unset = UNSET
     retained: list[RetainedIn] | Unset = UNSET
 
 
@@ -45,6 +51,14 @@ class CompleteTaskBody:
         note = self.note
 
         outcome = self.outcome.value
+
+        decision: None | str | Unset
+        if isinstance(self.decision, Unset):
+            decision = UNSET
+        elif isinstance(self.decision, CompleteTaskBodyDecisionType0):
+            decision = self.decision.value
+        else:
+            decision = self.decision
 
         retained: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.retained, Unset):
@@ -62,6 +76,8 @@ class CompleteTaskBody:
             "note": note,
             "outcome": outcome,
         })
+        if decision is not UNSET:
+            field_dict["decision"] = decision
         if retained is not UNSET:
             field_dict["retained"] = retained
 
@@ -80,6 +96,26 @@ class CompleteTaskBody:
 
 
 
+        def _parse_decision(data: object) -> CompleteTaskBodyDecisionType0 | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                decision_type_0 = CompleteTaskBodyDecisionType0(data)
+
+
+
+                return decision_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CompleteTaskBodyDecisionType0 | None | Unset, data)
+
+        decision = _parse_decision(d.pop("decision", UNSET))
+
+
         _retained = d.pop("retained", UNSET)
         retained: list[RetainedIn] | Unset = UNSET
         if _retained is not UNSET:
@@ -95,6 +131,7 @@ class CompleteTaskBody:
         complete_task_body = cls(
             note=note,
             outcome=outcome,
+            decision=decision,
             retained=retained,
         )
 

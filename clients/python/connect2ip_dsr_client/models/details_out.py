@@ -27,19 +27,23 @@ class DetailsOut:
     """ A request's details as shown: a rectification names its fields, never the values.
 
         Attributes:
+            activity (str | Unset): objection on legitimate interest: what is objected to
             changes (list[str] | Unset): rectification: the fields corrected (values not echoed)
             formats (list[PortabilityFormat] | Unset):
             grounds (str | Unset): restriction: an art. 18(1) ground, or retention_policy for the lock the privacy policy
-                applies after a contract ends
+                applies after a contract ends; objection on legitimate interest: the customer's grounds
             processing (ObjectionProcessing | Unset):
             receiving_operator (str | Unset):
+            unlist (bool | Unset): objection to direct marketing: the listing goes too
      """
 
+    activity: str | Unset = UNSET
     changes: list[str] | Unset = UNSET
     formats: list[PortabilityFormat] | Unset = UNSET
     grounds: str | Unset = UNSET
     processing: ObjectionProcessing | Unset = UNSET
     receiving_operator: str | Unset = UNSET
+    unlist: bool | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -47,6 +51,8 @@ class DetailsOut:
 
 
     def to_dict(self) -> dict[str, Any]:
+        activity = self.activity
+
         changes: list[str] | Unset = UNSET
         if not isinstance(self.changes, Unset):
             changes = self.changes
@@ -71,11 +77,15 @@ class DetailsOut:
 
         receiving_operator = self.receiving_operator
 
+        unlist = self.unlist
+
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({
         })
+        if activity is not UNSET:
+            field_dict["activity"] = activity
         if changes is not UNSET:
             field_dict["changes"] = changes
         if formats is not UNSET:
@@ -86,6 +96,8 @@ class DetailsOut:
             field_dict["processing"] = processing
         if receiving_operator is not UNSET:
             field_dict["receiving_operator"] = receiving_operator
+        if unlist is not UNSET:
+            field_dict["unlist"] = unlist
 
         return field_dict
 
@@ -94,6 +106,8 @@ class DetailsOut:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        activity = d.pop("activity", UNSET)
+
         changes = cast(list[str], d.pop("changes", UNSET))
 
 
@@ -123,12 +137,16 @@ class DetailsOut:
 
         receiving_operator = d.pop("receiving_operator", UNSET)
 
+        unlist = d.pop("unlist", UNSET)
+
         details_out = cls(
+            activity=activity,
             changes=changes,
             formats=formats,
             grounds=grounds,
             processing=processing,
             receiving_operator=receiving_operator,
+            unlist=unlist,
         )
 
 

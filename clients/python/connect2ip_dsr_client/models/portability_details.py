@@ -26,7 +26,9 @@ class PortabilityDetails:
     """ 
         Attributes:
             formats (list[PortabilityFormat] | Unset):
-            receiving_operator (None | str | Unset): operator the phone number is to be ported to
+            receiving_operator (None | str | Unset): the operator the phone number is to be ported to, one of SNPAC's
+                registry: Telia, Tele2, Telenor, Tre, Bahnhof, Ownit, Telavox, Comviq, Halebop, Vimla, Fello, Hallon. In Sweden
+                the receiving operator starts a port; this authorises it.
      """
 
     formats: list[PortabilityFormat] | Unset = UNSET

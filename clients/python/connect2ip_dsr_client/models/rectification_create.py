@@ -9,6 +9,7 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 from ..models.agent_channel import AgentChannel
+from ..models.identity_method import IdentityMethod
 from ..models.language import Language
 from ..types import UNSET, Unset
 from typing import cast
@@ -33,7 +34,8 @@ class RectificationCreate:
             type_ (Literal['rectification']):
             channel (AgentChannel | None | Unset): how an agent received the request (required for agents)
             customer_number (None | str | Unset): required for agents; a portal token's own is used
-            identity_verification (None | str | Unset): how identity was checked, e.g. bankid; absent = not yet
+            identity_verification (IdentityMethod | None | Unset): how identity was checked; absent = not yet verified (the
+                request waits in awaiting_verification)
             language (Language | None | Unset): the answer's language; sv when absent
      """
 
@@ -41,7 +43,7 @@ class RectificationCreate:
     type_: Literal['rectification']
     channel: AgentChannel | None | Unset = UNSET
     customer_number: None | str | Unset = UNSET
-    identity_verification: None | str | Unset = UNSET
+    identity_verification: IdentityMethod | None | Unset = UNSET
     language: Language | None | Unset = UNSET
 
 
@@ -71,6 +73,8 @@ class RectificationCreate:
         identity_verification: None | str | Unset
         if isinstance(self.identity_verification, Unset):
             identity_verification = UNSET
+        elif isinstance(self.identity_verification, IdentityMethod):
+            identity_verification = self.identity_verification.value
         else:
             identity_verification = self.identity_verification
 
@@ -145,12 +149,22 @@ class RectificationCreate:
         customer_number = _parse_customer_number(d.pop("customer_number", UNSET))
 
 
-        def _parse_identity_verification(data: object) -> None | str | Unset:
+        def _parse_identity_verification(data: object) -> IdentityMethod | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            return cast(None | str | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                identity_verification_type_0 = IdentityMethod(data)
+
+
+
+                return identity_verification_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(IdentityMethod | None | Unset, data)
 
         identity_verification = _parse_identity_verification(d.pop("identity_verification", UNSET))
 

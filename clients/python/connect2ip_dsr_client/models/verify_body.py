@@ -8,6 +8,7 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.identity_method import IdentityMethod
 
 
 
@@ -22,17 +23,19 @@ T = TypeVar("T", bound="VerifyBody")
 class VerifyBody:
     """ 
         Attributes:
-            method (str): how the customer's identity was checked
+            method (IdentityMethod): How a person's identity was checked (art. 12(6)): an electronic ID, an identity
+                document
+                seen by an agent, or in person at an office. Anything weaker is not a verification.
      """
 
-    method: str
+    method: IdentityMethod
 
 
 
 
 
     def to_dict(self) -> dict[str, Any]:
-        method = self.method
+        method = self.method.value
 
 
         field_dict: dict[str, Any] = {}
@@ -48,7 +51,10 @@ class VerifyBody:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        method = d.pop("method")
+        method = IdentityMethod(d.pop("method"))
+
+
+
 
         verify_body = cls(
             method=method,
