@@ -82,7 +82,7 @@ TEXT_PATTERN = "^[^\\u0000]*[^\\u0000\\s][^\\u0000]*$"
 def _document_no_nul(prop: dict[str, Any]) -> None:
     """Say in the schema what :meth:`Strict._no_nul` enforces, so clients know it too."""
     for option in prop.get("anyOf", [prop]):
-        if option.get("type") == "string" and "pattern" not in option and "format" not in option:
+        if option.get("type") == "string" and not {"pattern", "format", "enum"} & set(option):
             option["pattern"] = TEXT_PATTERN
         elif option.get("type") == "array" and isinstance(option.get("items"), dict):
             _document_no_nul(option["items"])
@@ -216,6 +216,17 @@ class RectificationDetails(Strict):
 
 
 class ObjectionDetails(Strict):
+    # What _by_processing checks, said in the schema so that clients (and fuzzers) know it.
+    model_config = ConfigDict(json_schema_extra={
+        "examples": [{"processing": "direct_marketing", "unlist": True},
+                     {"processing": "legitimate_interest", "activity": "Analys av min "
+                      "trafikdata", "grounds": "Jag vill inte att mina samtal analyseras"}],
+        "if": {"properties": {"processing": {"const": "legitimate_interest"}}},
+        "then": {"required": ["activity", "grounds"],
+                 "properties": {"unlist": {"const": False}}},
+        "else": {"properties": {"activity": {"type": "null"}, "grounds": {"type": "null"}}},
+    })
+
     processing: ObjectionProcessing
     unlist: bool = Field(
         default=False, description="direct marketing: also remove the directory listing "
@@ -255,6 +266,9 @@ class PortabilityDetails(Strict):
         default=None, description="the operator the phone number is to be ported to, one of "
         "SNPAC's registry: " + ", ".join(KNOWN_OPERATORS) + ". In Sweden the receiving "
         "operator starts a port; this authorises it.", examples=["Telia"],
+        # The registry's names (the service also takes them in any case).
+        json_schema_extra={"anyOf": [{"type": "string", "enum": list(KNOWN_OPERATORS)},
+                                     {"type": "null"}]},
     )
 
     @field_validator("receiving_operator")
@@ -423,11 +437,21 @@ class NotificationsOut(BaseModel):
 class RetainedOut(BaseModel):
     """Something a system keeps, why, and until when."""
 
+    model_config = ConfigDict(extra="allow")
+
     category: str
     basis: str = Field(description="the legal basis for keeping it")
     until: str | None = Field(
         default=None, description="YYYY-MM-DD when it will be erased; null while a contract is "
         "in force")
+    code: str | None = Field(default=None, description="what is kept, as a code (e.g. invoices)")
+    basis_code: str | None = Field(
+        default=None, description="the privacy policy's legal basis (e.g. bookkeeping)")
+
+    @model_serializer(mode="wrap")
+    def _without_absent_codes(self, handler: SerializerFunctionWrapHandler):
+        return {key: value for key, value in handler(self).items()
+                if value is not None or key not in ("code", "basis_code")}
 
 
 class TaskOutcome(Sparse):
@@ -436,6 +460,9 @@ class TaskOutcome(Sparse):
     model_config = ConfigDict(extra="allow")
 
     summary: str = ""
+    code: str | None = Field(
+        default=None, description="the outcome as a code the answer words in its language")
+    params: dict[str, Any] | None = Field(default=None, description="the code's values")
     retained: list[RetainedOut] | None = Field(
         default=None, description="what is kept (status retained)")
     data_categories: list[str] | None = Field(

@@ -50,6 +50,7 @@ from .partner_result_outcome import PartnerResultOutcome
 from .partner_retained import PartnerRetained
 from .portability_create import PortabilityCreate
 from .portability_details import PortabilityDetails
+from .portability_details_receiving_operator_type_0 import PortabilityDetailsReceivingOperatorType0
 from .portability_format import PortabilityFormat
 from .portal_notification import PortalNotification
 from .portal_notification_type import PortalNotificationType
@@ -80,6 +81,7 @@ from .system import System
 from .task_action import TaskAction
 from .task_out import TaskOut
 from .task_outcome import TaskOutcome
+from .task_outcome_params import TaskOutcomeParams
 from .task_status import TaskStatus
 from .verify_body import VerifyBody
 from .webhook_ack import WebhookAck
@@ -136,6 +138,7 @@ __all__ = (
     "PartnerRetained",
     "PortabilityCreate",
     "PortabilityDetails",
+    "PortabilityDetailsReceivingOperatorType0",
     "PortabilityFormat",
     "PortalNotification",
     "PortalNotificationType",
@@ -166,6 +169,7 @@ __all__ = (
     "TaskAction",
     "TaskOut",
     "TaskOutcome",
+    "TaskOutcomeParams",
     "TaskStatus",
     "VerifyBody",
     "WebhookAck",

@@ -8,6 +8,7 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.portability_details_receiving_operator_type_0 import PortabilityDetailsReceivingOperatorType0
 from ..models.portability_format import PortabilityFormat
 from ..types import UNSET, Unset
 from typing import cast
@@ -26,13 +27,13 @@ class PortabilityDetails:
     """ 
         Attributes:
             formats (list[PortabilityFormat] | Unset):
-            receiving_operator (None | str | Unset): the operator the phone number is to be ported to, one of SNPAC's
-                registry: Telia, Tele2, Telenor, Tre, Bahnhof, Ownit, Telavox, Comviq, Halebop, Vimla, Fello, Hallon. In Sweden
-                the receiving operator starts a port; this authorises it.
+            receiving_operator (None | PortabilityDetailsReceivingOperatorType0 | Unset): the operator the phone number is
+                to be ported to, one of SNPAC's registry: Telia, Tele2, Telenor, Tre, Bahnhof, Ownit, Telavox, Comviq, Halebop,
+                Vimla, Fello, Hallon. In Sweden the receiving operator starts a port; this authorises it.
      """
 
     formats: list[PortabilityFormat] | Unset = UNSET
-    receiving_operator: None | str | Unset = UNSET
+    receiving_operator: None | PortabilityDetailsReceivingOperatorType0 | Unset = UNSET
 
 
 
@@ -51,6 +52,8 @@ class PortabilityDetails:
         receiving_operator: None | str | Unset
         if isinstance(self.receiving_operator, Unset):
             receiving_operator = UNSET
+        elif isinstance(self.receiving_operator, PortabilityDetailsReceivingOperatorType0):
+            receiving_operator = self.receiving_operator.value
         else:
             receiving_operator = self.receiving_operator
 
@@ -83,12 +86,22 @@ class PortabilityDetails:
                 formats.append(formats_item)
 
 
-        def _parse_receiving_operator(data: object) -> None | str | Unset:
+        def _parse_receiving_operator(data: object) -> None | PortabilityDetailsReceivingOperatorType0 | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            return cast(None | str | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                receiving_operator_type_0 = PortabilityDetailsReceivingOperatorType0(data)
+
+
+
+                return receiving_operator_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | PortabilityDetailsReceivingOperatorType0 | Unset, data)
 
         receiving_operator = _parse_receiving_operator(d.pop("receiving_operator", UNSET))
 

@@ -27,11 +27,15 @@ class RetainedOut:
         Attributes:
             basis (str): the legal basis for keeping it
             category (str):
+            basis_code (None | str | Unset): the privacy policy's legal basis (e.g. bookkeeping)
+            code (None | str | Unset): what is kept, as a code (e.g. invoices)
             until (None | str | Unset): YYYY-MM-DD when it will be erased; null while a contract is in force
      """
 
     basis: str
     category: str
+    basis_code: None | str | Unset = UNSET
+    code: None | str | Unset = UNSET
     until: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -43,6 +47,18 @@ class RetainedOut:
         basis = self.basis
 
         category = self.category
+
+        basis_code: None | str | Unset
+        if isinstance(self.basis_code, Unset):
+            basis_code = UNSET
+        else:
+            basis_code = self.basis_code
+
+        code: None | str | Unset
+        if isinstance(self.code, Unset):
+            code = UNSET
+        else:
+            code = self.code
 
         until: None | str | Unset
         if isinstance(self.until, Unset):
@@ -57,6 +73,10 @@ class RetainedOut:
             "basis": basis,
             "category": category,
         })
+        if basis_code is not UNSET:
+            field_dict["basis_code"] = basis_code
+        if code is not UNSET:
+            field_dict["code"] = code
         if until is not UNSET:
             field_dict["until"] = until
 
@@ -71,6 +91,26 @@ class RetainedOut:
 
         category = d.pop("category")
 
+        def _parse_basis_code(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        basis_code = _parse_basis_code(d.pop("basis_code", UNSET))
+
+
+        def _parse_code(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        code = _parse_code(d.pop("code", UNSET))
+
+
         def _parse_until(data: object) -> None | str | Unset:
             if data is None:
                 return data
@@ -84,6 +124,8 @@ class RetainedOut:
         retained_out = cls(
             basis=basis,
             category=category,
+            basis_code=basis_code,
+            code=code,
             until=until,
         )
 

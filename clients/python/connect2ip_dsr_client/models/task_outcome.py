@@ -13,6 +13,7 @@ from typing import cast
 
 if TYPE_CHECKING:
   from ..models.retained_out import RetainedOut
+  from ..models.task_outcome_params import TaskOutcomeParams
 
 
 
@@ -27,15 +28,19 @@ class TaskOutcome:
     """ What a system answered, without personal data.
 
         Attributes:
+            code (str | Unset): the outcome as a code the answer words in its language
             data_categories (list[str] | Unset): categories of data the system returned (access, portability); the data
                 itself is in the response package
+            params (TaskOutcomeParams | Unset): the code's values
             retained (list[RetainedOut] | Unset): what is kept (status retained)
             summary (str | Unset):
             uncertain (bool | Unset): true when an attempt may have reached the partner but whether it was applied is not
                 known
      """
 
+    code: str | Unset = UNSET
     data_categories: list[str] | Unset = UNSET
+    params: TaskOutcomeParams | Unset = UNSET
     retained: list[RetainedOut] | Unset = UNSET
     summary: str | Unset = UNSET
     uncertain: bool | Unset = UNSET
@@ -47,11 +52,18 @@ class TaskOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.retained_out import RetainedOut # noqa: PLC0415
+        from ..models.task_outcome_params import TaskOutcomeParams # noqa: PLC0415
+        code = self.code
+
         data_categories: list[str] | Unset = UNSET
         if not isinstance(self.data_categories, Unset):
             data_categories = self.data_categories
 
 
+
+        params: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.params, Unset):
+            params = self.params.to_dict()
 
         retained: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.retained, Unset):
@@ -71,8 +83,12 @@ class TaskOutcome:
         field_dict.update(self.additional_properties)
         field_dict.update({
         })
+        if code is not UNSET:
+            field_dict["code"] = code
         if data_categories is not UNSET:
             field_dict["data_categories"] = data_categories
+        if params is not UNSET:
+            field_dict["params"] = params
         if retained is not UNSET:
             field_dict["retained"] = retained
         if summary is not UNSET:
@@ -87,8 +103,21 @@ class TaskOutcome:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.retained_out import RetainedOut # noqa: PLC0415
+        from ..models.task_outcome_params import TaskOutcomeParams # noqa: PLC0415
         d = dict(src_dict)
+        code = d.pop("code", UNSET)
+
         data_categories = cast(list[str], d.pop("data_categories", UNSET))
+
+
+        _params = d.pop("params", UNSET)
+        params: TaskOutcomeParams | Unset
+        if isinstance(_params,  Unset):
+            params = UNSET
+        else:
+            params = TaskOutcomeParams.from_dict(_params)
+
+
 
 
         _retained = d.pop("retained", UNSET)
@@ -108,7 +137,9 @@ class TaskOutcome:
         uncertain = d.pop("uncertain", UNSET)
 
         task_outcome = cls(
+            code=code,
             data_categories=data_categories,
+            params=params,
             retained=retained,
             summary=summary,
             uncertain=uncertain,
