@@ -1,7 +1,9 @@
 # Production image: slim Python, non-root user, `dsr serve` against PostgreSQL.
 #   docker build -t connect2ip-dsr .
-#   docker run -e DSR_ENV=production -e DSR_DATABASE_URL=postgresql+asyncpg://... \
+#   docker run -e DSR_DATABASE_URL=postgresql+asyncpg://... -e DSR_PUBLIC_URL=https://... \
 #              -e DSR_JWT_PUBLIC_KEY=/run/secrets/jwt.pem ... -p 8000:8000 connect2ip-dsr
+# DSR_ENV=production is set here: only production may bind 0.0.0.0, and `dsr serve` refuses
+# to start while any setting is unsafe, listing them all (see the README's Settings).
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./

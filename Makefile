@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install serve test lint test-sqlite test-postgres openapi bench clean
+.PHONY: install serve test lint test-sqlite test-postgres openapi clients bench clean
 
 install: $(VENV)/.installed
 
@@ -32,6 +32,12 @@ test: lint test-sqlite test-postgres
 
 openapi: install
 	$(BIN)/dsr openapi --output openapi/openapi.json
+
+# The Python client generated from the OpenAPI document (a test fails when it is stale).
+clients: openapi
+	$(BIN)/python -m openapi_python_client generate --path openapi/openapi.json --meta setup \
+		--config clients/python-client.yaml --output-path clients/python --overwrite \
+		--fail-on-warning
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

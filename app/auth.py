@@ -20,7 +20,7 @@ import re
 import time
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeGuard
 
 from jose import jwk, jwt
 from jose.exceptions import ExpiredSignatureError, JOSEError, JWKError
@@ -28,8 +28,15 @@ from jose.exceptions import ExpiredSignatureError, JOSEError, JWKError
 from app.errors import Unauthorized
 from app.settings import Settings
 
-CUSTOMER_NUMBER_RE = re.compile(r"^C-\d{1,12}$")
-CUSTOMER_NUMBER_PATTERN = CUSTOMER_NUMBER_RE.pattern
+# ASCII digits only and the whole string: Python's ``\d`` also matches full-width and
+# Arabic-Indic digits, and its ``$`` matches before a trailing newline (a claim "C-1001\n"
+# once reached a partner URL). The pattern for pydantic and the OpenAPI document means the
+# same there: ``[0-9]``, and ``$`` is the end of the text in both of their regex dialects.
+CUSTOMER_NUMBER_PATTERN = r"^C-[0-9]{1,12}$"
+CUSTOMER_NUMBER_RE = re.compile(r"\AC-[0-9]{1,12}\Z")
+MAX_SUBJECT_CHARS = 100
+# A bearer token longer than this is refused before it is decoded; real ones are a few kB.
+MAX_TOKEN_CHARS = 8192
 
 
 class Role(StrEnum):
@@ -102,13 +109,18 @@ class TokenVerifier:
         return keys, algorithms.pop()
 
     def verify(self, token: str) -> Principal:
+        if len(token) > MAX_TOKEN_CHARS:
+            raise Unauthorized("The bearer token is too long.")
         try:
             header = jwt.get_unverified_header(token)
         except JOSEError:
             raise Unauthorized("The bearer token is malformed.") from None
-        if header.get("alg") != self.algorithm:
+        if not isinstance(header, dict) or header.get("alg") != self.algorithm:
             raise Unauthorized("The bearer token is not signed with the accepted algorithm.")
-        key = self._keys.get(header.get("kid")) if len(self._keys) > 1 else next(
+        kid = header.get("kid")
+        if kid is not None and not isinstance(kid, str):  # e.g. a list: not a key name at all
+            raise Unauthorized("The bearer token's key id is not a string.")
+        key = self._keys.get(kid) if len(self._keys) > 1 else next(
             iter(self._keys.values())
         )
         if key is None:
@@ -127,13 +139,20 @@ class TokenVerifier:
         return principal_from_claims(claims)
 
 
+def _printable(value: object, max_chars: int) -> TypeGuard[str]:
+    """A non-empty string without control characters, NUL or lone surrogates (which the
+    database cannot store) and without surrounding blanks."""
+    return (isinstance(value, str) and 0 < len(value) <= max_chars and value.isprintable()
+            and value.strip() == value)
+
+
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
     try:
         role = Role(str(claims.get("role")))
     except ValueError:
         raise Unauthorized("The bearer token carries no known role.") from None
     sub = claims.get("sub")
-    if not isinstance(sub, str) or not sub or len(sub) > 100:
+    if not _printable(sub, MAX_SUBJECT_CHARS):
         raise Unauthorized("The bearer token's subject is invalid.")
     customer = claims.get("customer_number")
     if role is Role.portal:

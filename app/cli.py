@@ -13,14 +13,27 @@ from app.settings import DEFAULT_PORT, Settings, UnsafeSettings, load_settings
 
 
 def _settings(**overrides: object) -> Settings:
+    """The settings, or one message that lists every problem with them."""
     try:
         return load_settings(**overrides)
     except UnsafeSettings as exc:
         raise click.ClickException(f"refusing to start: {exc}") from None
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = "DSR_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
-        raise click.ClickException(f"invalid setting {field}: {first['msg']}") from None
+        problems = [
+            f"{'DSR_' + str(err['loc'][0]).upper() if err['loc'] else 'settings'}: "
+            f"{str(err['msg']).removeprefix('Value error, ')}"
+            for err in exc.errors()]
+        raise click.ClickException(
+            f"refusing to start: {len(problems)} invalid setting"
+            f"{'s' if len(problems) > 1 else ''}:\n" + "\n".join(f"  - {p}" for p in problems)
+        ) from None
+
+
+def _bindable(settings: Settings, host: str) -> None:
+    try:
+        settings.check_bind(host)
+    except UnsafeSettings as exc:
+        raise click.ClickException(f"refusing to start: {exc}") from None
 
 
 @click.group()
@@ -41,6 +54,7 @@ def serve(host: str | None, port: int | None) -> None:
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = _settings(**overrides)
+    _bindable(settings, settings.host)
     configure_logging(settings.log_level)
     upgrade(settings.database_url)
     uvicorn.run(
@@ -86,6 +100,7 @@ def sandbox(host: str | None, port: int | None) -> None:
     settings = _settings(**{k: v for k, v in {"host": host}.items() if v is not None})
     if settings.is_production:
         raise click.ClickException("refusing to start: the sandbox is for development only")
+    _bindable(settings, settings.host)
     configure_logging(settings.log_level)
     uvicorn.run(
         create_standalone_app(settings), host=settings.host, port=port or 8001,
@@ -155,11 +170,20 @@ def token(role: str, customer: str | None, sub: str | None, ttl: int | None) -> 
 
 
 @main.command()
-def keygen() -> None:
+@click.option("--webhook", is_flag=True,
+              help="a Standard Webhooks secret (whsec_…) for DSR_<SYSTEM>_WEBHOOK_SECRET or "
+              "DSR_PORTAL_WEBHOOK_SECRET instead")
+def keygen(webhook: bool) -> None:
     """Print a new key for DSR_DATA_KEY (Fernet: url-safe base64 of 32 random bytes)."""
+    import base64
+    import secrets
+
     from cryptography.fernet import Fernet
 
-    click.echo(Fernet.generate_key().decode())
+    if webhook:
+        click.echo("whsec_" + base64.b64encode(secrets.token_bytes(32)).decode())
+    else:
+        click.echo(Fernet.generate_key().decode())
 
 
 @main.command()

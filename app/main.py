@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
-from app import __version__
+from app import __version__, protocol
 from app.auth import TokenVerifier
 from app.db import unit_of_work
 from app.errors import install_error_handlers
@@ -20,6 +21,7 @@ from app.metrics import Metrics
 from app.middleware import RequestContextMiddleware
 from app.routers import health, links, requests, responses, webhooks
 from app.runtime import build_runtime
+from app.schemas import PROBLEM_TYPES_TABLE
 from app.services.vault import Vault
 from app.settings import Settings, load_settings
 
@@ -27,8 +29,44 @@ DESCRIPTION = """\
 Takes GDPR data subject requests (access, erasure, rectification, restriction, objection,
 portability) for Connect2IP customers, carries each out in the own customer register and at
 every subprocessor using pseudonymous IDs only, tracks every step, and answers the customer in
-an electronic format. Errors are `application/problem+json` (RFC 9457).
+an electronic format.
+
+**Authentication**: `Authorization: Bearer <JWT>` with `sub`, `role` (`portal` | `agent` |
+`admin`), `customer_number` (portal), `aud`, `iss`, `exp`. A portal token sees its own
+customer's requests only (anyone else's is a 404).
+
+**Partners** find their side of the protocol under `webhooks` (`partnerRequest`, what the
+service sends them) and in `receivePartnerCallback` (what they send back, signed per Standard
+Webhooks); the portal backend's notifications are `portalNotification`.
+
+**Errors** are `application/problem+json` (RFC 9457): `type`, `title`, `status`, `detail`, and
+for validation `errors`. No error echoes the input. Request headers may be at most
+`DSR_MAX_HEADER_BYTES` (16 KiB) in all (431), bodies `DSR_MAX_BODY_BYTES` (64 KiB, 413).
+The problem types:
+
+| status | type | meaning |
+|---|---|---|
 """
+TAGS = [
+    {"name": "requests", "description": "Data subject requests: submit, follow, and the "
+     "agents' actions on them (verify, reject, extend, cancel, tasks, lift)."},
+    {"name": "responses", "description": "The customer's answer: a zip with a manifest, a "
+     "readable report and the data, downloadable while it is kept."},
+    {"name": "links", "description": "Each system's pseudonymous key for a customer "
+     "(staff only)."},
+    {"name": "partner webhooks", "description": "Signed callbacks from the partners that "
+     "answer later (Standard Webhooks)."},
+    {"name": "partner protocol", "description": "What the service sends: requests to "
+     "partners and notifications to the portal backend (see `webhooks`)."},
+    {"name": "operations", "description": "Liveness, readiness and metrics (no "
+     "authentication)."},
+]
+SERVERS = [
+    {"url": "https://dsr.connect2ip.se", "description": "production"},
+    {"url": "http://127.0.0.1:8000", "description": "`dsr serve` on a developer's machine"},
+]
+# Components only the partner protocol uses; :func:`_openapi` adds them to the document.
+PROTOCOL_MODELS = (protocol.PartnerCallback,)
 
 log = logging.getLogger("app")
 
@@ -44,6 +82,30 @@ async def _register_demo_links(app: FastAPI) -> None:
                 if system != "crm":
                     await upsert_link(session, customer_number=customer, system=system,
                                       external_id=external_id)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document plus the protocol schemas no route declares itself."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        document = get_openapi(
+            title=app.title, version=app.version, description=app.description,
+            routes=app.routes, webhooks=app.webhooks.routes, tags=app.openapi_tags,
+            servers=app.servers)
+        components = document.setdefault("components", {}).setdefault("schemas", {})
+        for path_item in document.get("webhooks", {}).values():
+            for operation in path_item.values():  # a receiver's 422 is any other 4xx to us
+                operation["responses"].pop("422", None)
+        for name in ("HTTPValidationError", "ValidationError"):  # every 422 is a Problem
+            components.pop(name, None)
+        for model in PROTOCOL_MODELS:
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(schema.pop("$defs", {}))
+            components[model.__name__] = schema
+        document["components"]["schemas"] = dict(sorted(components.items()))
+        app.openapi_schema = document
+    return app.openapi_schema
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -81,16 +143,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Connect2IP data subject request service",
         version=__version__,
-        description=DESCRIPTION,
+        description=DESCRIPTION + PROBLEM_TYPES_TABLE + "\n",
+        openapi_tags=TAGS,
+        servers=SERVERS,
         lifespan=lifespan,
     )
+    protocol.document(app)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.state.settings = settings
     app.state.verifier = TokenVerifier(settings)
     app.state.vault = Vault(settings)
     app.state.metrics = Metrics()
     app.state.log = log
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes,
+                       max_header_bytes=settings.max_header_bytes)
     app.include_router(health.router)
     app.include_router(requests.router)
     app.include_router(responses.router)

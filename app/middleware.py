@@ -1,4 +1,4 @@
-"""ASGI middleware: request IDs, the body size limit, and the access log (without IPs)."""
+"""ASGI middleware: request IDs, the header and body size limits, and the access log (no IPs)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PayloadTooLarge, internal_error, log_unexpected, problem
+from app.errors import (
+    DsrError,
+    HeadersTooLarge,
+    PayloadTooLarge,
+    internal_error,
+    log_unexpected,
+    problem_of,
+)
 from app.logging import request_id_var
 
 log = logging.getLogger("app.access")
@@ -22,11 +29,14 @@ class BodyTooLarge(Exception):
 
 
 class RequestContextMiddleware:
-    """Gives every call a request ID, refuses oversized bodies, and logs one line per call."""
+    """Gives every call a request ID, refuses oversized headers and bodies, and logs one line
+    per call. Headers are measured before anything reads them, so a 30 MB bearer token is
+    refused in the time it takes to add up lengths, not to decode a token."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_header_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,6 +57,12 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
+            header_bytes = sum(len(k) + len(v) for k, v in scope.get("headers") or [])
+            if header_bytes > self.max_header_bytes:
+                await self._refuse(HeadersTooLarge(
+                    f"The request headers may be at most {self.max_header_bytes} bytes in all."
+                ), scope, receive, send_with_id)
+                return
             length = headers.get(b"content-length")
             if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
                 await self._too_large(scope, receive, send_with_id)
@@ -87,8 +103,10 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem(
-            PayloadTooLarge.status, slug=PayloadTooLarge.slug, title=PayloadTooLarge.title,
-            detail=f"The request body may be at most {self.max_body_bytes} bytes.",
-        )
-        await response(scope, receive, send)
+        await self._refuse(PayloadTooLarge(
+            f"The request body may be at most {self.max_body_bytes} bytes."
+        ), scope, receive, send)
+
+    @staticmethod
+    async def _refuse(error: DsrError, scope: Scope, receive: Receive, send: Send) -> None:
+        await problem_of(error)(scope, receive, send)

@@ -80,6 +80,74 @@ class RejectReason(StrEnum):
     other = "other"
 
 
+class System(StrEnum):
+    """The systems a request reaches (see ``app.connectors.catalog``, which a test keeps equal)."""
+
+    crm = "crm"
+    stadsnat = "stadsnat"
+    fortnox = "fortnox"
+    snpac = "snpac"
+    eniro = "eniro"
+    installer = "installer"
+
+
+class TaskAction(StrEnum):
+    """What a task does in its system."""
+
+    export = "export"
+    export_provided = "export_provided"
+    erase = "erase"
+    erase_retained = "erase_retained"  # deferred erasure, once a retention period is over
+    rectify = "rectify"
+    restrict = "restrict"
+    lift_restriction = "lift_restriction"
+    unlist = "unlist"
+    stop_marketing = "stop_marketing"
+    assess_objection = "assess_objection"
+    port_number = "port_number"
+
+
+class EventAction(StrEnum):
+    """What an audit event records (``app.services.audit`` refuses any other)."""
+
+    created = "created"
+    verified = "verified"
+    extended = "extended"
+    rejected = "rejected"
+    cancelled = "cancelled"
+    reject_requested = "reject_requested"
+    cancel_requested = "cancel_requested"
+    lift_requested = "lift_requested"
+    request_in_progress = "request_in_progress"
+    request_action_required = "request_action_required"
+    request_completed = "request_completed"
+    request_rejected = "request_rejected"
+    request_cancelled = "request_cancelled"
+    task_pending = "task_pending"
+    task_running = "task_running"
+    task_awaiting_callback = "task_awaiting_callback"
+    task_done = "task_done"
+    task_no_data = "task_no_data"
+    task_retained = "task_retained"
+    task_failed = "task_failed"
+    task_manual = "task_manual"
+    task_cancelled = "task_cancelled"
+    task_scheduled = "task_scheduled"
+    task_following_up = "task_following_up"
+    task_rescheduled = "task_rescheduled"
+    task_retried = "task_retried"
+    task_retry_scheduled = "task_retry_scheduled"
+    task_throttled = "task_throttled"
+    task_throttle_ended = "task_throttle_ended"
+    deferred_erasure_scheduled = "deferred_erasure_scheduled"
+    callback_not_applied = "callback_not_applied"
+    notification_failed = "notification_failed"
+    response_built = "response_built"
+    response_downloaded = "response_downloaded"
+    response_superseded = "response_superseded"
+    response_purged = "response_purged"
+
+
 def _str(length: int = 32, **kw: Any) -> Any:
     return Field(sa_type=sa.String(length), **kw)
 

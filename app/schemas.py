@@ -2,6 +2,8 @@
 
 A create body is a union discriminated by ``type``, so each kind of request validates its own
 ``details`` and a mistake is reported at the exact field (``rectification.details.changes``).
+Every body refuses text the database cannot store (NUL characters) with a 422 at the field, and
+every schema carries examples, so a client generated from the OpenAPI document shows them.
 """
 
 from __future__ import annotations
@@ -16,14 +18,31 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
+    SerializerFunctionWrapHandler,
     StringConstraints,
+    field_serializer,
     field_validator,
+    model_serializer,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from app.auth import CUSTOMER_NUMBER_PATTERN
 from app.connectors.catalog import KNOWN_OPERATORS, RECTIFIABLE_FIELDS, known_operator
-from app.models import Channel, Language, RejectReason, RequestStatus, RequestType, TaskStatus
+from app.errors import PROBLEM_BASE, problem_types
+from app.models import (
+    Channel,
+    EventAction,
+    Language,
+    RejectReason,
+    RequestStatus,
+    RequestType,
+    System,
+    TaskAction,
+    TaskStatus,
+)
 
 CustomerNumber = Annotated[
     str, StringConstraints(pattern=CUSTOMER_NUMBER_PATTERN, max_length=16),
@@ -37,8 +56,58 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,19}$")
 _POSTAL = re.compile(r"^\d{3} ?\d{2}$")
 
 
+def _storable(value: Any) -> bool:
+    """No NUL anywhere in a string, key or nested value (PostgreSQL cannot store one), and no
+    string that is blanks only."""
+    if isinstance(value, str):
+        return "\x00" not in value and not value.isspace()
+    if isinstance(value, dict):
+        return all(_storable(k) and _storable(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(_storable(item) for item in value)
+    if isinstance(value, BaseModel):
+        return all(_storable(getattr(value, name)) for name in type(value).model_fields)
+    return True
+
+
+def examples(*values: dict[str, Any]) -> ConfigDict:
+    """A model's examples, shown in the OpenAPI document and the generated clients."""
+    return ConfigDict(json_schema_extra={"examples": list(values)})
+
+
+# Text a body accepts: something other than blanks, and no NUL anywhere.
+TEXT_PATTERN = "^[^\\u0000]*[^\\u0000\\s][^\\u0000]*$"
+
+
+def _document_no_nul(prop: dict[str, Any]) -> None:
+    """Say in the schema what :meth:`Strict._no_nul` enforces, so clients know it too."""
+    for option in prop.get("anyOf", [prop]):
+        if option.get("type") == "string" and not {"pattern", "format", "enum"} & set(option):
+            option["pattern"] = TEXT_PATTERN
+        elif option.get("type") == "array" and isinstance(option.get("items"), dict):
+            _document_no_nul(option["items"])
+
+
 class Strict(BaseModel):
+    """A request body: unknown fields are refused, and so is text the database cannot store."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        for prop in handler.resolve_ref_schema(schema).get("properties", {}).values():
+            _document_no_nul(prop)
+        return schema
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if not _storable(value):
+            raise ValueError("must not contain NUL characters or be blank")
+        return value
 
 
 class AgentChannel(StrEnum):
@@ -77,36 +146,87 @@ class PortabilityFormat(StrEnum):
     csv = "csv"
 
 
+def _absent_not_null(schema: dict[str, Any]) -> None:
+    """In the schema of a :class:`Sparse` model an unset field is absent, never null."""
+    for prop in schema.get("properties", {}).values():
+        prop.pop("default", None)
+        kinds = prop.get("anyOf")
+        if isinstance(kinds, list) and {"type": "null"} in kinds:
+            rest = [kind for kind in kinds if kind != {"type": "null"}]
+            prop.pop("anyOf")
+            prop.update(rest[0] if len(rest) == 1 else {"anyOf": rest})
+
+
+class Sparse(BaseModel):
+    """An answer whose fields apply to some cases only: those that do not are left out."""
+
+    model_config = ConfigDict(json_schema_extra=_absent_not_null)
+
+    # No return annotation: pydantic would document the annotation instead of the fields.
+    @model_serializer(mode="wrap")
+    def _without_nulls(self, handler: SerializerFunctionWrapHandler):
+        return {key: value for key, value in handler(self).items() if value is not None}
+
+
 class NoDetails(Strict):
     pass
 
 
-class RectificationDetails(Strict):
-    changes: dict[str, Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                                        max_length=200)]] = Field(
-        description=f"field → new value; fields: {', '.join(RECTIFIABLE_FIELDS)}",
-        examples=[{"email": "new@example.se"}],
+Correction = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class RectificationChanges(Strict):
+    """The fields to correct and their new values (at least one)."""
+
+    model_config = examples(
+        {"address": "Storgatan 1"}
     )
 
-    @field_validator("changes")
-    @classmethod
-    def _known_fields(cls, changes: dict[str, str]) -> dict[str, str]:
-        if not changes:
+    name: Correction | None = None
+    address: Correction | None = None
+    postal_code: Correction | None = Field(default=None, description="NNN NN")
+    city: Correction | None = None
+    email: Correction | None = None
+    phone: Correction | None = None
+
+    @model_validator(mode="after")
+    def _checked(self) -> RectificationChanges:
+        given = self.given()
+        if not given:
             raise ValueError("must name at least one field to correct")
-        unknown = sorted(set(changes) - set(RECTIFIABLE_FIELDS))
-        if unknown:
-            raise ValueError(
-                f"unknown field(s) {', '.join(unknown)}; known: {', '.join(RECTIFIABLE_FIELDS)}"
-            )
         checks = {"email": (_EMAIL, "an e-mail address"), "phone": (_PHONE, "a phone number"),
                   "postal_code": (_POSTAL, "a Swedish postal code (NNN NN)")}
         for name, (pattern, what) in checks.items():
-            if name in changes and not pattern.match(changes[name]):
+            if name in given and not pattern.match(given[name]):
                 raise ValueError(f"{name} must be {what}")
-        return changes
+        return self
+
+    def given(self) -> dict[str, str]:
+        return {name: value for name in RECTIFIABLE_FIELDS
+                if (value := getattr(self, name, None)) is not None}
+
+
+class RectificationDetails(Strict):
+    changes: RectificationChanges = Field(
+        description=f"field → new value; fields: {', '.join(RECTIFIABLE_FIELDS)}")
+
+    @field_serializer("changes")
+    def _only_given(self, changes: RectificationChanges) -> dict[str, str]:
+        return changes.given()
 
 
 class ObjectionDetails(Strict):
+    # What _by_processing checks, said in the schema so that clients (and fuzzers) know it.
+    model_config = ConfigDict(json_schema_extra={
+        "examples": [{"processing": "direct_marketing", "unlist": True},
+                     {"processing": "legitimate_interest", "activity": "Analys av min "
+                      "trafikdata", "grounds": "Jag vill inte att mina samtal analyseras"}],
+        "if": {"properties": {"processing": {"const": "legitimate_interest"}}},
+        "then": {"required": ["activity", "grounds"],
+                 "properties": {"unlist": {"const": False}}},
+        "else": {"properties": {"activity": {"type": "null"}, "grounds": {"type": "null"}}},
+    })
+
     processing: ObjectionProcessing
     unlist: bool = Field(
         default=False, description="direct marketing: also remove the directory listing "
@@ -146,6 +266,9 @@ class PortabilityDetails(Strict):
         default=None, description="the operator the phone number is to be ported to, one of "
         "SNPAC's registry: " + ", ".join(KNOWN_OPERATORS) + ". In Sweden the receiving "
         "operator starts a port; this authorises it.", examples=["Telia"],
+        # The registry's names (the service also takes them in any case).
+        json_schema_extra={"anyOf": [{"type": "string", "enum": list(KNOWN_OPERATORS)},
+                                     {"type": "null"}]},
     )
 
     @field_validator("receiving_operator")
@@ -164,7 +287,10 @@ class _CreateBase(Strict):
     customer_number: CustomerNumber | None = Field(
         default=None, description="required for agents; a portal token's own is used"
     )
-    language: Language = Language.sv
+    # No schema default: a generated client would make a field with a default required.
+    language: Language | None = Field(
+        default=None, validate_default=True,
+        description="the answer's language; sv when absent")
     channel: AgentChannel | None = Field(
         default=None, description="how an agent received the request (required for agents)"
     )
@@ -173,33 +299,63 @@ class _CreateBase(Strict):
         "request waits in awaiting_verification)", examples=["bankid"],
     )
 
+    @field_validator("language", mode="after")
+    @classmethod
+    def _swedish_by_default(cls, value: Language | None) -> Language:
+        return value or Language.sv
+
 
 class AccessCreate(_CreateBase):
+    model_config = examples(
+        {"type": "access", "language": "en"}
+    )
+
     type: Literal[RequestType.access]
     details: NoDetails = Field(default_factory=NoDetails)
 
 
 class ErasureCreate(_CreateBase):
+    model_config = examples(
+        {"type": "erasure", "customer_number": "C-1002", "channel": "phone"}
+    )
+
     type: Literal[RequestType.erasure]
     details: NoDetails = Field(default_factory=NoDetails)
 
 
 class RectificationCreate(_CreateBase):
+    model_config = examples(
+        {"type": "rectification", "details": {"changes": {"address": "Storgatan 1"}}}
+    )
+
     type: Literal[RequestType.rectification]
     details: RectificationDetails
 
 
 class RestrictionCreate(_CreateBase):
+    model_config = examples(
+        {"type": "restriction", "details": {"grounds": "accuracy_contested"}}
+    )
+
     type: Literal[RequestType.restriction]
     details: RestrictionDetails
 
 
 class ObjectionCreate(_CreateBase):
+    model_config = examples(
+        {"type": "objection", "details": {"processing": "direct_marketing"}}
+    )
+
     type: Literal[RequestType.objection]
     details: ObjectionDetails
 
 
 class PortabilityCreate(_CreateBase):
+    model_config = examples(
+        {"type": "portability",
+         "details": {"formats": ["json", "csv"], "receiving_operator": "Telia"}}
+    )
+
     type: Literal[RequestType.portability]
     details: PortabilityDetails = Field(default_factory=PortabilityDetails)
 
@@ -212,32 +368,57 @@ RequestCreate = Annotated[
 
 
 class VerifyBody(Strict):
-    method: IdentityMethod = Field(examples=["bankid"])
+    model_config = examples({"method": "bankid"})
+
+    method: IdentityMethod = Field(description="how the customer's identity was checked")
 
 
 class RejectBody(Strict):
+    model_config = examples(
+        {"reason": "manifestly_unfounded", "note": "Fifth identical request this week"})
+
     reason: RejectReason
     note: Note
 
 
 class ExtendBody(Strict):
-    months: Literal[1, 2]
-    reason: Note
+    model_config = examples({"months": 1, "reason": "Data held by several partners"})
+
+    months: int = Field(ge=1, le=2, description="1 or 2; two further months at most in all")
+    reason: Note = Field(description="told to the customer (art. 12(3))")
 
 
 class CancelBody(Strict):
+    model_config = examples({"note": "Withdrawn by the customer on the phone"})
+
     note: Note
 
 
 class LiftBody(Strict):
+    model_config = examples({"reason": "The address has been checked and corrected"})
+
     reason: Note = Field(description="why the restriction ends; told to the customer first")
+
+
+NotificationEvent = Literal[
+    "request.received", "request.verified", "request.extended", "request.completed",
+    "request.rejected", "request.cancelled", "request.action_required",
+    "restriction.lift_notice",
+]
 
 
 class NotificationOut(BaseModel):
     """One portal notification and how its delivery went."""
 
+    model_config = examples({
+        "id": "0b6f0d0e-8d5c-4d8e-9a51-6c1f8f0c2b7e", "event": "request.completed",
+        "status": "delivered", "attempts": 1, "created_at": "2026-11-29T10:00:02Z",
+        "next_attempt_at": None, "delivered_at": "2026-11-29T10:00:03Z", "last_error": None,
+        "payload": {"request_id": "5f1c3f9e-2b7d-4d3a-9a6e-0c9b8b7a6d5e",
+                    "status": "completed"}})
+
     id: uuid.UUID
-    event: str = Field(examples=["request.completed"])
+    event: NotificationEvent
     status: Literal["pending", "delivered", "failed"] = Field(
         description="failed: never acknowledged within the delivery window; an agent must act")
     attempts: int
@@ -253,10 +434,62 @@ class NotificationsOut(BaseModel):
     items: list[NotificationOut]
 
 
+class RetainedOut(BaseModel):
+    """Something a system keeps, why, and until when."""
+
+    model_config = ConfigDict(extra="allow")
+
+    category: str
+    basis: str = Field(description="the legal basis for keeping it")
+    until: str | None = Field(
+        default=None, description="YYYY-MM-DD when it will be erased; null while a contract is "
+        "in force")
+    code: str | None = Field(default=None, description="what is kept, as a code (e.g. invoices)")
+    basis_code: str | None = Field(
+        default=None, description="the privacy policy's legal basis (e.g. bookkeeping)")
+
+    @model_serializer(mode="wrap")
+    def _without_absent_codes(self, handler: SerializerFunctionWrapHandler):
+        return {key: value for key, value in handler(self).items()
+                if value is not None or key not in ("code", "basis_code")}
+
+
+class TaskOutcome(Sparse):
+    """What a system answered, without personal data."""
+
+    model_config = ConfigDict(extra="allow")
+
+    summary: str = ""
+    code: str | None = Field(
+        default=None, description="the outcome as a code the answer words in its language")
+    params: dict[str, Any] | None = Field(default=None, description="the code's values")
+    retained: list[RetainedOut] | None = Field(
+        default=None, description="what is kept (status retained)")
+    data_categories: list[str] | None = Field(
+        default=None, description="categories of data the system returned (access, "
+        "portability); the data itself is in the response package")
+    uncertain: bool | None = Field(
+        default=None, description="true when an attempt may have reached the partner but "
+        "whether it was applied is not known")
+
+
+_TASK_EXAMPLE: dict[str, Any] = {
+    "id": "9a3c2d1e-5b6f-4a7b-8c9d-0e1f2a3b4c5d", "system": "fortnox", "action": "erase",
+    "status": "retained", "scheduled_for": None, "attempts": 1, "dispatch_round": 0,
+    "outcome": {"summary": "Customer card anonymised; 3 invoices kept.",
+                "retained": [{"category": "invoices",
+                              "basis": "Bokföringslagen (1999:1078) 7 kap. 2 §",
+                              "until": "2033-12-31"}]},
+    "last_error": None, "updated_at": "2026-11-29T10:00:01Z",
+}
+
+
 class TaskOut(BaseModel):
+    model_config = examples(_TASK_EXAMPLE)
+
     id: uuid.UUID
-    system: str
-    action: str
+    system: System
+    action: TaskAction
     status: TaskStatus
     scheduled_for: datetime | None = Field(
         default=None, description="for scheduled work (e.g. a deferred erasure): when it is "
@@ -265,7 +498,7 @@ class TaskOut(BaseModel):
     dispatch_round: int = Field(
         default=0, description="0 at first; +1 each time an agent retries the task after a "
         "failure (the partner then sees a new id, `<task id>.<round>`)")
-    outcome: dict[str, Any] | None = None
+    outcome: TaskOutcome | None = None
     last_error: str | None = None
     updated_at: datetime
 
@@ -280,14 +513,49 @@ class ResponseInfo(BaseModel):
     purged_at: datetime | None = Field(default=None, description="when it was deleted")
 
 
+class DetailsOut(Sparse):
+    """A request's details as shown: a rectification names its fields, never the values."""
+
+    changes: list[str] | None = Field(
+        default=None, description="rectification: the fields corrected (values not echoed)")
+    processing: ObjectionProcessing | None = None
+    unlist: bool | None = Field(
+        default=None, description="objection to direct marketing: the listing goes too")
+    activity: str | None = Field(
+        default=None, description="objection on legitimate interest: what is objected to")
+    grounds: str | None = Field(
+        default=None, description="restriction: an art. 18(1) ground, or retention_policy "
+        "for the lock the privacy policy applies after a contract ends; objection on "
+        "legitimate interest: the customer's grounds")
+    formats: list[PortabilityFormat] | None = None
+    receiving_operator: str | None = None
+
+
+_REQUEST_EXAMPLE: dict[str, Any] = {
+    "id": "5f1c3f9e-2b7d-4d3a-9a6e-0c9b8b7a6d5e", "type": "erasure", "status": "completed",
+    "customer_number": "C-1002", "channel": "phone", "language": "sv", "details": {},
+    "identity_verification": "bankid", "created_at": "2026-11-29T10:00:00Z",
+    "received_at": "2026-11-29T10:00:00Z", "due_at": "2026-12-29T10:00:00Z",
+    "overdue": False, "extended_months": 0, "extension_reason": None, "lift_reason": None,
+    "reject_reason": None, "closing_as": None, "closing_requested_at": None,
+    "finished_at": "2026-11-29T10:00:02Z", "tasks": [_TASK_EXAMPLE],
+    "response": {"sha256": "3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855a",
+                 "size": 48213, "created_at": "2026-11-29T10:00:03Z",
+                 "expires_at": "2026-12-29T10:00:03Z", "purged_at": None},
+    "response_url": "/v1/requests/5f1c3f9e-2b7d-4d3a-9a6e-0c9b8b7a6d5e/response",
+}
+
+
 class RequestOut(BaseModel):
+    model_config = examples(_REQUEST_EXAMPLE)
+
     id: uuid.UUID
     type: RequestType
     status: RequestStatus
     customer_number: str
     channel: Channel
     language: Language
-    details: dict[str, Any] = Field(
+    details: DetailsOut = Field(
         description="the request's details; a rectification's new values are not echoed"
     )
     identity_verification: str | None
@@ -319,8 +587,11 @@ class RequestOut(BaseModel):
 
 
 class RequestPage(BaseModel):
+    model_config = examples({"items": [_REQUEST_EXAMPLE], "next_cursor": None})
+
     items: list[RequestOut]
-    next_cursor: str | None = None
+    next_cursor: str | None = Field(
+        default=None, description="pass as `cursor` for the next page; null on the last")
 
 
 class EventOut(BaseModel):
@@ -328,44 +599,79 @@ class EventOut(BaseModel):
     at: datetime
     actor: str
     actor_role: str
-    action: str
-    from_status: str | None
-    to_status: str | None
+    action: EventAction
+    from_status: RequestStatus | None
+    to_status: RequestStatus | None
     data: dict[str, Any]
     hash: str
     prev_hash: str
 
 
 class EventsOut(BaseModel):
+    model_config = examples({
+        "request_id": "5f1c3f9e-2b7d-4d3a-9a6e-0c9b8b7a6d5e", "chain_intact": True,
+        "events": [{"seq": 1, "at": "2026-11-29T10:00:00Z", "actor": "agent-anna",
+                    "actor_role": "agent", "action": "created", "from_status": None,
+                    "to_status": "awaiting_verification",
+                    "data": {"type": "erasure", "channel": "phone"},
+                    "hash": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                    "prev_hash": "0" * 64}]})
+
     request_id: uuid.UUID
     chain_intact: bool = Field(description="whether every event's hash checks out")
     events: list[EventOut]
 
 
-class Problem(BaseModel):
-    """RFC 9457 problem details, as every error of this API is answered."""
+# -- problems ----------------------------------------------------------------------------------
 
-    type: str
+PROBLEM_TYPE_URIS = tuple(PROBLEM_BASE + kind.slug for kind in problem_types())
+PROBLEM_TYPES_TABLE = "\n".join(
+    f"| {kind.status} | `{PROBLEM_BASE}{kind.slug}` | {kind.meaning} |"
+    for kind in problem_types())
+
+
+class FieldError(BaseModel):
+    loc: list[str | int] = Field(
+        description="where: body/query/path/header, then field names (`*` for a name the API "
+        "does not define, which is never echoed)")
+    msg: str
+    type: str = Field(description="pydantic's error type, e.g. missing, string_too_long")
+
+
+class Problem(BaseModel):
+    model_config = ConfigDict(json_schema_extra={
+        "description": "RFC 9457 problem details, as every error of this API is answered. "
+                       "`type` is one of:\n\n| status | type | meaning |\n|---|---|---|\n"
+                       + PROBLEM_TYPES_TABLE,
+        "examples": [{"type": PROBLEM_BASE + "invalid-state",
+                      "title": "Not allowed in the request's current status", "status": 409,
+                      "detail": "Cannot extend a request that is completed."}]})
+
+    type: str = Field(description="the problem type's URI",
+                      json_schema_extra={"enum": list(PROBLEM_TYPE_URIS)})
     title: str
     status: int
-    detail: str
-    errors: list[dict[str, Any]] | None = Field(
-        default=None, description="for validation problems: each offending field's loc and msg"
+    detail: str = Field(description="written for the caller; never echoes input")
+    errors: list[FieldError] | None = Field(
+        default=None, description="for validation problems: each offending field"
     )
 
 
 _PROBLEM_TEXT = {
-    400: "Malformed request (bad JSON or cursor)",
+    400: "Malformed request: a body that is not UTF-8 JSON (`malformed-json`), or a cursor "
+         "this service did not issue (`invalid-cursor`)",
     401: "Missing, expired or invalid bearer token",
     403: "The caller's role may not do this",
     404: "No such request (or not the caller's)",
     409: "Not allowed in the request's current status, or Idempotency-Key reused",
     413: "Request body too large",
     422: "Validation failed; `errors` lists the fields",
+    431: "Request headers too large",
 }
 
 
 def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The problem responses of an operation; 431 (headers too large) goes with every one."""
     return {
         code: {
             "model": Problem, "description": _PROBLEM_TEXT[code],
@@ -373,7 +679,7 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
                 "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
             },
         }
-        for code in codes
+        for code in sorted({*codes, 431})
     }
 
 
@@ -385,6 +691,12 @@ class RetainedIn(Strict):
 
 
 class CompleteTaskBody(Strict):
+    model_config = examples(
+        {"outcome": "done", "note": "The installer confirmed the order record is deleted"},
+        {"outcome": "retained", "note": "Warranty record kept",
+         "retained": [{"category": "installation order", "basis": "Konsumentköplagen 23 §",
+                       "until": "2029-11-29"}]})
+
     outcome: Literal[TaskStatus.done, TaskStatus.no_data, TaskStatus.retained]
     note: Note = Field(description="what was done (no personal data); for an objection's "
                        "assessment, the reasons for the decision, told to the customer")

@@ -1,15 +1,24 @@
 """The service's settings: one typed class, read from ``DSR_*`` environment variables and ``.env``.
 
-Production (``DSR_ENV=production``) refuses what is only safe on a laptop: the development JWT
-secret, plain-HTTP partner URLs and the partner sandbox. The refusal is one clear line, raised as
-:class:`UnsafeSettings` before anything starts.
+Production (``DSR_ENV=production``) refuses what is only safe on a laptop: development or
+guessable secrets and keys, plain-HTTP URLs, SQLite, the partner sandbox and its credentials.
+Every unsafe value is found at once and reported in one message (:class:`UnsafeSettings`)
+before anything starts, so an operator fixes them in one round rather than one per restart.
+
+``DSR_ENV`` unset means development, which is safe only on the developer's own machine: there
+the JWT secret is public (it is in this file) and the sandbox answers for partners. So outside
+production ``dsr serve`` binds loopback addresses only (see :meth:`Settings.check_bind`).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
+import ipaddress
+import math
 import re
+from collections import Counter
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -38,7 +47,44 @@ class Environment(StrEnum):
 
 
 class UnsafeSettings(ValueError):
-    """A setting that must never reach production did."""
+    """Settings that must never reach production did; ``problems`` lists every one."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        count = f"{len(problems)} unsafe setting{'s' if len(problems) > 1 else ''}"
+        super().__init__(f"{count}:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+SANDBOX_FORTNOX_CLIENT = ("dsr-sandbox", "sandbox-client-secret")
+MIN_WEBHOOK_SECRET_BYTES = 24
+
+
+def estimated_bits(data: bytes) -> float:
+    """An upper estimate of the randomness in ``data``: its length times the Shannon entropy
+    of its byte frequencies. ``aaaa…`` has none; 32 random bytes have about 150."""
+    if not data:
+        return 0.0
+    counts = Counter(data)
+    return -sum(n * math.log2(n / len(data)) for n in counts.values())
+
+
+def _whsec_bytes(secret: str) -> bytes | None:
+    """The key in a ``whsec_<base64>`` secret, or None when it is not in that form."""
+    if not secret.startswith("whsec_"):
+        return None
+    try:
+        return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _read_pem(value: str | None) -> str | None:
@@ -157,6 +203,9 @@ class Settings(BaseSettings):
     retention_sweep: bool = True  # workers run the sweep; off: only `dsr retention run` does
 
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    # All request headers together (names and values); more is 431. Bearer tokens from the
+    # portal's identity provider are a few kB.
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
     # The response package: how long it can be downloaded before it is deleted (the request
     # keeps its SHA-256), and how many call-history rows the readable report shows (all of
     # them are in data.json).
@@ -256,34 +305,109 @@ class Settings(BaseSettings):
                 count, period)
 
     def check_production(self) -> None:
-        """Raise :class:`UnsafeSettings` naming the first unsafe value, if in production."""
-        if not self.is_production:
-            return
+        """Raise :class:`UnsafeSettings` listing every unsafe value, if in production."""
+        problems = self.production_problems() if self.is_production else []
+        if problems:
+            raise UnsafeSettings(problems)
+
+    def check_bind(self, host: str) -> None:
+        """Outside production only loopback: the development secrets are public."""
+        if not self.is_production and not _is_loopback(host):
+            raise UnsafeSettings([
+                f"DSR_HOST {host} is not a loopback address: outside production (DSR_ENV is "
+                f"{self.env.value}) the JWT secret is public and the sandbox is open, so "
+                "only 127.0.0.1, ::1 or localhost may be bound; set DSR_ENV=production "
+                "with real settings to serve others"])
+
+    def production_problems(self) -> list[str]:
+        """Every setting that is unsafe in production, each in one line naming it."""
+        problems: list[str] = []
         if self.sandbox_enabled:
-            raise UnsafeSettings("DSR_SANDBOX must be off in production")
-        symmetric = self.jwt_public_key is None and self.jwks_file is None
-        if symmetric and self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
-            raise UnsafeSettings(
-                "DSR_JWT_SECRET is the development secret; set a real secret or a public key"
-            )
-        if self.data_key.get_secret_value().split()[0] == DEV_DATA_KEY:
-            raise UnsafeSettings("DSR_DATA_KEY is the development key; set a real Fernet key")
+            problems.append("DSR_SANDBOX must be off in production")
+        if not self.database_url.startswith("postgresql"):
+            problems.append("DSR_DATABASE_URL must be a PostgreSQL URL "
+                            "(postgresql+asyncpg://…) in production")
+        if not (self.public_url or "").startswith("https://"):
+            problems.append("DSR_PUBLIC_URL must be set to the https:// URL partners and the "
+                            "portal reach this service at (every API and worker process)")
+        problems += self._jwt_problems() + self._data_key_problems()
         for system in PARTNER_SYSTEMS:
-            url = self.partner_url(system)
-            if not url.startswith("https://"):
-                raise UnsafeSettings(
-                    f"DSR_{system.upper()}_URL must be an https:// URL in production"
-                )
-        for system in CALLBACK_SYSTEMS:
-            if not self.webhook_secrets(system):
-                raise UnsafeSettings(
-                    f"DSR_{system.upper()}_WEBHOOK_SECRET must be set in production"
-                )
-        if self.portal_webhook_url and self.notify_give_up_s < 3 * 24 * 3600:
-            raise UnsafeSettings(
-                "DSR_NOTIFY_GIVE_UP_S must be at least 3 days (259200) in production")
-        if self.database_url.startswith("sqlite") and ":memory:" in self.database_url:
-            raise UnsafeSettings("DSR_DATABASE_URL must be durable in production")
+            url: str | None = getattr(self, f"{system}_url")
+            if not url:  # the default is the sandbox, which production does not have
+                problems.append(f"DSR_{system.upper()}_URL must be set to the partner's URL")
+            elif not url.startswith("https://"):
+                problems.append(f"DSR_{system.upper()}_URL must be an https:// URL")
+        for system in PARTNER_SYSTEMS:
+            configured: SecretStr | None = getattr(self, f"{system}_webhook_secret")
+            name = f"DSR_{system.upper()}_WEBHOOK_SECRET"
+            if configured is None:
+                if system in CALLBACK_SYSTEMS:
+                    problems.append(f"{name} must be set (the partner signs its callbacks)")
+                continue
+            problems += webhook_secret_problems(name, configured.get_secret_value().split())
+        if self.portal_webhook_url:
+            if not self.portal_webhook_url.startswith("https://"):
+                problems.append("DSR_PORTAL_WEBHOOK_URL must be an https:// URL")
+            if self.portal_webhook_secret is not None:
+                problems += webhook_secret_problems(
+                    "DSR_PORTAL_WEBHOOK_SECRET",
+                    self.portal_webhook_secret.get_secret_value().split())
+            if self.notify_give_up_s < 3 * 24 * 3600:
+                problems.append("DSR_NOTIFY_GIVE_UP_S must be at least 3 days (259200)")
+        if self.fortnox_client_id == SANDBOX_FORTNOX_CLIENT[0]:
+            problems.append("DSR_FORTNOX_CLIENT_ID is the sandbox's; set the real client id")
+        if self.fortnox_client_secret.get_secret_value() == SANDBOX_FORTNOX_CLIENT[1]:
+            problems.append("DSR_FORTNOX_CLIENT_SECRET is the sandbox's; set the real secret")
+        return problems
+
+    def _jwt_problems(self) -> list[str]:
+        if self.jwt_public_key is not None or self.jwks_file is not None:
+            return []
+        secret = self.jwt_secret.get_secret_value()
+        if secret.strip() == DEV_JWT_SECRET:
+            return ["DSR_JWT_SECRET is the development secret; set a random secret "
+                    "(`openssl rand -base64 32`) or DSR_JWT_PUBLIC_KEY / DSR_JWKS_FILE"]
+        if estimated_bits(secret.encode()) < 128:
+            return ["DSR_JWT_SECRET is too predictable (under 128 bits of randomness); use "
+                    "32 random bytes, e.g. `openssl rand -base64 32`"]
+        return []
+
+    def _data_key_problems(self) -> list[str]:
+        problems = []
+        keys = self.data_key.get_secret_value().split()
+        for number, key in enumerate(keys, start=1):
+            which = "DSR_DATA_KEY" if len(keys) == 1 else f"DSR_DATA_KEY (key {number})"
+            if key == DEV_DATA_KEY:
+                problems.append(f"{which} is the development key; make one with `dsr keygen`")
+                continue
+            try:
+                raw = base64.urlsafe_b64decode(key)
+            except (binascii.Error, ValueError):
+                raw = b""
+            if len(raw) != 32:
+                problems.append(f"{which} is not a Fernet key; make one with `dsr keygen`")
+            elif estimated_bits(raw) < 128:
+                problems.append(f"{which} is not random; make one with `dsr keygen`")
+        return problems
+
+
+def webhook_secret_problems(name: str, secrets: list[str]) -> list[str]:
+    """What is wrong with a Standard Webhooks secret setting (each rotated secret in it)."""
+    development = {dev_webhook_secret(system) for system in (*PARTNER_SYSTEMS, "portal")}
+    problems = []
+    for secret in secrets or [""]:
+        key = _whsec_bytes(secret)
+        if secret in development:
+            problems.append(f"{name} is a development secret (derived from the source code); "
+                            "make a new one")
+        elif key is None:
+            problems.append(f"{name} must be whsec_ followed by base64")
+        elif len(key) < MIN_WEBHOOK_SECRET_BYTES:
+            problems.append(f"{name} must hold at least {MIN_WEBHOOK_SECRET_BYTES} random "
+                            "bytes after whsec_")
+        elif estimated_bits(key) < 96:
+            problems.append(f"{name} is not random; make one with `dsr keygen --webhook`")
+    return problems
 
 
 def load_settings(**overrides: Any) -> Settings:

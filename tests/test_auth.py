@@ -167,3 +167,36 @@ async def test_api_answers_401_problem(client, settings) -> None:  # type: ignor
         body = assert_problem(response, 401)
         assert response.headers["www-authenticate"] == "Bearer"
         assert "token" in body["detail"].lower()
+
+
+@pytest.mark.parametrize("kid", [[], {"k": 1}, 5, ["k1"]])
+async def test_a_kid_that_is_not_a_string_is_401_not_500(
+    rsa_key: rsa.RSAPrivateKey, tmp_path: Path, database_url: str, kid: object
+) -> None:
+    """An unhashable kid once made the JWKS lookup raise TypeError before authentication."""
+    import httpx
+    from jose import jwk as jose_jwk
+
+    from app.main import create_app
+
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    keys = []
+    for name, private in (("k1", rsa_key), ("k2", other)):
+        entry = jose_jwk.construct(_pems(private)[1], "RS256").to_dict()
+        entry["kid"] = name
+        keys.append(entry)
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": keys}))
+    settings = make_settings(database_url, jwks_file=jwks)
+    header = _b64(json.dumps({"alg": "RS256", "kid": kid}).encode())
+    token = f"{header}.{_b64(json.dumps(_claims()).encode())}.{_b64(b'x' * 256)}"
+    with pytest.raises(Unauthorized):
+        TokenVerifier(settings).verify(token)
+    good = jwt.encode(_claims(), _pems(rsa_key)[0], algorithm="RS256", headers={"kid": "k1"})
+    assert TokenVerifier(settings).verify(good).sub == "alice"
+    app = create_app(settings)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://dsr.test"
+    ) as client:
+        answer = await client.get("/v1/requests", headers={"Authorization": f"Bearer {token}"})
+    assert_problem(answer, 401)

@@ -2,26 +2,45 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import secrets
 import subprocess
 import sys
 
 import pytest
 from click.testing import CliRunner
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from app.cli import main as cli
 from app.openapi import render
-from app.settings import Settings, UnsafeSettings
+from app.settings import (
+    DEV_DATA_KEY,
+    DEV_JWT_SECRET,
+    Settings,
+    UnsafeSettings,
+    dev_webhook_secret,
+)
 from tests.conftest import ROOT
 from tests.helpers import assert_problem
 
+
+def _whsec() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
 SAFE_PROD = {
-    "env": "production", "jwt_secret": "a-real-production-secret-" + "z" * 20,
-    "data_key": "cHJvZHVjdGlvbi1rZXktZm9yLXRlc3RzLTMyLWJ5dGU=",
+    "env": "production", "jwt_secret": secrets.token_urlsafe(32),
+    "data_key": Fernet.generate_key().decode(),
+    "database_url": "postgresql+asyncpg://dsr@db.internal/dsr",
+    "public_url": "https://dsr.connect2ip.se",
+    "fortnox_client_id": "connect2ip-dsr", "fortnox_client_secret": secrets.token_urlsafe(24),
     **{f"{s}_url": f"https://{s}.partner.example" for s in
        ("crm", "stadsnat", "fortnox", "snpac", "eniro")},
-    **{f"{s}_webhook_secret": "whsec_c2VjcmV0" for s in ("stadsnat", "snpac", "eniro")},
+    **{f"{s}_webhook_secret": _whsec() for s in ("stadsnat", "snpac", "eniro")},
 }
 
 
@@ -33,29 +52,117 @@ def test_safe_production_settings_pass() -> None:
     settings = prod()
     settings.check_production()
     assert settings.sandbox_enabled is False
+    # Several keys and secrets during a rotation, and a public key instead of a secret.
+    prod(data_key=f"{Fernet.generate_key().decode()} {SAFE_PROD['data_key']}",
+         stadsnat_webhook_secret=f"{_whsec()} {_whsec()}").check_production()
+    prod(jwt_secret=DEV_JWT_SECRET, jwks_file=None,
+         jwt_public_key=RSA_PUBLIC_PEM).check_production()
 
 
-@pytest.mark.parametrize(
-    ("override", "message"),
-    [
-        ({"jwt_secret": "dsr-development-secret-do-not-use-in-production"}, "development secret"),
-        ({"fortnox_url": "http://fortnox.partner.example"}, "DSR_FORTNOX_URL"),
-        ({"crm_url": None}, "DSR_CRM_URL"),  # the default is the plain-HTTP sandbox
-        ({"sandbox": True}, "DSR_SANDBOX"),
-        ({"eniro_webhook_secret": None}, "DSR_ENIRO_WEBHOOK_SECRET"),
-    ],
-)
+RSA_PUBLIC_PEM = (
+    rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    .public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode())
+UNSAFE = [
+    ({"jwt_secret": DEV_JWT_SECRET}, "DSR_JWT_SECRET is the development secret"),
+    ({"jwt_secret": DEV_JWT_SECRET + " "}, "DSR_JWT_SECRET is the development secret"),
+    ({"jwt_secret": "a" * 32}, "DSR_JWT_SECRET is too predictable"),
+    ({"jwt_secret": "abcd" * 12}, "DSR_JWT_SECRET is too predictable"),
+    ({"data_key": DEV_DATA_KEY}, "DSR_DATA_KEY is the development key"),
+    ({"data_key": f"{SAFE_PROD['data_key']} {DEV_DATA_KEY}"},
+     "DSR_DATA_KEY (key 2) is the development key"),
+    ({"data_key": base64.urlsafe_b64encode(b"a" * 32).decode()}, "DSR_DATA_KEY is not random"),
+    ({"data_key": "not-a-key"}, "DSR_DATA_KEY is not a Fernet key"),
+    ({"fortnox_url": "http://fortnox.partner.example"}, "DSR_FORTNOX_URL"),
+    ({"crm_url": None}, "DSR_CRM_URL must be set"),  # the default is the sandbox
+    ({"sandbox": True}, "DSR_SANDBOX"),
+    ({"eniro_webhook_secret": None}, "DSR_ENIRO_WEBHOOK_SECRET must be set"),
+    ({"snpac_webhook_secret": dev_webhook_secret("snpac")},
+     "DSR_SNPAC_WEBHOOK_SECRET is a development secret"),
+    ({"snpac_webhook_secret": dev_webhook_secret("eniro")},
+     "DSR_SNPAC_WEBHOOK_SECRET is a development secret"),
+    ({"stadsnat_webhook_secret": "s3cr3t-shared-with-the-partner"},
+     "DSR_STADSNAT_WEBHOOK_SECRET must be whsec_"),
+    ({"stadsnat_webhook_secret": "whsec_c2VjcmV0"}, "at least 24 random bytes"),
+    ({"stadsnat_webhook_secret": "whsec_" + base64.b64encode(b"x" * 32).decode()},
+     "DSR_STADSNAT_WEBHOOK_SECRET is not random"),
+    ({"public_url": None}, "DSR_PUBLIC_URL must be set"),
+    ({"public_url": "http://dsr.connect2ip.se"}, "DSR_PUBLIC_URL must be set to the https://"),
+    ({"database_url": "sqlite+aiosqlite:///./dsr.db"}, "DSR_DATABASE_URL must be a PostgreSQL"),
+    ({"fortnox_client_secret": "sandbox-client-secret"}, "DSR_FORTNOX_CLIENT_SECRET"),
+    ({"fortnox_client_id": "dsr-sandbox"}, "DSR_FORTNOX_CLIENT_ID"),
+    ({"portal_webhook_url": "https://portal.internal/hooks",
+      "portal_webhook_secret": dev_webhook_secret("portal")},
+     "DSR_PORTAL_WEBHOOK_SECRET is a development secret"),
+    ({"portal_webhook_url": "http://portal.internal/hooks", "portal_webhook_secret": _whsec()},
+     "DSR_PORTAL_WEBHOOK_URL must be an https:// URL"),
+]
+
+
+@pytest.mark.parametrize(("override", "message"), UNSAFE)
 def test_production_refuses_unsafe_values(override: dict[str, object], message: str) -> None:
-    with pytest.raises(UnsafeSettings, match=message):
+    with pytest.raises(UnsafeSettings) as refused:
         prod(**override).check_production()
+    assert len(refused.value.problems) == 1, refused.value.problems
+    assert refused.value.problems[0].startswith(message) or message in refused.value.problems[0]
 
 
-def test_cli_refuses_in_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_unsafe_setting_is_reported_at_once() -> None:
+    merged: dict[str, object] = {}
+    for override, _message in UNSAFE:
+        merged.update(override)
+    with pytest.raises(UnsafeSettings) as refused:
+        prod(**merged).check_production()
+    names = {problem.split()[0] for problem in refused.value.problems}
+    assert {"DSR_JWT_SECRET", "DSR_FORTNOX_URL", "DSR_CRM_URL", "DSR_SANDBOX",
+            "DSR_PUBLIC_URL", "DSR_DATABASE_URL", "DSR_FORTNOX_CLIENT_SECRET",
+            "DSR_FORTNOX_CLIENT_ID", "DSR_STADSNAT_WEBHOOK_SECRET", "DSR_SNPAC_WEBHOOK_SECRET",
+            "DSR_ENIRO_WEBHOOK_SECRET", "DSR_PORTAL_WEBHOOK_URL", "DSR_DATA_KEY"} <= names
+    assert str(refused.value).count("\n  - ") == len(refused.value.problems)
+
+
+def test_cli_refuses_with_every_problem_in_one_message(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DSR_ENV", "production")
+    monkeypatch.setenv("DSR_JWT_SECRET", "a" * 40)
     result = CliRunner().invoke(cli, ["serve"])
     assert result.exit_code != 0
     lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and "refusing to start" in lines[0] and "DSR_" in lines[0]
+    assert "refusing to start" in lines[0] and "unsafe settings" in lines[0]
+    listed = [line for line in lines[1:] if line.startswith("  - DSR_")]
+    assert len(listed) == len(lines) - 1 >= 10
+    for name in ("DSR_PUBLIC_URL", "DSR_JWT_SECRET", "DSR_DATABASE_URL", "DSR_DATA_KEY", "DSR_CRM_URL", "DSR_ENIRO_WEBHOOK_SECRET",
+                 "DSR_FORTNOX_CLIENT_SECRET"):
+        assert any(name in line for line in listed), name
+
+
+def test_cli_lists_every_invalid_value_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DSR_FORTNOX_RATE", "fast")
+    monkeypatch.setenv("DSR_PORT", "eighty")
+    result = CliRunner().invoke(cli, ["migrate"])
+    assert result.exit_code != 0
+    assert "DSR_FORTNOX_RATE" in result.output and "DSR_PORT" in result.output
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "::", "dsr.example"])  # noqa: S104
+def test_outside_production_serve_binds_loopback_only(
+    monkeypatch: pytest.MonkeyPatch, host: str
+) -> None:
+    import uvicorn
+
+    started: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: started.append(k))
+    result = CliRunner().invoke(cli, ["serve", "--host", host])
+    assert result.exit_code != 0 and not started
+    assert "not a loopback address" in result.output and "DSR_ENV=production" in result.output
+    sandbox = CliRunner().invoke(cli, ["sandbox", "--host", host])
+    assert sandbox.exit_code != 0 and "not a loopback address" in sandbox.output
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost", "127.0.0.2"])
+def test_loopback_hosts_are_fine_in_development(host: str) -> None:
+    Settings(_env_file=None).check_bind(host)  # type: ignore[call-arg]
+    with pytest.raises(UnsafeSettings):
+        Settings(_env_file=None, env="development").check_bind("0.0.0.0")  # type: ignore[call-arg]  # noqa: S104
+    prod().check_bind("0.0.0.0")  # noqa: S104 - production serves others
 
 
 def test_cli_token_prints_only_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -64,6 +171,12 @@ def test_cli_token_prints_only_the_token(monkeypatch: pytest.MonkeyPatch) -> Non
     assert result.output.count("\n") == 1 and result.output.count(".") == 2
     bad = CliRunner().invoke(cli, ["token", "--role", "portal"])
     assert bad.exit_code != 0
+
+
+def test_cli_keygen_makes_a_webhook_secret_production_accepts() -> None:
+    secret = CliRunner().invoke(cli, ["keygen", "--webhook"]).output.strip()
+    prod(eniro_webhook_secret=secret).check_production()
+    assert secret != CliRunner().invoke(cli, ["keygen", "--webhook"]).output.strip()
 
 
 def test_cli_keygen_makes_a_usable_data_key() -> None:

@@ -2,24 +2,51 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from sqlalchemy import text
 
 from app.deps import SessionDep
 from app.metrics import CONTENT_TYPE
+from app.schemas import examples, problem_responses
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", summary="The process is alive")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+class Health(BaseModel):
+    model_config = examples({"status": "ok"})
+
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    model_config = examples({"status": "ok", "database": "ok"},
+                            {"status": "unavailable", "database": "unreachable"})
+
+    status: Literal["ok", "unavailable"]
+    database: Literal["ok", "unreachable"]
+
+
+_READY = {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}}
+
+
+TOO_LARGE = problem_responses()  # 431: the header limit holds here too
+
+
+@router.get("/healthz", response_model=Health, summary="The process is alive",
+            operation_id="getHealth", responses=TOO_LARGE)
+async def healthz() -> Health:
+    return Health(status="ok")
 
 
 @router.get(
-    "/readyz", summary="The database is reachable",
-    responses={503: {"description": "The database is not reachable"}},
+    "/readyz", summary="The database is reachable", operation_id="getReadiness",
+    response_model=Readiness,
+    responses={503: {"description": "The database is not reachable", "content": _READY},
+               **TOO_LARGE},
 )
 async def readyz(request: Request) -> JSONResponse:
     try:
@@ -33,7 +60,10 @@ async def readyz(request: Request) -> JSONResponse:
 
 @router.get(
     "/metrics", summary="Prometheus metrics (counts and timings only)",
-    response_class=Response, responses={200: {"content": {CONTENT_TYPE: {}}}},
+    operation_id="getMetrics",
+    response_class=Response, responses={200: {"description": "Prometheus text format",
+                     "content": {CONTENT_TYPE: {"schema": {"type": "string"}}}},
+               **TOO_LARGE},
 )
 async def metrics(request: Request, session: SessionDep) -> Response:
     body = await request.app.state.metrics.render(session)

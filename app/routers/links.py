@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Path
@@ -14,33 +15,42 @@ from app.auth import CUSTOMER_NUMBER_PATTERN
 from app.connectors.catalog import SYSTEMS
 from app.db import utcnow
 from app.deps import SessionDep, StaffDep
-from app.models import Link
-from app.schemas import Strict, problem_responses
+from app.models import Link, System
+from app.schemas import Strict, examples, problem_responses
 
 router = APIRouter(prefix="/v1/links", tags=["links"])
 
-LINKED_SYSTEMS = "|".join(name for name, spec in SYSTEMS.items() if spec.needs_link)
-Customer = Annotated[str, Path(pattern=CUSTOMER_NUMBER_PATTERN)]
-System = Annotated[str, Path(pattern=f"^({LINKED_SYSTEMS})$")]
+LinkedSystem = StrEnum(  # type: ignore[misc]
+    "LinkedSystem", {name: name for name, spec in SYSTEMS.items() if spec.needs_link})
+Customer = Annotated[str, Path(pattern=CUSTOMER_NUMBER_PATTERN, examples=["C-1001"])]
+# Goes into partner URLs (Fortnox's /3/customers/{id}): ASCII, and never "." or ".." or any
+# other path segment, so it starts with a letter, digit or "+" and has no "/".
+EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9+][A-Za-z0-9+._:-]{0,63}$"
 
 
 class LinkBody(Strict):
+    model_config = examples({"external_id": "SN-440017"})
+
     external_id: str = Field(
-        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9+._:-]+$",
+        min_length=1, max_length=64, pattern=EXTERNAL_ID_PATTERN,
         description="the system's key for the customer: service ID, Fortnox number, listing "
         "ID, phone number (SNPAC), order ID (installer)",
     )
 
 
 class LinkOut(BaseModel):
+    model_config = examples({"customer_number": "C-1001", "system": "stadsnat",
+                             "external_id": "SN-440017", "updated_at": "2026-11-29T10:00:00Z"})
+
     customer_number: str
-    system: str
+    system: System
     external_id: str
     updated_at: datetime
 
 
 @router.get("/{customer_number}", response_model=list[LinkOut],
-            responses=problem_responses(401, 403, 422), summary="A customer's links")
+            responses=problem_responses(401, 403, 422), summary="A customer's links",
+            operation_id="listLinks")
 async def list_links(
     session: SessionDep, _staff: StaffDep, customer_number: Customer
 ) -> list[LinkOut]:
@@ -52,13 +62,13 @@ async def list_links(
 
 
 @router.put("/{customer_number}/{system}", response_model=LinkOut,
-            responses=problem_responses(401, 403, 413, 422),
-            summary="Register or change a customer's key in one system")
+            responses=problem_responses(400, 401, 403, 413, 422),
+            summary="Register or change a customer's key in one system", operation_id="putLink")
 async def put_link(
-    session: SessionDep, _staff: StaffDep, customer_number: Customer, system: System,
-    body: LinkBody,
+    session: SessionDep, _staff: StaffDep, customer_number: Customer,
+    system: Annotated[LinkedSystem, Path()], body: LinkBody,
 ) -> LinkOut:
-    link = await upsert_link(session, customer_number=customer_number, system=system,
+    link = await upsert_link(session, customer_number=customer_number, system=system.value,
                              external_id=body.external_id)
     return LinkOut.model_validate(link, from_attributes=True)
 

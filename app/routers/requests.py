@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Query, Request, status
 
+from app.auth import CUSTOMER_NUMBER_PATTERN
 from app.connectors.base import Retained
 from app.db import utcnow
 from app.deps import LockedRequestDep, PrincipalDep, RequestDep, SessionDep, StaffDep
@@ -14,6 +15,7 @@ from app.models import DsrRequest, RequestStatus, RequestType, ResponsePackage, 
 from app.schemas import (
     CancelBody,
     CompleteTaskBody,
+    DetailsOut,
     EventOut,
     EventsOut,
     ExtendBody,
@@ -37,7 +39,52 @@ from app.services import tasks as task_service
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
 
 AUTH = (401, 403)
-ACTION = problem_responses(*AUTH, 404, 409, 413, 422)
+# Every operation that reads a body documents 400 (not UTF-8 JSON) and 413 (too large).
+ACTION = problem_responses(400, *AUTH, 404, 409, 413, 422)
+NO_BODY_ACTION = problem_responses(*AUTH, 404, 409, 422)
+IdempotencyKeyHeader = Annotated[str | None, Header(
+    alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$",
+    description="any printable ASCII up to 255 characters; the same key and body return the "
+    "same request, the same key with another body is a 409",
+    examples=["portal-7f3a1c"])]
+_BY_ID = {"request_id": "$response.body#/id"}
+_BY_TASK = {**_BY_ID, "task_id": "$response.body#/tasks/0/id"}
+# What a client does next with the request it got back (OpenAPI links).
+LINKS = {
+    name: {"operationId": name, "parameters": params,
+           "description": f"`{name}` on the request just answered"}
+    for name, params in (
+        ("getRequest", _BY_ID), ("verifyRequest", _BY_ID), ("rejectRequest", _BY_ID),
+        ("extendRequest", _BY_ID), ("cancelRequest", _BY_ID), ("liftRestriction", _BY_ID),
+        ("listEvents", _BY_ID), ("listNotifications", _BY_ID),
+        ("downloadResponse", _BY_ID), ("checkResponse", _BY_ID),
+        ("completeTask", _BY_TASK), ("retryTask", _BY_TASK),
+    )
+}
+CREATE_EXAMPLES = {
+    "portal-access": {"summary": "The portal's customer asks for a copy of their data",
+                      "value": {"type": "access", "language": "sv"}},
+    "agent-erasure": {"summary": "An agent enters an erasure received by phone (identity "
+                      "not yet verified)",
+                      "value": {"type": "erasure", "customer_number": "C-1002",
+                                "channel": "phone"}},
+    "agent-verified": {"summary": "An agent enters a request whose identity was checked",
+                       "value": {"type": "access", "customer_number": "C-1001",
+                                 "channel": "in_person", "identity_verification": "id_document"}},
+    "rectification": {"summary": "Correct an address",
+                      "value": {"type": "rectification",
+                                "details": {"changes": {"address": "Storgatan 1"}}}},
+    "restriction": {"summary": "Restrict processing while accuracy is contested",
+                    "value": {"type": "restriction",
+                              "details": {"grounds": "accuracy_contested"}}},
+    "objection": {"summary": "Object to direct marketing",
+                  "value": {"type": "objection",
+                            "details": {"processing": "direct_marketing"}}},
+    "portability": {"summary": "Data in JSON and CSV, and port the number to another operator",
+                    "value": {"type": "portability",
+                              "details": {"formats": ["json", "csv"],
+                                          "receiving_operator": "Telia"}}},
+}
 
 
 def present(
@@ -48,7 +95,8 @@ def present(
     return RequestOut(
         id=request.id, type=request.type, status=request.status,
         customer_number=request.customer_number, channel=request.channel,
-        language=request.language, details=_public_details(request.details),
+        language=request.language,
+        details=DetailsOut.model_validate(_public_details(request.details)),
         identity_verification=request.identity_verification, created_at=request.created_at,
         received_at=request.received_at, due_at=request.due_at,
         overdue=lifecycle.is_overdue(request, now),
@@ -77,15 +125,16 @@ async def _present_one(session: SessionDep, request: DsrRequest) -> RequestOut:
 
 @router.post(
     "", status_code=status.HTTP_202_ACCEPTED, response_model=RequestOut,
-    responses=problem_responses(400, *AUTH, 409, 413, 422),
-    summary="Submit a data subject request",
+    responses={202: {"links": LINKS}, **problem_responses(400, *AUTH, 409, 413, 422)},
+    summary="Submit a data subject request", operation_id="createRequest",
+    description="The portal submits for its own customer (identity verified by its BankID "
+    "login); an agent names the customer and the channel, and the identity check if one was "
+    "made. Answers 202: the request is carried out in the background; poll `getRequest`.",
 )
 async def create_request(
     session: SessionDep, principal: PrincipalDep,
-    body: Annotated[RequestCreate, Body()],
-    idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
-    ] = None,
+    body: Annotated[RequestCreate, Body(openapi_examples=CREATE_EXAMPLES)],
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> RequestOut:
     request, _created = await svc.create_request(
         session, data=body, principal=principal, idempotency_key=idempotency_key
@@ -96,12 +145,16 @@ async def create_request(
 @router.get(
     "", response_model=RequestPage, responses=problem_responses(400, 401, 422),
     summary="List requests (a portal token sees its own customer's only)",
+    operation_id="listRequests",
+    description="Newest first. Pass `next_cursor` back as `cursor` for the next page; a "
+    "cursor this service did not issue is a 400 `invalid-cursor`.",
 )
 async def list_requests(
     session: SessionDep, principal: PrincipalDep,
     status_: Annotated[RequestStatus | None, Query(alias="status")] = None,
     type_: Annotated[RequestType | None, Query(alias="type")] = None,
-    customer_number: Annotated[str | None, Query(max_length=16)] = None,
+    customer_number: Annotated[str | None, Query(
+        max_length=16, pattern=CUSTOMER_NUMBER_PATTERN, examples=["C-1001"])] = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
@@ -120,14 +173,15 @@ async def list_requests(
 
 @router.get(
     "/{request_id}", response_model=RequestOut, responses=problem_responses(401, 404, 422),
-    summary="One request with its tasks",
+    summary="One request with its tasks", operation_id="getRequest",
 )
 async def get_request(session: SessionDep, request: RequestDep) -> RequestOut:
     return await _present_one(session, request)
 
 
 @router.post("/{request_id}/verify", response_model=RequestOut, responses=ACTION,
-             summary="Record how the customer's identity was verified")
+             summary="Record how the customer's identity was verified",
+             operation_id="verifyRequest")
 async def verify_request(
     session: SessionDep, principal: StaffDep, request: LockedRequestDep, body: VerifyBody
 ) -> RequestOut:
@@ -136,7 +190,7 @@ async def verify_request(
 
 
 @router.post("/{request_id}/reject", response_model=RequestOut, responses=ACTION,
-             summary="Refuse a request (art. 12(5)), with a reason")
+             summary="Refuse a request (art. 12(5)), with a reason", operation_id="rejectRequest")
 async def reject_request(
     session: SessionDep, principal: StaffDep, request: LockedRequestDep, body: RejectBody
 ) -> RequestOut:
@@ -147,7 +201,8 @@ async def reject_request(
 
 
 @router.post("/{request_id}/extend", response_model=RequestOut, responses=ACTION,
-             summary="Extend the deadline by one or two months (art. 12(3))")
+             summary="Extend the deadline by one or two months (art. 12(3))",
+             operation_id="extendRequest")
 async def extend_request(
     session: SessionDep, principal: StaffDep, request: LockedRequestDep, body: ExtendBody
 ) -> RequestOut:
@@ -158,7 +213,8 @@ async def extend_request(
 
 
 @router.post("/{request_id}/cancel", response_model=RequestOut, responses=ACTION,
-             summary="Cancel a request (e.g. withdrawn by the customer)")
+             summary="Cancel a request (e.g. withdrawn by the customer)",
+             operation_id="cancelRequest")
 async def cancel_request(
     session: SessionDep, principal: StaffDep, request: LockedRequestDep, body: CancelBody
 ) -> RequestOut:
@@ -167,7 +223,8 @@ async def cancel_request(
 
 
 @router.get("/{request_id}/events", response_model=EventsOut,
-            responses=problem_responses(*AUTH, 404, 422), summary="The audit trail")
+            responses=problem_responses(*AUTH, 404, 422), summary="The audit trail",
+            operation_id="listEvents")
 async def list_events(
     session: SessionDep, _principal: StaffDep, request: RequestDep
 ) -> EventsOut:
@@ -180,7 +237,8 @@ async def list_events(
 
 
 @router.post("/{request_id}/tasks/{task_id}/retry", response_model=RequestOut,
-             responses=ACTION, summary="Send a failed task round again")
+             responses=NO_BODY_ACTION, summary="Send a failed task round again",
+             operation_id="retryTask")
 async def retry_task(
     session: SessionDep, principal: StaffDep, request: LockedRequestDep, task_id: uuid.UUID
 ) -> RequestOut:
@@ -189,7 +247,8 @@ async def retry_task(
 
 
 @router.post("/{request_id}/tasks/{task_id}/complete", response_model=RequestOut,
-             responses=ACTION, summary="Record the outcome of a manual (or failed) task")
+             responses=ACTION, summary="Record the outcome of a manual (or failed) task",
+             operation_id="completeTask")
 async def complete_task(
     http: Request, session: SessionDep, principal: StaffDep, request: LockedRequestDep,
     task_id: uuid.UUID, body: CompleteTaskBody,
@@ -205,7 +264,8 @@ async def complete_task(
 
 
 @router.post("/{request_id}/lift", response_model=RequestOut, responses=ACTION,
-             summary="Lift a completed restriction (art. 18(3)): the customer is told first")
+             summary="Lift a completed restriction (art. 18(3)): the customer is told first",
+             operation_id="liftRestriction")
 async def lift_restriction(
     session: SessionDep, principal: StaffDep, request: LockedRequestDep, body: LiftBody
 ) -> RequestOut:
@@ -215,7 +275,8 @@ async def lift_restriction(
 
 @router.get("/{request_id}/notifications", response_model=NotificationsOut,
             responses=problem_responses(*AUTH, 404, 422),
-            summary="The portal notifications of a request and their delivery state")
+            summary="The portal notifications of a request and their delivery state",
+            operation_id="listNotifications")
 async def list_notifications(
     session: SessionDep, _principal: StaffDep, request: RequestDep
 ) -> NotificationsOut:

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Annotated, Any
+import uuid
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from standardwebhooks.webhooks import Webhook
 
 from app.deps import SessionDep, SettingsDep
-from app.errors import BadRequest, NotFound, PermanentError, Unauthorized
-from app.schemas import problem_responses
+from app.errors import BadRequest, InvalidSignature, MalformedBody, NotFound, PermanentError
+from app.protocol import signed_header_parameters
+from app.schemas import Problem, examples, problem_responses
 from app.services import webhooks as service
 from app.settings import CALLBACK_SYSTEMS, Settings
 
@@ -29,8 +31,38 @@ MAX_WEBHOOK_ID = 255
 
 
 class WebhookAck(BaseModel):
-    status: str  # "applied" | "duplicate" | "ignored"
-    task_id: str | None = None
+    model_config = examples({"status": "applied",
+                             "task_id": "3f0c2a4e-9b1d-4c6e-8f7a-2b5d9e1c0a3f"})
+
+    status: Literal["applied", "duplicate", "ignored"] = Field(
+        description="applied: recorded on the task; duplicate: this webhook-id (or the same "
+        "outcome) was applied before, nothing changed; ignored: a progress report, a callback "
+        "for an earlier round, or for a task that no longer waits (written to the audit trail)")
+    task_id: uuid.UUID | None = None
+
+
+def _documented() -> dict[str, Any]:
+    """The signed body and headers, which are read raw (the signature covers the bytes), so
+    FastAPI cannot derive them from the signature of :func:`receive`."""
+    return {
+        "parameters": signed_header_parameters(),
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/PartnerCallback"}}}},
+    }
+
+
+_WEBHOOK_PROBLEMS = problem_responses(400, 404, 413, 422)
+_WEBHOOK_PROBLEMS[401] = {
+    "model": Problem, "description": "`invalid-signature`: the signature is missing or wrong, "
+    "or webhook-timestamp is more than 5 minutes off. Check the secret and the clock; do not "
+    "resend unchanged.",
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+_WEBHOOK_PROBLEMS[400] = {**_WEBHOOK_PROBLEMS[400], "description": "`malformed-json`: not "
+                          "a JSON object; `bad-request`: a body that names no task of this "
+                          "partner's or says nothing the service understands. Final."}
+_WEBHOOK_PROBLEMS[404] = {**_WEBHOOK_PROBLEMS[404], "description": "No such system, or no "
+                          "task of this partner's with that subject_request_id. Final."}
 
 
 def _verify(settings: Settings, system: str, body: bytes, headers: dict[str, str]) -> Any:
@@ -40,12 +72,14 @@ def _verify(settings: Settings, system: str, body: bytes, headers: dict[str, str
             return Webhook(secret).verify(body, headers, json_parse=False) or True
         except Exception:  # noqa: S112 - any failure with this secret: try the next
             continue
-    raise Unauthorized("The webhook signature is missing, wrong or outside the 5-minute window.")
+    raise InvalidSignature(
+        "The webhook signature is missing, wrong or outside the 5-minute window.")
 
 
 async def verified_body(
     request: Request, settings: SettingsDep,
-    system: Annotated[str, Path(max_length=32)],
+    system: Annotated[str, Path(max_length=32, json_schema_extra={
+        "enum": list(CALLBACK_SYSTEMS)})],
 ) -> tuple[str, str, dict[str, Any]]:
     """(system, webhook-id, JSON body) of a correctly signed callback, else 404/401/400."""
     if system not in CALLBACK_SYSTEMS:
@@ -60,16 +94,21 @@ async def verified_body(
     try:
         payload = json.loads(body)
     except ValueError:
-        raise BadRequest("The webhook body is not valid JSON.") from None
+        raise MalformedBody("The webhook body is not valid JSON.") from None
     if not isinstance(payload, dict):
-        raise BadRequest("The webhook body must be a JSON object.")
+        raise MalformedBody("The webhook body must be a JSON object.")
     return system, webhook_id, payload
 
 
 @router.post(
-    "/{system}", response_model=WebhookAck,
-    responses=problem_responses(400, 401, 404, 413, 422),
+    "/{system}", response_model=WebhookAck, responses=_WEBHOOK_PROBLEMS,
     summary="A partner reports how a task went (Standard Webhooks signature)",
+    operation_id="receivePartnerCallback", openapi_extra=_documented(),
+    description="The callback of the `partnerRequest` the service sent. Signed with this "
+    "system's `whsec_` secret (`DSR_<SYSTEM>_WEBHOOK_SECRET`, handed to the partner out of "
+    "band): `webhook-signature: v1,<base64 HMAC-SHA256 of \"{webhook-id}.{webhook-timestamp}"
+    ".{body}\">`. Any 2xx is final; 5xx or no answer: send again with the same `webhook-id` "
+    "(re-signed); a 4xx is final too, resending it unchanged will not help.",
 )
 async def receive(
     request: Request, session: SessionDep,
@@ -86,4 +125,4 @@ async def receive(
         dispatch_round=dispatch_round, outcome=outcome, vault=request.app.state.vault,
     )
     log.info("webhook", extra={"system": system, "task_id": str(task_id), "result": status})
-    return WebhookAck(status=status, task_id=str(applied_to) if applied_to else None)
+    return WebhookAck(status=status, task_id=applied_to)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.db import utcnow
-from app.models import AuditEvent, DsrRequest
+from app.models import AuditEvent, DsrRequest, EventAction
 
 GENESIS = "0" * 64
 
@@ -54,8 +54,10 @@ async def record(
     """Append one event to the request's chain (the caller holds the request's row lock).
 
     The request row keeps the chain's head (count and last hash), so deleting the newest events
-    is detected as surely as editing an old one.
+    is detected as surely as editing an old one. ``action`` is one of :class:`EventAction`,
+    the list the API publishes; a new kind of event is added there first (else ValueError).
     """
+    action = EventAction(action).value
     seq, prev = request.audit_seq + 1, request.audit_head
     event = AuditEvent(
         request_id=request.id, seq=seq, at=(at or utcnow()), actor=actor, actor_role=actor_role,

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from app.services import policy, report
-from app.services.packages import Entry, PackageWriter, csv_cell, field_types
+from app.services.packages import TEXT_PREFIX, Entry, PackageWriter, csv_cell, field_types
 
 CallPages = Callable[[str], AsyncIterator[list[dict[str, Any]]]]
 RESULT_TYPES = ("erasure", "rectification", "restriction", "objection")
@@ -243,7 +243,8 @@ async def _write_portability(
     writer.write_json("data.json", {
         "format": "connect2ip-dsr-portability/1", "generated_at": _iso(generated_at),
         "request": inputs.request.public(), "csv": {"encoding": "UTF-8", "rfc": 4180,
-                                                    "null": "", "booleans": ["true", "false"]},
+                                                    "null": "", "booleans": ["true", "false"],
+                                                    "text_prefix": TEXT_PREFIX},
         "datasets": datasets + ([{k: v for k, v in observed.items() if k != "rows"}]
                                 if observed else []),
         "number_porting": porting,

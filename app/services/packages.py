@@ -184,11 +184,19 @@ def field_types(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
     return out
 
 
+# A text cell starting with one of these is a formula to a spreadsheet (=HYPERLINK(…) in a
+# rectified name): such cells, and those starting with the prefix itself, get TEXT_PREFIX in
+# front, which a spreadsheet shows as text and from_csv_cell removes again.
+TEXT_PREFIX = "'"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", TEXT_PREFIX)
+
+
 def csv_cell(value: Any, kind: str = "string") -> str:
     """A JSON value as a CSV cell: null is empty, booleans true/false, objects JSON text.
 
     ``kind`` is the field's documented type (see :func:`field_types`); a ``json`` field holds
-    every non-null value as JSON text, so mixed values still parse back exactly.
+    every non-null value as JSON text, so mixed values still parse back exactly. Text that a
+    spreadsheet would run as a formula is neutralised with :data:`TEXT_PREFIX`.
     """
     if value is None:
         return ""
@@ -199,7 +207,7 @@ def csv_cell(value: Any, kind: str = "string") -> str:
     if isinstance(value, int | float):
         return json.dumps(value)
     if isinstance(value, str):
-        return value
+        return TEXT_PREFIX + value if value.startswith(_FORMULA_START) else value
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
@@ -213,4 +221,4 @@ def from_csv_cell(text: str, kind: str) -> Any:
         return int(text)
     if kind in ("number", "json"):
         return json.loads(text)
-    return text
+    return text.removeprefix(TEXT_PREFIX) if text.startswith(TEXT_PREFIX) else text

@@ -12,7 +12,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
@@ -25,9 +25,9 @@ from app.auth import Principal, Role
 from app.connectors.catalog import plan
 from app.db import utcnow
 from app.errors import (
-    BadRequest,
     Forbidden,
     IdempotencyMismatch,
+    InvalidCursor,
     InvalidState,
     NotFound,
     Unprocessable,
@@ -108,7 +108,8 @@ async def create_request(
     details = data.details.model_dump(mode="json")
     now = utcnow()
     request = DsrRequest(
-        type=data.type, customer_number=customer, channel=channel, language=data.language,
+        type=data.type, customer_number=customer, channel=channel,
+        language=data.language or Language.sv,
         details=details, identity_verification=identity,
         verified_at=now if identity else None,
         status=lifecycle.initial_status(verified=identity is not None),
@@ -268,11 +269,16 @@ def _encode_cursor(request: DsrRequest) -> str:
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The (created_at, id) a cursor of :func:`_encode_cursor` holds; anything else, including a
+    forged one with a date only or a time without a zone, is ``InvalidCursor`` (400)."""
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(raw["c"]), uuid.UUID(raw["i"])
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise BadRequest("The cursor is not one this service issued.") from None
+        created = datetime.fromisoformat(raw["c"])
+        if "T" not in raw["c"] or created.tzinfo is None:
+            raise ValueError("not a timestamp with a zone")
+        return created.astimezone(UTC), uuid.UUID(raw["i"])
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError, binascii.Error):
+        raise InvalidCursor("The cursor is not one this service issued.") from None
 
 
 async def list_requests(

@@ -33,7 +33,7 @@ from sqlmodel import col, select
 from app import __version__
 from app.connectors.catalog import SYSTEMS
 from app.db import unit_of_work, utcnow
-from app.errors import DsrError, InvalidState
+from app.errors import InvalidState, NotReady
 from app.models import (
     DsrRequest,
     Link,
@@ -63,14 +63,6 @@ BUILDER = ("response-builder", "system")
 CHUNK_BYTES = READ_BYTES  # 1 MiB of zip per encrypted chunk
 
 
-class Gone(DsrError):
-    status, slug, title = 410, "response-purged", "The response is no longer available"
-
-
-class NotReady(DsrError):
-    status, slug, title = 503, "response-not-ready", "The response cannot be prepared right now"
-
-
 def response_path(request_id: uuid.UUID) -> str:
     return f"/v1/requests/{request_id}/response"
 
@@ -84,8 +76,14 @@ def response_info(
         info = {"sha256": package.sha256, "size": package.size,
                 "created_at": package.created_at, "expires_at": package.expires_at,
                 "purged_at": package.purged_at}
-    available = request.status in ANSWERED and (package is None or package.purged_at is None)
+    available = request.status in ANSWERED and (package is None or downloadable(package))
     return info, (response_path(request.id) if available else None)
+
+
+def downloadable(package: ResponsePackage, now: datetime | None = None) -> bool:
+    """Whether a package may still be given out: not purged and not past its expiry (which
+    housekeeping only later acts on)."""
+    return package.purged_at is None and package.expires_at > (now or utcnow())
 
 
 async def packages_for(
@@ -296,9 +294,12 @@ async def build_pending(
 
 async def iter_package(
     sessionmaker: async_sessionmaker[AsyncSession], package: ResponsePackage, vault: Vault,
+    *, first: int = 0, last: int | None = None,
 ) -> AsyncIterator[bytes]:
-    """The zip, one decrypted chunk at a time, each read in its own short session."""
-    for seq in range(package.chunks):
+    """The zip's bytes ``first``..``last`` (inclusive; all by default), one decrypted chunk at a
+    time, each read in its own short session. Every chunk but the last holds ``CHUNK_BYTES``."""
+    last = package.size - 1 if last is None else last
+    for seq in range(first // CHUNK_BYTES, last // CHUNK_BYTES + 1):
         async with sessionmaker() as session:
             token = await session.scalar(
                 select(ResponseChunk.ciphertext)
@@ -306,17 +307,21 @@ async def iter_package(
                 .where(col(ResponseChunk.seq) == seq))
         if token is None:  # purged while being downloaded
             raise RuntimeError("response chunk missing")
-        yield vault.open_bytes(token)
+        piece = vault.open_bytes(token)
+        offset = seq * CHUNK_BYTES
+        yield piece[max(first - offset, 0):last - offset + 1]
 
 
 async def record_download(
     session: AsyncSession, request: DsrRequest, package: ResponsePackage, *, actor: str,
-    role: str,
+    role: str, byte_range: tuple[int, int] | None = None,
 ) -> None:
+    data: dict[str, Any] = {"sha256": package.sha256, "size": package.size}
+    if byte_range is not None:
+        data["range"] = f"{byte_range[0]}-{byte_range[1]}"
     await audit.record(
         session, request=request, actor=actor, actor_role=role, action="response_downloaded",
-        from_status=request.status.value, to_status=request.status.value,
-        data={"sha256": package.sha256, "size": package.size},
+        from_status=request.status.value, to_status=request.status.value, data=data,
     )
 
 

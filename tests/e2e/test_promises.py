@@ -249,6 +249,9 @@ def test_lifting_a_restriction_tells_the_customer_first(
                                  bearer("portal", "C-1001"))
         api.wait_for([restriction["id"]], is_final, timeout_s=20)
         assert client.get("/sandbox/crm/customers/C-1001").json()["restricted"] is True
+        # The customer has the first answer (so there is one for the lift to supersede).
+        assert client.get(f"/v1/requests/{restriction['id']}/response",
+                          headers=api.agent).status_code == 200
 
         lifting = api.post(f"/v1/requests/{restriction['id']}/lift",
                            {"reason": "The address has been checked and corrected"})

@@ -1,0 +1,11 @@
+from enum import StrEnum
+
+class LinkedSystem(StrEnum):
+    ENIRO = "eniro"
+    FORTNOX = "fortnox"
+    INSTALLER = "installer"
+    SNPAC = "snpac"
+    STADSNAT = "stadsnat"
+
+    def __str__(self) -> str:
+        return str(self.value)
