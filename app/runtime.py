@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ from app.db import create_engine, create_sessionmaker
 from app.metrics import Metrics
 from app.services.dispatch import Dispatcher, install_wakeup
 from app.services.notify import Notifier
+from app.services.ratelimit import SharedRateLimit
 from app.services.vault import Vault
 from app.settings import Settings
 
@@ -64,7 +66,8 @@ async def build_runtime(
     wake = asyncio.Event()
     install_wakeup(sessionmaker, wake)
     client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
-    connectors = build_connectors(settings, client)
+    connectors = build_connectors(settings, client, limiter_factory=functools.partial(
+        SharedRateLimit, sessionmaker))
     vault = vault or Vault(settings)
     metrics = metrics or Metrics()
     notifier = Notifier(settings, sessionmaker, client)
