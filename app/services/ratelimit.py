@@ -11,7 +11,8 @@ than N remain. Otherwise it waits until the oldest leaves the window and asks ag
   about a window); on SQLite, where every process is on one host, the host's clock.
 - A process that dies mid-window leaves its admitted calls counted (they may have reached the
   partner) and nothing locked: a transaction of a dead connection is rolled back.
-- Within a process the callers queue on a lock, so one connection at a time asks the database.
+- Within a process the callers queue, and are admitted together as far as the window has room:
+  one connection at a time asks the database, once for all of them.
 - If the database cannot be asked (it is down, or not migrated), calls fall back to this
   process's own sliding window with the same budget, so they are still paced, never stopped.
 """
@@ -52,44 +53,72 @@ class SharedRateLimit:
         self.rate = rate
         self.window = per_s + margin_s
         self.fallback = SlidingWindowLimiter(rate, per_s, margin_s=margin_s)
-        self._lock = asyncio.Lock()
+        self._waiting: list[asyncio.Future[float]] = []
+        self._admitter: asyncio.Task[None] | None = None
         self._falling_back = False
 
     async def acquire(self) -> float:
         """Wait for a place in the window; returns the time the call was admitted at (the
-        database's clock on PostgreSQL, seconds since the epoch)."""
-        async with self._lock:
-            while True:
-                try:
-                    admitted, wait = await self._try_admit()
-                except (SQLAlchemyError, OSError) as exc:
-                    if not self._falling_back:
-                        log.warning("shared rate limit unavailable; pacing in this process",
-                                    extra={"limit": self.key, "error_type": type(exc).__name__})
-                        self._falling_back = True
-                    await self.fallback.acquire()
-                    return time.time()
+        database's clock on PostgreSQL, seconds since the epoch).
+
+        The callers waiting in this process are admitted together, as many as the window has
+        room for, in one transaction: a connector that makes two calls at once asks the
+        database once, not twice in a row."""
+        waiter: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        if self._admitter is None or self._admitter.done():
+            self._admitter = asyncio.create_task(self._admit())
+        try:
+            return await waiter
+        finally:
+            if waiter in self._waiting:  # cancelled while waiting: no place is taken
+                self._waiting.remove(waiter)
+
+    async def _admit(self) -> None:
+        while self._waiting:
+            try:
+                admitted, wait = await self._try_admit(len(self._waiting))
+            except (SQLAlchemyError, OSError) as exc:
+                if not self._falling_back:
+                    log.warning("shared rate limit unavailable; pacing in this process",
+                                extra={"limit": self.key, "error_type": type(exc).__name__})
+                    self._falling_back = True
+                await self.fallback.acquire()
+                admitted, wait = [time.time()], 0.0
+            except BaseException as exc:  # a bug must not leave callers waiting forever
+                for waiter in self._waiting:
+                    if not waiter.done():
+                        waiter.set_exception(exc)
+                self._waiting.clear()
+                raise
+            else:
                 if self._falling_back:
                     log.info("shared rate limit back", extra={"limit": self.key})
                     self._falling_back = False
-                if admitted is not None:
-                    return admitted
+            for at in admitted:
+                if self._waiting:
+                    waiter = self._waiting.pop(0)
+                    if not waiter.done():
+                        waiter.set_result(at)
+            if self._waiting and wait > 0:
                 await asyncio.sleep(wait)
 
-    async def _try_admit(self) -> tuple[float | None, float]:
-        """(admission time, 0) if the call may go now, else (None, seconds to wait)."""
+    async def _try_admit(self, wanted: int) -> tuple[list[float], float]:
+        """(admission times, up to ``wanted``; seconds until the window has room again)."""
         async with unit_of_work(self.sessionmaker) as session:
             calls = await self._locked_calls(session)
             now = await _now(session)
             recent = [t for t in calls if now - t < self.window]
-            if len(recent) >= self.rate:
-                return None, max(0.001, self.window - (now - min(recent)))
-            recent.append(now)
-            await session.execute(
-                RateWindow.__table__.update()  # type: ignore[attr-defined]
-                .where(RateWindow.__table__.c.key == self.key)  # type: ignore[attr-defined]
-                .values(calls=recent))
-            return now, 0.0
+            admitted = [now] * max(0, min(wanted, self.rate - len(recent)))
+            if admitted:
+                recent.extend(admitted)
+                await session.execute(
+                    RateWindow.__table__.update()  # type: ignore[attr-defined]
+                    .where(RateWindow.__table__.c.key == self.key)  # type: ignore[attr-defined]
+                    .values(calls=recent))
+            full = len(recent) >= self.rate
+            wait = max(0.001, self.window - (now - min(recent))) if full else 0.0
+            return admitted, wait
 
     async def _locked_calls(self, session: AsyncSession) -> list[float]:
         query = select(RateWindow.calls).where(col(RateWindow.key) == self.key).with_for_update()
