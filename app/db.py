@@ -7,17 +7,35 @@ work with :func:`unit_of_work`.
 SQLite is the embedded default. It is put in WAL mode and every transaction starts with
 ``BEGIN IMMEDIATE``: SQLite has one writer at a time anyway, and taking the write lock up front
 means two transactions never read the same snapshot and then collide on upgrade (which SQLite
-reports as an immediate "database is locked" instead of waiting).
+reports as an immediate "database is locked" instead of waiting). Within a process the
+transactions queue for that lock on an asyncio lock first, in order: SQLite's own busy handler
+waits by sleeping in growing steps (up to 100 ms) and retrying, so with a dozen transactions
+contending, most of the time went on sleeping past the moment the lock was free. Other
+processes on the same file still meet the busy handler, as before.
+
+Statements on SQLite run on the event loop's own thread, except ``BEGIN IMMEDIATE``, the one
+statement that may wait (for another process's transaction), which runs on the driver's
+thread as before. A local SQLite statement takes microseconds; handing each to a thread and
+back took a loop round trip, and a transaction holding the write lock waited for one such
+round trip per statement while the loop served everything else: the lock, and with it every
+write of the process, was held far longer than the work took.
+
+PostgreSQL gets a bounded pool per process (``DSR_DB_POOL_SIZE`` + ``DSR_DB_MAX_OVERFLOW``):
+callers beyond it wait their turn in the pool rather than open connections (README: sizing).
 """
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, event
+import aiosqlite
+from sqlalchemy import DateTime, event, make_url
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -27,6 +45,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import await_only
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -68,18 +87,67 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    # One writer lock per event loop (an engine may outlive a test's loop).
+    locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+        weakref.WeakKeyDictionary())
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        lock = locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        await_only(lock.acquire())
+        connection.info[_HOLDS] = lock
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(connection)
+            raise
+
+    event.listen(engine.sync_engine, "commit", _release)
+    event.listen(engine.sync_engine, "rollback", _release)
 
 
-def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
+_HOLDS = "dsr_write_lock"
+
+
+def _release(connection: Any) -> None:
+    lock = connection.info.pop(_HOLDS, None)
+    if lock is not None:
+        lock.release()
+
+
+class _InlineSQLite(aiosqlite.Connection):
+    """aiosqlite whose statements, but ``BEGIN``, run at once on the caller's thread."""
+
+    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        waits = bool(args) and isinstance(args[0], str) and args[0].lstrip()[:5].upper() \
+            == "BEGIN"
+        if self._connection is None or waits:
+            return await super()._execute(fn, *args, **kwargs)
+        return fn(*args, **kwargs)
+
+
+def _sqlite_creator(path: str) -> Any:
+    async def connect() -> aiosqlite.Connection:
+        connection = _InlineSQLite(
+            lambda: sqlite3.connect(path, check_same_thread=False), iter_chunk_size=64)
+        connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite's own
+        return await connection
+
+    return connect
+
+
+def create_engine(
+    database_url: str, *, echo: bool = False, pool_size: int = 10, max_overflow: int = 5,
+) -> AsyncEngine:
     if database_url.startswith("sqlite"):
-        engine = create_async_engine(database_url, echo=echo)
+        path = make_url(database_url).database or ":memory:"
+        engine = create_async_engine(database_url, echo=echo,
+                                     async_creator=_sqlite_creator(path))
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
-        database_url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10
+        database_url, echo=echo, pool_pre_ping=True, pool_size=pool_size,
+        max_overflow=max_overflow,
     )
 
 
@@ -95,6 +163,21 @@ def create_sessionmaker(
         engine, expire_on_commit=False, autoflush=False, sync_session_class=session_class,
         info={"dsr_notify": notify},
     )
+
+
+async def upsert(
+    session: AsyncSession, table: Any, values: dict[str, Any], *, key: list[str],
+) -> None:
+    """Insert a row, or overwrite the one with the same ``key``: one statement, where the
+    ORM's ``merge`` reads the row first."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.get_bind().dialect.name
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values(**values)
+    await session.execute(statement.on_conflict_do_update(
+        index_elements=key,
+        set_={name: statement.excluded[name] for name in values if name not in key}))
 
 
 @asynccontextmanager

@@ -391,3 +391,13 @@ class ScheduledJob(SQLModel, table=True):
     lease_until: datetime | None = _ts(nullable=True)
     last_run_at: datetime | None = _ts(nullable=True)
     last_result: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+
+
+class RateWindow(SQLModel, table=True):
+    """A partner's rate budget shared by every process (``services.ratelimit``): the times, in
+    seconds on the database's clock, of the calls admitted in the current window."""
+
+    __tablename__ = "rate_window"
+
+    key: str = Field(sa_type=sa.String(64), primary_key=True)
+    calls: list[float] = Field(default_factory=list, sa_type=sa.JSON)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ from app.db import create_engine, create_sessionmaker
 from app.metrics import Metrics
 from app.services.dispatch import Dispatcher, install_wakeup
 from app.services.notify import Notifier
+from app.services.ratelimit import SharedRateLimit
 from app.services.vault import Vault
 from app.settings import Settings
 
@@ -59,17 +61,19 @@ async def build_runtime(
     settings: Settings, *, metrics: Metrics | None = None, vault: Vault | None = None
 ) -> AsyncIterator[Runtime]:
     """Build a process's runtime; on exit stop its worker and close what it opened."""
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size,
+                           max_overflow=settings.db_max_overflow)
     sessionmaker = create_sessionmaker(engine, notify=settings.notifications_enabled)
-    wake = asyncio.Event()
-    install_wakeup(sessionmaker, wake)
+    wake, answers = asyncio.Event(), asyncio.Event()
+    install_wakeup(sessionmaker, wake, answers)
     client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
-    connectors = build_connectors(settings, client)
+    connectors = build_connectors(settings, client, limiter_factory=functools.partial(
+        SharedRateLimit, sessionmaker))
     vault = vault or Vault(settings)
     metrics = metrics or Metrics()
     notifier = Notifier(settings, sessionmaker, client)
     dispatcher = Dispatcher(settings, sessionmaker, connectors, wake=wake, metrics=metrics,
-                            vault=vault, notifier=notifier)
+                            vault=vault, notifier=notifier, answers=answers)
     runtime = Runtime(settings, engine, sessionmaker, wake, client, connectors, vault, metrics,
                       dispatcher)
     try:

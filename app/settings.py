@@ -123,6 +123,8 @@ class Settings(BaseSettings):
     sandbox: bool | None = None  # None: on in development, off in production
     sandbox_delay_ms: int = Field(default=0, ge=0, le=600_000)
     sandbox_faults: Annotated[str, NoDecode] = ""
+    # The sandbox Fortnox's own limit per access token, "N/S"; "0" lifts it (for measuring).
+    sandbox_fortnox_rate: str = "25/5"
 
     crm_url: str | None = None
     stadsnat_url: str | None = None
@@ -171,6 +173,10 @@ class Settings(BaseSettings):
     retry_max_s: float = Field(default=300.0, gt=0)
     lease_s: float = Field(default=60.0, gt=0)
     worker_concurrency: int = Field(default=16, ge=1, le=256)
+    # Database connections this process keeps, and may open beyond them at a peak; callers
+    # beyond both wait their turn (README: sizing for N API + M worker processes).
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=5, ge=0, le=200)
     callback_timeout_s: float = Field(default=900.0, gt=0)  # then the partner is polled
     # A task a partner keeps refusing with 429 for longer than this in all fails with a reason;
     # a partner's Retry-After is never waited longer than the cap.
@@ -236,6 +242,13 @@ class Settings(BaseSettings):
     def _rate(cls, value: str) -> str:
         if value and not _RATE.match(value):
             raise ValueError("must be N/S, e.g. 25/5 for 25 calls per 5 seconds")
+        return value
+
+    @field_validator("sandbox_fortnox_rate")
+    @classmethod
+    def _sandbox_rate(cls, value: str) -> str:
+        if value != "0" and not _RATE.match(value):
+            raise ValueError("must be N/S, e.g. 25/5, or 0 for no limit")
         return value
 
     @field_validator("portal_webhook_secret")

@@ -279,6 +279,13 @@ def retry_after_seconds(value: str | None) -> float | None:
         return None
 
 
+class RateLimiter(Protocol):
+    """Admits calls at a partner's rate; ``acquire`` returns when one may be sent."""
+
+    async def acquire(self) -> Any:
+        ...
+
+
 class SlidingWindowLimiter:
     """At most ``rate`` calls in any trailing ``per_s`` seconds, as partners like Fortnox count.
 
@@ -311,14 +318,18 @@ class Egress:
     """The one path from a connector to its partner."""
 
     def __init__(
-        self, client: httpx.AsyncClient, *, system: str, base_url: str, limits: Limits
+        self, client: httpx.AsyncClient, *, system: str, base_url: str, limits: Limits,
+        limiter: RateLimiter | None = None,
     ) -> None:
+        """``limiter`` paces the calls (the runtime passes one shared by every process);
+        without one, a rate in ``limits`` is kept by this process alone."""
         self.client = client
         self.system = system
         self.base_url = base_url.rstrip("/")
         self.limits = limits
         self._slots = asyncio.Semaphore(limits.concurrency)
-        self._rate = SlidingWindowLimiter(limits.rate, limits.per_s) if limits.rate else None
+        self._rate: RateLimiter | None = limiter or (
+            SlidingWindowLimiter(limits.rate, limits.per_s) if limits.rate else None)
 
     async def request(
         self, method: str, path: str, *, call: Call | None = None, json: Any = None,

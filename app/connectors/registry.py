@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import httpx
 
-from app.connectors.base import Connector, Egress, Limits
+from app.connectors.base import Connector, Egress, Limits, RateLimiter
 from app.connectors.crm import CrmConnector
 from app.connectors.eniro import EniroConnector
 from app.connectors.fortnox import FortnoxConnector
@@ -26,17 +26,31 @@ HTTP_CONNECTORS: dict[str, Callable[[Egress, Settings], Connector]] = {
 }
 
 
-def build_egress(settings: Settings, client: httpx.AsyncClient, system: str) -> Egress:
-    return Egress(
-        client, system=system, base_url=settings.partner_url(system),
-        limits=Limits(*settings.limits(system)),
-    )
+# Makes the limiter of a partner with a rate: (system, calls, per seconds) -> limiter.
+LimiterFactory = Callable[[str, int, float], RateLimiter]
 
 
-def build_connectors(settings: Settings, client: httpx.AsyncClient) -> dict[str, Connector]:
-    """Every system's connector, keyed by system name (the names in ``catalog.SYSTEMS``)."""
+def build_egress(
+    settings: Settings, client: httpx.AsyncClient, system: str,
+    limiter_factory: LimiterFactory | None = None,
+) -> Egress:
+    limits = Limits(*settings.limits(system))
+    limiter = (limiter_factory(system, limits.rate, limits.per_s)
+               if limiter_factory is not None and limits.rate else None)
+    return Egress(client, system=system, base_url=settings.partner_url(system), limits=limits,
+                  limiter=limiter)
+
+
+def build_connectors(
+    settings: Settings, client: httpx.AsyncClient, *,
+    limiter_factory: LimiterFactory | None = None,
+) -> dict[str, Connector]:
+    """Every system's connector, keyed by system name (the names in ``catalog.SYSTEMS``).
+
+    ``limiter_factory`` makes the rate limiters (the runtime's are shared by every process);
+    without it each process keeps its own."""
     connectors: dict[str, Connector] = {
-        system: factory(build_egress(settings, client, system), settings)
+        system: factory(build_egress(settings, client, system, limiter_factory), settings)
         for system, factory in HTTP_CONNECTORS.items()
     }
     connectors[InstallerConnector.system] = InstallerConnector(settings=settings)

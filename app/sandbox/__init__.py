@@ -18,7 +18,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.sandbox import crm, fortnox
 from app.sandbox.eniro import Eniro
@@ -30,6 +31,8 @@ from app.sandbox.snpac import Snpac
 from app.sandbox.stadsnat import Stadsnat
 from app.sandbox.state import SandboxState
 from app.settings import Settings
+
+PARTNERS = ("crm", "fortnox", "stadsnat", "snpac", "eniro")
 
 __all__ = [
     "DEMO_LINKS",
@@ -62,6 +65,29 @@ def _closing(state: SandboxState) -> Callable[[FastAPI], AbstractAsyncContextMan
     return lifespan
 
 
+class _Counting:
+    """Counts every call a partner receives and every 429 it answers (``GET {system}/_stats``)."""
+
+    def __init__(self, app: ASGIApp, state: SandboxState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].endswith("/_stats"):
+            await self.app(scope, receive, send)
+            return
+        root = scope.get("root_path", "")
+        path = scope["path"][len(root):] if scope["path"].startswith(root) else scope["path"]
+        called = path.strip("/").partition("/")[0]
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.state.count(called, message["status"])
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
+
+
 def create_sandbox_app(
     settings: Settings, *, client: httpx.AsyncClient | None = None
 ) -> FastAPI:
@@ -76,6 +102,15 @@ def create_sandbox_app(
     )
     app.state.sandbox = state
     app.add_exception_handler(Answer, _answer)
+    app.add_middleware(_Counting, state=state)
+
+    @app.get("/{system}/_stats", include_in_schema=False)
+    async def stats(system: str) -> JSONResponse:
+        """Calls received and 429s answered since start (for benchmarks)."""
+        if system not in PARTNERS:
+            return JSONResponse({"detail": "No such partner."}, status_code=404)
+        return JSONResponse(state.stats.get(system, {"calls": 0, "throttled": 0}))
+
     app.include_router(crm.build_router(state), prefix="/crm")
     app.include_router(fortnox.build_router(state), prefix="/fortnox")
     for partner in (Stadsnat(state), Snpac(state), Eniro(state)):

@@ -2,7 +2,8 @@
 
 What makes Fortnox awkward is reproduced on purpose, so the connector is built against it:
 tokens expire, every ``/3/`` call is rate limited per token (25 requests in any 5 seconds; the
-26th is refused with ``429`` and ``Retry-After``), errors come as ``ErrorInformation``, and a
+26th is refused with ``429`` and ``Retry-After``; ``DSR_SANDBOX_FORTNOX_RATE`` changes or
+lifts it), errors come as ``ErrorInformation``, and a
 customer with invoices cannot be deleted (Bokföringslagen) and must be anonymised instead.
 """
 
@@ -29,8 +30,6 @@ from app.sandbox.state import SandboxState
 
 SYSTEM = "fortnox"
 TOKEN_TTL_S = 3600
-RATE_LIMIT = 25
-RATE_WINDOW_S = 5.0
 PAGE_SIZE = 100  # Fortnox lists 100 resources a page unless told otherwise
 MAX_PAGE_SIZE = 500
 
@@ -89,11 +88,14 @@ def build_router(state: SandboxState) -> APIRouter:
         if expiry is None or expiry <= now:
             state.fortnox_tokens.pop(token, None)
             raise _fail(401, "unauthorized", "Ogiltig eller utgången access-token.")
+        if state.fortnox_rate is None:  # lifted (DSR_SANDBOX_FORTNOX_RATE=0)
+            return token
+        limit, period = state.fortnox_rate
         window = state.fortnox_calls.setdefault(token, deque())
-        while window and window[0] <= now - RATE_WINDOW_S:
+        while window and window[0] <= now - period:
             window.popleft()
-        if len(window) >= RATE_LIMIT:
-            wait = max(1, math.ceil(window[0] + RATE_WINDOW_S - now))
+        if len(window) >= limit:
+            wait = max(1, math.ceil(window[0] + period - now))
             answer = error_response(SYSTEM, 429, "rate_limited", "Too many requests.")
             answer.headers["Retry-After"] = str(wait)
             raise Answer(answer)

@@ -35,6 +35,14 @@ from app.settings import Settings
 log = logging.getLogger("app.sandbox")
 
 
+def parse_rate(value: str) -> tuple[int, float] | None:
+    """``"25/5"`` as (25, 5.0); ``"0"`` (no limit) as None."""
+    if value == "0":
+        return None
+    calls, _, seconds = value.partition("/")
+    return int(calls), float(seconds)
+
+
 class SandboxState:
     """In-memory records of every simulated partner, plus faults, delay, jobs and callbacks."""
 
@@ -69,6 +77,10 @@ class SandboxState:
         self.idempotency: dict[tuple[str, str], tuple[int, Any]] = {}
         self.fortnox_tokens: dict[str, float] = {}  # access token -> expiry on ``clock``
         self.fortnox_calls: dict[str, deque[float]] = {}  # token -> recent call times
+        # Fortnox's limit per token as (calls, seconds); None: lifted.
+        self.fortnox_rate: tuple[int, float] | None = parse_rate(settings.sandbox_fortnox_rate)
+        # system -> calls received and 429s answered since start (GET /sandbox/{system}/_stats)
+        self.stats: dict[str, dict[str, int]] = {}
         self.jobs: dict[tuple[str, str], PartnerJob] = {}  # (system, subject_request_id)
         self.reseed()
 
@@ -83,6 +95,11 @@ class SandboxState:
         self.eniro = data.eniro
         self.idempotency.clear()
         self.jobs.clear()
+
+    def count(self, system: str, status: int) -> None:
+        stats = self.stats.setdefault(system, {"calls": 0, "throttled": 0})
+        stats["calls"] += 1
+        stats["throttled"] += status == 429
 
     # -- the outgoing HTTP client (callbacks) ---------------------------------------------------
 

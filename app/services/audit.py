@@ -72,6 +72,17 @@ async def record(
 
 
 async def list_events(session: AsyncSession, request_id: uuid.UUID) -> list[AuditEvent]:
+    """The request's trail, read consistently with its chain head.
+
+    On PostgreSQL each statement sees the data committed before it began, so an event
+    committed between reading the request (its head) and reading the events made an intact
+    trail look broken. The request row is read again here under a share lock (refreshing the
+    session's copy of it): a change, which writes events only while holding the row, cannot
+    commit until this transaction ends.
+    """
+    await session.execute(
+        select(DsrRequest).where(col(DsrRequest.id) == request_id)
+        .with_for_update(read=True).execution_options(populate_existing=True))
     rows = await session.scalars(
         select(AuditEvent)
         .where(col(AuditEvent.request_id) == request_id)

@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import and_, event, exists, make_url, or_, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
@@ -58,6 +59,7 @@ LIFT_ACTION = "lift_restriction"
 log = logging.getLogger("app.dispatch")
 NOTIFY_CHANNEL = "dsr_tasks"
 IDLE_POLL_S = 2.0  # the longest a worker sleeps without a wake-up (retries, lease expiry)
+SWEEP_CHECK_S = 60.0  # how often a worker asks whether the retention sweep is due
 
 
 def backoff_delay(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
@@ -112,10 +114,29 @@ def _uncertain_abandon(call: Call) -> Outcome:
         "stopped, so whether it was applied there is not known.", uncertain=True)
 
 
-def install_wakeup(sessionmaker: async_sessionmaker[AsyncSession], wake: asyncio.Event) -> None:
-    """Wake the in-process worker after any commit that created dispatchable work."""
+def install_wakeup(
+    sessionmaker: async_sessionmaker[AsyncSession], wake: asyncio.Event,
+    answers: asyncio.Event | None = None,
+) -> None:
+    """Wake the in-process worker after any commit that created dispatchable work.
+
+    Work is also signalled when a flush moves a task out of the queued and in-flight states
+    (a later request's task at that system may be waiting for it: per-customer ordering), and
+    ``answers`` is set when a request became final (its answer is to be built), so the worker
+    neither polls for either nor asks the database on every wake-up.
+    """
 
     session_class = sessionmaker.kw["sync_session_class"]
+
+    @event.listens_for(session_class, "after_flush")
+    def _watch(session: Any, _context: Any) -> None:
+        for obj in session.dirty:
+            if isinstance(obj, Task) and obj.status not in lifecycle.TASK_BLOCKING \
+                    and _changed(obj, "status"):
+                lifecycle.signal_work(session)
+            elif isinstance(obj, DsrRequest) and obj.status in lifecycle.FINAL \
+                    and _changed(obj, "status"):
+                session.info[ANSWER_SIGNAL] = True
 
     @event.listens_for(session_class, "before_commit")
     def _notify(session: Any) -> None:
@@ -124,12 +145,22 @@ def install_wakeup(sessionmaker: async_sessionmaker[AsyncSession], wake: asyncio
 
     @event.listens_for(session_class, "after_commit")
     def _wake(session: Any) -> None:
+        if session.info.pop(ANSWER_SIGNAL, False) and answers is not None:
+            answers.set()
         if lifecycle.take_signal(session):
             wake.set()
 
     @event.listens_for(session_class, "after_rollback")
     def _drop(session: Any) -> None:
+        session.info.pop(ANSWER_SIGNAL, None)
         lifecycle.take_signal(session)
+
+
+ANSWER_SIGNAL = "dsr_answer"
+
+
+def _changed(obj: Any, attribute: str) -> bool:
+    return bool(sa_inspect(obj).attrs[attribute].history.has_changes())
 
 
 class Dispatcher:
@@ -139,6 +170,7 @@ class Dispatcher:
         worker_id: str | None = None, rng: random.Random | None = None,
         metrics: Metrics | None = None, vault: Vault | None = None,
         as_of: date | None = None, notifier: Notifier | None = None,
+        answers: asyncio.Event | None = None,
     ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
@@ -151,6 +183,11 @@ class Dispatcher:
             (lambda: datetime.combine(as_of, time.max, tzinfo=UTC)) if as_of else utcnow)
         self.metrics = metrics or Metrics()
         self.wake = wake or asyncio.Event()
+        # Set when a request became final: its answer is to be built (see install_wakeup).
+        self.answers = answers or asyncio.Event()
+        # The last claim took as many tasks as there were free slots: more may be due, so a
+        # slot that frees up is a reason to claim again (otherwise new work wakes the worker).
+        self._starved = False
         self.worker_id = worker_id or f"{socket.gethostname()[:40]}-{uuid.uuid4().hex[:8]}"
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._slots = asyncio.Semaphore(settings.worker_concurrency)
@@ -532,18 +569,29 @@ class Dispatcher:
                              owner=self.worker_id)
 
     async def run(self) -> None:
-        """Work until :meth:`stop`: claim what is due, run it, sleep until woken."""
+        """Work until :meth:`stop`: claim what is due, run it, sleep until woken.
+
+        Side jobs start only when there is a reason: answers to build when a request became
+        final (or on an idle round, for answers another process left), the sweep on its own
+        clock. Every wake-up used to start all of them, each a transaction, on every task.
+        """
         log.info("worker started", extra={"worker_id": self.worker_id})
         loop = asyncio.get_running_loop()
-        next_housekeeping = loop.time()
+        next_housekeeping = next_sweep = loop.time()
+        idle = True
         while not self._stopping.is_set():
             if loop.time() >= next_housekeeping:
                 await self.housekeeping()
                 next_housekeeping = loop.time() + self.settings.housekeeping_interval_s
             self.wake.clear()
-            self._start_builder()
+            if idle or self.answers.is_set():
+                self.answers.clear()
+                self._start_builder()
             self._start_side_job("notifications", self.deliver_notifications)
-            self._start_side_job("retention_sweep", self.retention_sweep)
+            if loop.time() >= next_sweep:
+                self._start_side_job("retention_sweep", self.retention_sweep)
+                next_sweep = loop.time() + min(SWEEP_CHECK_S,
+                                               self.settings.retention_sweep_interval_s)
             free = self.settings.worker_concurrency - len(self._running)
             try:
                 batch = await self.claim(free)
@@ -551,14 +599,18 @@ class Dispatcher:
                 log.error("claim failed", extra={"error_type": type(exc).__name__})
                 batch = []
                 await asyncio.sleep(1.0)
+            self._starved = len(batch) == free
             for claimed in batch:
                 job = asyncio.create_task(self.run_one(claimed))
                 self._running.add(job)
                 job.add_done_callback(self._done)
             if batch and len(batch) == free:
                 continue  # there may be more due right now
-            with contextlib.suppress(TimeoutError):
+            try:
                 await asyncio.wait_for(self.wake.wait(), timeout=IDLE_POLL_S)
+                idle = False
+            except TimeoutError:
+                idle = True
 
     async def listen(self) -> None:
         """On PostgreSQL, wake on ``NOTIFY dsr_tasks`` from any process (reconnecting)."""
@@ -585,7 +637,8 @@ class Dispatcher:
 
     def _done(self, job: asyncio.Task[None]) -> None:
         self._running.discard(job)
-        self.wake.set()  # a slot is free
+        if self._starved:
+            self.wake.set()  # a slot is free, and the last claim left due work behind
 
     async def stop(self, *, grace_s: float = 10.0) -> None:
         self._stopping.set()

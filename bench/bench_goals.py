@@ -1,0 +1,308 @@
+"""The six performance figures of the service, each beside its goal, measured in one run.
+
+Every figure is taken from real processes over HTTP on 127.0.0.1 (``dsr serve``, and for the
+shared rate limit two ``dsr worker`` processes too), on fresh databases, with the service's
+default settings unless a figure says otherwise. Prints figures; asserts nothing about time.
+See bench/README.md.
+
+    .venv/bin/python bench/bench_goals.py [--backend sqlite|postgresql] [--only NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: make ``app``, ``bench`` and ``tests`` importable
+
+from bench.bench_dispatch import one_request  # noqa: E402
+from tests.e2e.service import (  # noqa: E402
+    E2E_JWT_SECRET,
+    Api,
+    Service,
+    ServiceError,
+    bearer,
+    fresh_database,
+    scratch_dir,
+)
+
+LIFTED = {"DSR_SANDBOX_FORTNOX_RATE": "0", "DSR_FORTNOX_RATE": ""}  # partner rate limits off
+QUIET = {"DSR_LOG_LEVEL": "WARNING"}
+# One access request makes two Fortnox calls; apart by this much, one after another never
+# meet the Fortnox budget (25 calls in 5 s), so the latency is the request's own.
+PACE_S = 0.45
+
+
+class Figure:
+    def __init__(self, name: str, value: float, goal: str, met: bool, how: str) -> None:
+        self.name, self.value, self.goal, self.met, self.how = name, value, goal, met, how
+
+
+@contextmanager
+def serve(backend: str, env: dict[str, str]) -> Iterator[Service]:
+    workdir = scratch_dir("dsr-bench-")
+    with fresh_database(backend, workdir) as url:
+        service = Service(url, workdir, base_env={}, env={**QUIET, **env})
+        service.start()
+        try:
+            yield service
+        finally:
+            service.stop()
+
+
+# -- 1 and 2: one request at a time ----------------------------------------------------------
+
+
+def latency(backend: str, *, delay_ms: int, requests: int, poll_s: float) -> list[float]:
+    with serve(backend, {"DSR_SANDBOX_DELAY_MS": str(delay_ms)}) as service, \
+            service.client() as client:
+        api, portal = Api(client), bearer("portal", "C-1001")
+        one_request(api, portal, poll_s)  # warm-up: connections, the Fortnox token
+        seconds = []
+        for _ in range(requests):
+            time.sleep(PACE_S)
+            seconds.append(one_request(api, portal, poll_s)[0])
+    return seconds
+
+
+# -- 3 and 4: many clients at once -----------------------------------------------------------
+
+
+async def _clients(url: str, count: int, work: Callable[[httpx.AsyncClient], Any]) -> list[Any]:
+    limits = httpx.Limits(max_connections=count, max_keepalive_connections=count)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60.0,
+                                 trust_env=False) as client:
+        return list(await asyncio.gather(*(work(client) for _ in range(count))))
+
+
+def completed_count(client: httpx.Client) -> int:
+    """Completed requests, from /metrics (one query, whatever the number of requests)."""
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith("dsr_requests{") and 'status="completed"' in line:
+            return int(float(line.rsplit(" ", 1)[1]))
+    return 0
+
+
+def burst(backend: str, *, total: int, clients: int) -> tuple[float, int]:
+    """``total`` access requests from ``clients`` at once: completed per second, errors."""
+    portal = bearer("portal", "C-1001")
+    with serve(backend, LIFTED) as service, service.client() as client:
+        one_request(Api(client), portal, 0.01)  # warm-up
+        before = completed_count(client)
+        queue = list(range(total))
+        errors = 0
+
+        async def submit(http: httpx.AsyncClient) -> None:
+            nonlocal errors
+            while queue:
+                queue.pop()
+                response = await http.post("/v1/requests", json={"type": "access"},
+                                           headers=portal)
+                errors += response.status_code != 202
+
+        started = time.perf_counter()
+        asyncio.run(_clients(service.url, clients, submit))
+        deadline = time.perf_counter() + 600
+        while completed_count(client) < before + total - errors:
+            if time.perf_counter() > deadline:
+                raise ServiceError("the burst did not complete within 10 minutes")
+            time.sleep(0.05)
+        return (total - errors) / (time.perf_counter() - started), errors
+
+
+def throughput(service: Service, clients: int, seconds: float,
+               call: Callable[[httpx.AsyncClient], Any]) -> float:
+    """Calls per second that answered 2xx, ``clients`` at once for ``seconds``."""
+    done = 0
+
+    async def work(http: httpx.AsyncClient) -> None:
+        nonlocal done
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            response = await call(http)
+            done += response.is_success
+
+    asyncio.run(_clients(service.url, clients, work))
+    return done / seconds
+
+
+def intake(backend: str, *, clients: int, seconds: float) -> tuple[float, float]:
+    """(POST /v1/requests per second, GET /healthz per second), same server."""
+    portal = bearer("portal", "C-1001")
+    with serve(backend, LIFTED) as service:
+        with service.client() as client:
+            one_request(Api(client), portal, 0.01)
+        health = throughput(service, clients, seconds, lambda http: http.get("/healthz"))
+        posts = throughput(service, clients, seconds, lambda http: http.post(
+            "/v1/requests", json={"type": "access"}, headers=portal))
+    return posts, health
+
+
+# -- 5: the Fortnox budget shared by three processes --------------------------------------------
+
+
+# A customer linked to Fortnox alone (its Fortnox number is a sandbox customer's): each of its
+# access requests is a Fortnox task (two calls) and a register lookup, so the backlog is bound
+# by Fortnox's budget, not by the other partners' work.
+FORTNOX_ONLY = "C-9001"
+
+
+def shared_limit(*, tasks: int, measure_s: float) -> tuple[float, int]:
+    """``dsr serve`` + 2 ``dsr worker`` on PostgreSQL with a backlog of Fortnox-bound tasks:
+    (Fortnox calls per second ÷ its ceiling, 429s answered since start: each would have
+    slowed a task)."""
+    portal = bearer("portal", FORTNOX_ONLY)
+    with serve("postgresql", {}) as service, service.client() as client:
+        linked = client.put(f"/v1/links/{FORTNOX_ONLY}/fortnox", json={"external_id": "1001"},
+                            headers=bearer("agent"))
+        if not linked.is_success:
+            raise ServiceError(f"could not link {FORTNOX_ONLY}: {linked.text}")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DSR_")}
+        env.update({**QUIET, "DSR_DATABASE_URL": service.database_url,
+                    "DSR_PUBLIC_URL": service.url, "DSR_JWT_SECRET": E2E_JWT_SECRET,
+                    "DSR_RETENTION_SWEEP": "false"})
+        workers = [subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], cwd=ROOT,
+                                    env=env, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL) for _ in range(2)]
+        try:
+            queue = list(range(tasks))
+
+            async def submit(http: httpx.AsyncClient) -> None:
+                while queue:
+                    queue.pop()
+                    await http.post("/v1/requests", json={"type": "access"}, headers=portal)
+
+            asyncio.run(_clients(service.url, 16, submit))
+            stats = client.get("/sandbox/fortnox/_stats").json()
+            started = time.perf_counter()
+            time.sleep(measure_s)
+            end = client.get("/sandbox/fortnox/_stats").json()
+            rate = (end["calls"] - stats["calls"]) / (time.perf_counter() - started)
+        finally:
+            for worker in workers:
+                worker.terminate()
+            for worker in workers:
+                worker.wait(timeout=30)
+    return rate / (25 / 5), end["throttled"]
+
+
+# -- 6: the million-row access package --------------------------------------------------------
+
+
+def package(rows: int) -> tuple[float, float, float, float]:
+    """(service build s, naive loop s, ratio, peak RSS MB) for C-1004's access package."""
+    script = ROOT / "bench" / "bench_package_memory.py"
+    out = subprocess.run([sys.executable, str(script), "--rows", str(rows)],  # noqa: S603
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    build = next(line for line in out.splitlines() if line.startswith("build:"))
+    build_s = float(build.split()[1])
+    rss = float(build.rsplit("peak RSS", 1)[1].split()[0])
+    naive_s = naive_package(rows)
+    return build_s, naive_s, build_s / naive_s, rss
+
+
+def naive_package(rows: int) -> float:
+    """The same rows, generated the same way, written as JSON into a zip in a plain loop."""
+    import json
+    import tempfile
+    from datetime import UTC, datetime
+
+    from app.sandbox.seed import GeneratedCallHistory
+
+    history = GeneratedCallHistory("C-1004", rows, datetime.now(UTC), days=365)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp, \
+            zipfile.ZipFile(Path(tmp) / "naive.zip", "w", compression=zipfile.ZIP_DEFLATED,
+                            compresslevel=6) as archive, \
+            archive.open("data.json", "w", force_zip64=True) as handle:
+        for record in history:
+            handle.write(json.dumps(record.as_dict(), ensure_ascii=False).encode() + b",\n")
+    return time.perf_counter() - started
+
+
+# -- the report ---------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="database of the single-process figures (1-4)")
+    parser.add_argument("--only", nargs="*", choices=("latency", "slow", "burst", "intake",
+                                                     "processes", "package"),
+                        help="measure only these figures")
+    parser.add_argument("--requests", type=int, default=30, help="figure 1's requests")
+    parser.add_argument("--slow-requests", type=int, default=5, help="figure 2's requests")
+    parser.add_argument("--burst", type=int, default=200, help="figure 3's requests")
+    parser.add_argument("--clients", type=int, default=16, help="figures 3 and 4's clients")
+    parser.add_argument("--seconds", type=float, default=5.0, help="figure 4's time per call")
+    parser.add_argument("--tasks", type=int, default=1000, help="figure 5's Fortnox backlog")
+    parser.add_argument("--measure-s", type=float, default=30.0,
+                        help="figure 5's measuring time")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="figure 6's rows")
+    parser.add_argument("--poll-ms", type=float, default=10.0,
+                        help="figures 1-2: how often a request is polled")
+    args = parser.parse_args()
+    wanted = set(args.only or ("latency", "slow", "burst", "intake", "processes", "package"))
+    poll_s = args.poll_ms / 1000
+    figures: list[Figure] = []
+    print(f"bench_goals: backend {args.backend} for figures 1-4; PostgreSQL for figure 5")
+
+    if "latency" in wanted:
+        seconds = latency(args.backend, delay_ms=0, requests=args.requests, poll_s=poll_s)
+        ms = statistics.median(seconds) * 1000
+        figures.append(Figure("1 one access request, 202 -> completed, median (ms)", ms,
+                              "<= 40", ms <= 40,
+                              f"{args.requests} requests one at a time, partners instant, "
+                              f"p90 {statistics.quantiles(seconds, n=10)[8] * 1000:.0f} ms"))
+    if "slow" in wanted:
+        seconds = latency(args.backend, delay_ms=1000, requests=args.slow_requests,
+                          poll_s=poll_s)
+        ratio = statistics.median(seconds) / 1.0
+        figures.append(Figure("2 same, every partner 1 s: completion / 1 s", ratio, "<= 1.10",
+                              ratio <= 1.10, f"{args.slow_requests} requests, median"))
+    if "burst" in wanted:
+        rate, errors = burst(args.backend, total=args.burst, clients=args.clients)
+        figures.append(Figure("3 burst, completed per second", rate, ">= 34, 0 errors",
+                              rate >= 34 and errors == 0,
+                              f"{args.burst} requests, {args.clients} clients, limits lifted, "
+                              f"{errors} errors"))
+    if "intake" in wanted:
+        posts, health = intake(args.backend, clients=args.clients, seconds=args.seconds)
+        figures.append(Figure("4 POST /v1/requests / GET /healthz throughput", posts / health,
+                              ">= 0.30", posts / health >= 0.30,
+                              f"{posts:.0f}/s vs {health:.0f}/s, {args.clients} clients"))
+    if "processes" in wanted:
+        ratio, throttled = shared_limit(tasks=args.tasks, measure_s=args.measure_s)
+        figures.append(Figure("5 Fortnox calls per second / its ceiling (25 per 5 s)", ratio,
+                              ">= 0.95, 0 429s", ratio >= 0.95 and throttled == 0,
+                              f"serve + 2 workers, {args.tasks} tasks, {throttled} 429s "
+                              f"answered (tasks slowed by a 429)"))
+    if "package" in wanted:
+        build_s, naive_s, ratio, rss = package(args.rows)
+        figures.append(Figure("6 access package build / naive loop", ratio,
+                              "<= 2.0, RSS < 200 MB", ratio <= 2.0 and rss < 200,
+                              f"{args.rows:,} rows: {build_s:.1f} s / {naive_s:.1f} s, "
+                              f"peak RSS {rss:.0f} MB"))
+
+    print()
+    for figure in figures:
+        mark = "met" if figure.met else "NOT met"
+        print(f"{figure.name:<58} {figure.value:8.2f}   goal {figure.goal:<20} {mark}")
+        print(f"    {figure.how}")
+
+
+if __name__ == "__main__":
+    main()
