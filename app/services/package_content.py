@@ -189,7 +189,8 @@ async def _stream_calls(
             raise PackageError("the call history cannot be streamed: no register connector")
         return None
     out.write(("" if first else ",") + '\n"traffic_data_calls": [')
-    total, preview, first_at, last_at = 0, [], None, None
+    total, first_at, last_at = 0, None, None
+    preview: list[dict[str, Any]] = []
     try:
         async for page in call_pages(customer_number):
             if not page:
