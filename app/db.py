@@ -27,6 +27,7 @@ callers beyond it wait their turn in the pool rather than open connections (READ
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 import weakref
 from collections.abc import AsyncIterator
@@ -93,6 +94,13 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            # A reader in WAL mode sees one snapshot and never waits for the writer: it takes
+            # no write lock, and cannot write (query_only) so it never needs one.
+            connection.exec_driver_sql("BEGIN")
+            connection.exec_driver_sql("PRAGMA query_only = ON")
+            connection.info[_READING] = True
+            return
         lock = locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
         await_only(lock.acquire())
         connection.info[_HOLDS] = lock
@@ -107,23 +115,42 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 
 _HOLDS = "dsr_write_lock"
+_READING = "dsr_reading"
+READ_ONLY = "dsr_read_only"  # execution option: see reading()
 
 
 def _release(connection: Any) -> None:
+    if connection.info.pop(_READING, False):
+        connection.exec_driver_sql("PRAGMA query_only = OFF")
     lock = connection.info.pop(_HOLDS, None)
     if lock is not None:
         lock.release()
 
 
 class _InlineSQLite(aiosqlite.Connection):
-    """aiosqlite whose statements, but ``BEGIN``, run at once on the caller's thread."""
+    """aiosqlite whose statements run at once on the caller's thread.
+
+    ``BEGIN IMMEDIATE`` is tried there too, without waiting: it only has to wait when
+    another process holds the database, and then it is sent to the driver's thread to wait
+    (up to the busy timeout) without blocking the event loop.
+    """
 
     async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        waits = bool(args) and isinstance(args[0], str) and args[0].lstrip()[:5].upper() \
-            == "BEGIN"
-        if self._connection is None or waits:
+        raw = self._connection
+        if raw is None:
             return await super()._execute(fn, *args, **kwargs)
-        return fn(*args, **kwargs)
+        if not (args and isinstance(args[0], str)
+                and args[0].lstrip()[:15].upper() == "BEGIN IMMEDIATE"):
+            return fn(*args, **kwargs)
+        raw.execute("PRAGMA busy_timeout = 0")
+        try:
+            return fn(*args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+        finally:
+            raw.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        return await super()._execute(fn, *args, **kwargs)
 
 
 def _sqlite_creator(path: str) -> Any:
@@ -170,14 +197,22 @@ async def upsert(
 ) -> None:
     """Insert a row, or overwrite the one with the same ``key``: one statement, where the
     ORM's ``merge`` reads the row first."""
+    dialect = session.get_bind().dialect.name
+    statement = _upsert_statement(dialect, table, tuple(values), tuple(key))
+    await session.execute(statement, values)
+
+
+@functools.cache
+def _upsert_statement(dialect: str, table: Any, columns: tuple[str, ...],
+                      key: tuple[str, ...]) -> Any:
+    """Built once per shape (its ``excluded`` columns alone took longer than the write)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    dialect = session.get_bind().dialect.name
     insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values(**values)
-    await session.execute(statement.on_conflict_do_update(
-        index_elements=key,
-        set_={name: statement.excluded[name] for name in values if name not in key}))
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=list(key),
+        set_={name: statement.excluded[name] for name in columns if name not in key})
 
 
 @asynccontextmanager
@@ -186,4 +221,20 @@ async def unit_of_work(
 ) -> AsyncIterator[AsyncSession]:
     """One transaction: committed when the block ends, rolled back when it raises."""
     async with sessionmaker() as session, session.begin():
+        yield session
+
+
+@asynccontextmanager
+async def reading(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """A transaction that only reads (rolled back at the end).
+
+    On SQLite it does not queue for the write lock: an API read (a request polled, the
+    metrics scraped) no longer waits behind every dispatch write, nor holds writers up. It
+    is refused any write (``PRAGMA query_only``). On PostgreSQL it is an ordinary
+    transaction.
+    """
+    async with sessionmaker() as session:
+        await session.connection(execution_options={READ_ONLY: True})
         yield session

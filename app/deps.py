@@ -1,4 +1,8 @@
-"""FastAPI dependencies: the session that owns the transaction, the caller, and load-or-404."""
+"""FastAPI dependencies: the session that owns the transaction, the caller, and load-or-404.
+
+Every dependency is ``async def``, even one that awaits nothing: FastAPI runs a plain ``def``
+dependency on a thread-pool thread, a hand-off and back on every API call.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal, TokenVerifier
+from app.db import reading
 from app.errors import Forbidden, Unauthorized
 from app.models import DsrRequest
 from app.services import requests as requests_service
@@ -25,7 +30,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_settings(request: Request) -> Settings:
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A read-only transaction for an API call that changes nothing (``db.reading``)."""
+    async with reading(request.app.state.sessionmaker) as session:
+        yield session
+
+
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -49,14 +60,16 @@ async def require_staff(principal: Annotated[Principal, Depends(get_principal)])
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 StaffDep = Annotated[Principal, Depends(require_staff)]
 
 
 async def load_request(
-    request_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+    request_id: uuid.UUID, session: ReadSessionDep, principal: PrincipalDep
 ) -> DsrRequest:
+    """The request, for an API call that only reads it."""
     return await requests_service.get_request(
         session, request_id=request_id, principal=principal
     )

@@ -206,18 +206,32 @@ class DsrRequest(SQLModel, table=True):
     audit_head: str = _str(64, default="0" * 64)
 
 
+# Actions that only read a partner's records: two of them for one customer need not wait for
+# each other (services.dispatch, per-customer ordering).
+READ_ACTIONS = frozenset({"export", "export_provided"})
+
+
 class Task(SQLModel, table=True):
     __tablename__ = "task"
     __table_args__ = (
         sa.UniqueConstraint("request_id", "system", "action"),
         sa.Index("ix_task_status_next_attempt_at", "status", "next_attempt_at"),
         sa.Index("ix_task_system_status", "system", "status"),
+        # per-customer ordering: "is an earlier write at this system still open?" is one
+        # index probe, however many tasks the customer has queued (services.dispatch)
+        sa.Index("ix_task_customer_number_system_writes_status", "customer_number", "system",
+                 "writes", "status"),
+        sa.Index("ix_task_ready_at", "ready_at"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     request_id: uuid.UUID = Field(foreign_key="dsr_request.id", index=True, ondelete="CASCADE")
     system: str = _str()
     action: str = _str()
+    # Copied from the request and the action when the task is made (see Task.of), so the
+    # dispatcher's ordering check needs no join to find a customer's other tasks.
+    customer_number: str = _str(32)
+    writes: bool = Field(default=True)
     status: TaskStatus = _enum(TaskStatus, default=TaskStatus.pending)
     attempts: int = Field(default=0)
     next_attempt_at: datetime | None = _ts(nullable=True)
@@ -242,6 +256,33 @@ class Task(SQLModel, table=True):
     created_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow)
     finished_at: datetime | None = _ts(nullable=True)
+    # When a worker may claim the task next (None: never, as it stands): kept by
+    # _keep_ready_at on every write from the fields above, so the claim walks one index in
+    # order and stops at its limit instead of sorting every due task on every claim.
+    ready_at: datetime | None = _ts(nullable=True)
+
+    def next_ready_at(self) -> datetime | None:
+        if self.status is TaskStatus.pending:
+            return self.next_attempt_at or self.created_at
+        if self.status is TaskStatus.running:
+            return self.lease_until
+        if self.status is TaskStatus.awaiting_callback:
+            return self.next_attempt_at
+        if self.status is TaskStatus.scheduled:
+            return self.scheduled_for
+        return None
+
+    @classmethod
+    def of(cls, request: DsrRequest, system: str, action: str, **values: Any) -> Task:
+        """A task of ``request``: the one way tasks are made, so the copied keys agree."""
+        return cls(request_id=request.id, customer_number=request.customer_number,
+                   system=system, action=action, writes=action not in READ_ACTIONS, **values)
+
+
+@sa.event.listens_for(Task, "before_insert")
+@sa.event.listens_for(Task, "before_update")
+def _keep_ready_at(_mapper: Any, _connection: Any, task: Task) -> None:
+    task.ready_at = task.next_ready_at()
 
 
 class Link(SQLModel, table=True):

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from app.deps import SessionDep
+from app.deps import ReadSessionDep
 from app.metrics import CONTENT_TYPE
 from app.schemas import examples, problem_responses
 
@@ -65,6 +65,6 @@ async def readyz(request: Request) -> JSONResponse:
                      "content": {CONTENT_TYPE: {"schema": {"type": "string"}}}},
                **TOO_LARGE},
 )
-async def metrics(request: Request, session: SessionDep) -> Response:
+async def metrics(request: Request, session: ReadSessionDep) -> Response:
     body = await request.app.state.metrics.render(session)
     return Response(body, media_type=CONTENT_TYPE)

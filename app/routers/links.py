@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from app.auth import CUSTOMER_NUMBER_PATTERN
 from app.connectors.catalog import SYSTEMS
 from app.db import utcnow
-from app.deps import SessionDep, StaffDep
+from app.deps import ReadSessionDep, SessionDep, StaffDep
 from app.models import Link, System
 from app.schemas import Strict, examples, problem_responses
 
@@ -52,7 +52,7 @@ class LinkOut(BaseModel):
             responses=problem_responses(401, 403, 422), summary="A customer's links",
             operation_id="listLinks")
 async def list_links(
-    session: SessionDep, _staff: StaffDep, customer_number: Customer
+    session: ReadSessionDep, _staff: StaffDep, customer_number: Customer
 ) -> list[LinkOut]:
     rows = await session.scalars(
         select(Link).where(col(Link.customer_number) == customer_number).order_by(

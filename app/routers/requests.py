@@ -6,11 +6,19 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Query, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import CUSTOMER_NUMBER_PATTERN
 from app.connectors.base import Retained
 from app.db import utcnow
-from app.deps import LockedRequestDep, PrincipalDep, RequestDep, SessionDep, StaffDep
+from app.deps import (
+    LockedRequestDep,
+    PrincipalDep,
+    ReadSessionDep,
+    RequestDep,
+    SessionDep,
+    StaffDep,
+)
 from app.models import DsrRequest, RequestStatus, RequestType, ResponsePackage, Task, TaskStatus
 from app.schemas import (
     CancelBody,
@@ -117,7 +125,7 @@ def _public_details(details: dict) -> dict:
     return details
 
 
-async def _present_one(session: SessionDep, request: DsrRequest) -> RequestOut:
+async def _present_one(session: AsyncSession, request: DsrRequest) -> RequestOut:
     tasks = await svc.tasks_for(session, [request.id])
     packages = await response_service.packages_for(session, [request.id])
     return present(request, tasks[request.id], packages.get(request.id))
@@ -150,7 +158,7 @@ async def create_request(
     "cursor this service did not issue is a 400 `invalid-cursor`.",
 )
 async def list_requests(
-    session: SessionDep, principal: PrincipalDep,
+    session: ReadSessionDep, principal: PrincipalDep,
     status_: Annotated[RequestStatus | None, Query(alias="status")] = None,
     type_: Annotated[RequestType | None, Query(alias="type")] = None,
     customer_number: Annotated[str | None, Query(
@@ -175,7 +183,7 @@ async def list_requests(
     "/{request_id}", response_model=RequestOut, responses=problem_responses(401, 404, 422),
     summary="One request with its tasks", operation_id="getRequest",
 )
-async def get_request(session: SessionDep, request: RequestDep) -> RequestOut:
+async def get_request(session: ReadSessionDep, request: RequestDep) -> RequestOut:
     return await _present_one(session, request)
 
 
@@ -226,7 +234,7 @@ async def cancel_request(
             responses=problem_responses(*AUTH, 404, 422), summary="The audit trail",
             operation_id="listEvents")
 async def list_events(
-    session: SessionDep, _principal: StaffDep, request: RequestDep
+    session: ReadSessionDep, _principal: StaffDep, request: RequestDep
 ) -> EventsOut:
     events = await audit.list_events(session, request.id)
     report = audit.verify_events(events, head=request.audit_head, count=request.audit_seq)
@@ -278,7 +286,7 @@ async def lift_restriction(
             summary="The portal notifications of a request and their delivery state",
             operation_id="listNotifications")
 async def list_notifications(
-    session: SessionDep, _principal: StaffDep, request: RequestDep
+    session: ReadSessionDep, _principal: StaffDep, request: RequestDep
 ) -> NotificationsOut:
     rows = await notify.for_request(session, request.id)
     return NotificationsOut(request_id=request.id, items=[

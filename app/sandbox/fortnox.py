@@ -80,7 +80,7 @@ def build_router(state: SandboxState) -> APIRouter:
     router = APIRouter(tags=["sandbox: fortnox"],
                        dependencies=[Depends(gate(state, SYSTEM, delay=True))])
 
-    def bearer(request: Request) -> str:
+    async def bearer(request: Request) -> str:
         """The caller's valid token, after charging this call to its rate window."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         now = state.clock()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -77,14 +77,16 @@ async def read_model(
         raise Answer(error_response(system, 400, "invalid_request", problems)) from None
 
 
-def api_key_check(state: SandboxState, system: str) -> Callable[[Request], None]:
+def api_key_check(
+    state: SandboxState, system: str
+) -> Callable[[Request], Awaitable[None]]:
     """A dependency requiring ``Authorization: Bearer <key>`` when a key is configured.
 
     Without a configured key (the local default) the partner is open, as the connectors then
     send no credentials either.
     """
 
-    def dependency(request: Request) -> None:
+    async def dependency(request: Request) -> None:
         expected = state.settings.api_key(system)
         if expected is None:
             return

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import socket
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, event, exists, make_url, or_, text
+from sqlalchemy import and_, bindparam, event, exists, make_url, or_, text
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
@@ -80,8 +81,6 @@ class Claimed:
     abandon: bool = False
 
 
-# Actions that only read a partner's records (see Dispatcher._not_blocked).
-READ_ACTIONS = frozenset({"export", "export_provided"})
 # Request types that write to a record, and so must not follow an erasure there.
 WRITES_AFTER_ERASURE = frozenset({RequestType.rectification, RequestType.restriction})
 
@@ -199,19 +198,6 @@ class Dispatcher:
 
     # -- claiming -------------------------------------------------------------------------------
 
-    def _due(self, now: datetime, scheduled_by: datetime) -> Any:
-        """Due now. Only scheduled work is judged by ``scheduled_by`` (the as-of date of a
-        ``dsr retention run``); leases, retries and polls always go by real time."""
-        return or_(
-            and_(col(Task.status) == TaskStatus.pending,
-                 or_(col(Task.next_attempt_at).is_(None), col(Task.next_attempt_at) <= now)),
-            and_(col(Task.status) == TaskStatus.running, col(Task.lease_until) < now),
-            and_(col(Task.status) == TaskStatus.awaiting_callback,
-                 col(Task.next_attempt_at) <= now),
-            and_(col(Task.status) == TaskStatus.scheduled,
-                 col(Task.scheduled_for) <= scheduled_by),
-        )
-
     @staticmethod
     def _noticed() -> Any:
         """A restriction is lifted only after the customer's notice has gone out: a lift task
@@ -225,24 +211,63 @@ class Dispatcher:
             ),
         )
 
-    def _not_blocked(self) -> Any:
+    @staticmethod
+    def _not_blocked() -> Any:
         """Per-customer ordering: no earlier request's task at the same system is queued or in
         flight. Requests for one customer reach each system in order of receipt, so a
         rectification received after an erasure finds the erasure already applied. Two reads
-        (exports) do not wait for each other: neither changes what the other sees."""
+        (exports) do not wait for each other: neither changes what the other sees, so a read
+        looks only for earlier writes, and a customer's many queued reads cost nothing (each
+        check is a probe of the (customer, system, writes, status) index)."""
+        return or_(
+            and_(col(Task.writes).is_(False), ~Dispatcher._earlier_open(writes_only=True)),
+            and_(col(Task.writes).is_(True), ~Dispatcher._earlier_open(writes_only=False)),
+        )
+
+    @staticmethod
+    def _earlier_open(*, writes_only: bool) -> Any:
         earlier_task, earlier = aliased(Task), aliased(DsrRequest)
-        reads = list(READ_ACTIONS)
-        return ~exists().where(
-            or_(col(Task.action).not_in(reads), col(earlier_task.action).not_in(reads)),
-            col(earlier_task.request_id) == col(earlier.id),
+        return exists().where(
+            col(earlier_task.customer_number) == col(Task.customer_number),
             col(earlier_task.system) == col(Task.system),
-            col(earlier.customer_number) == col(DsrRequest.customer_number),
-            col(earlier.id) != col(DsrRequest.id),
+            *([col(earlier_task.writes).is_(True)] if writes_only else []),
+            col(earlier_task.status).in_([s.value for s in lifecycle.TASK_BLOCKING]),
+            col(earlier_task.request_id) != col(Task.request_id),
+            col(earlier.id) == col(earlier_task.request_id),
             or_(col(earlier.received_at) < col(DsrRequest.received_at),
                 and_(col(earlier.received_at) == col(DsrRequest.received_at),
                      col(earlier.id) < col(DsrRequest.id))),
-            col(earlier_task.status).in_([s.value for s in lifecycle.TASK_BLOCKING]),
             col(earlier.status).in_([s.value for s in lifecycle.ACTIVE]),
+        )
+
+    @staticmethod
+    @functools.cache
+    def _claim_statement(*, as_of: bool) -> Any:
+        """The claim query, built once: building it (aliases, subqueries) cost more than
+        running it. Parameters: ``now``, ``limit`` and, with ``as_of``, ``scheduled_by``.
+
+        Due means ``Task.ready_at`` has come (a fresh or retried task's time, an expired
+        lease, a callback's time to poll, scheduled work's date); the claim walks that index
+        in order and stops at its limit. Only scheduled work is judged by ``scheduled_by``
+        (the as-of date of a ``dsr retention run``); leases, retries and polls always go by
+        real time."""
+        ready = col(Task.ready_at)
+        due = ready <= bindparam("now") if not as_of else or_(
+            ready <= bindparam("now"),
+            and_(col(Task.status) == TaskStatus.scheduled, ready <= bindparam("scheduled_by")))
+        return (
+            select(Task, DsrRequest)
+            .join(DsrRequest, col(DsrRequest.id) == col(Task.request_id))
+            .where(due)
+            # scheduled work (a deferred erasure) runs whatever the request's status
+            .where(or_(col(DsrRequest.status).in_([s.value for s in lifecycle.ACTIVE]),
+                       col(Task.scheduled_for).is_not(None)))
+            .where(or_(col(Task.status) == TaskStatus.awaiting_callback,
+                       Dispatcher._not_blocked()))
+            .where(Dispatcher._noticed())
+            .order_by(ready)
+            .limit(bindparam("limit"))
+            .with_for_update(of=Task, skip_locked=True)
         )
 
     async def claim(self, limit: int) -> list[Claimed]:
@@ -251,22 +276,10 @@ class Dispatcher:
             return []
         now, due = utcnow(), self.clock()
         async with unit_of_work(self.sessionmaker) as session:
-            stmt = (
-                select(Task, DsrRequest)
-                .join(DsrRequest, col(DsrRequest.id) == col(Task.request_id))
-                .where(self._due(now, due))
-                # scheduled work (a deferred erasure) runs whatever the request's status
-                .where(or_(col(DsrRequest.status).in_([s.value for s in lifecycle.ACTIVE]),
-                           col(Task.scheduled_for).is_not(None)))
-                .where(or_(col(Task.status) == TaskStatus.awaiting_callback,
-                           self._not_blocked()))
-                .where(self._noticed())
-                .order_by(col(Task.next_attempt_at).is_(None).desc(), col(Task.next_attempt_at),
-                          col(Task.created_at))
-                .limit(limit)
-                .with_for_update(of=Task, skip_locked=True)
-            )
-            rows = [(row[0], row[1]) for row in await session.execute(stmt)]
+            as_of = due > now
+            params = {"now": now, "limit": limit, **({"scheduled_by": due} if as_of else {})}
+            rows = [(row[0], row[1]) for row in await session.execute(
+                self._claim_statement(as_of=as_of), params)]
             customers = {req.customer_number for _, req in rows}
             links = await self._links(session, customers)
             erasures = await self._erasures(session, customers)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_
+from sqlalchemy import and_, bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -216,9 +216,13 @@ async def reopen_for_lift(
     signal_work(session)
 
 
+# Built once: constructing a statement (and its cache key) cost more than running it.
+_TASKS = select(Task).where(col(Task.request_id) == bindparam("request_id"))
+_TASKS_LOCKED = _TASKS.with_for_update()
+
+
 async def tasks_of(session: AsyncSession, request: DsrRequest) -> list[Task]:
-    return list(await session.scalars(
-        select(Task).where(col(Task.request_id) == request.id).with_for_update()))
+    return list(await session.scalars(_TASKS_LOCKED, {"request_id": request.id}))
 
 
 async def request_close(
@@ -267,7 +271,7 @@ async def settle(
     - any task failed or waiting for a person → ``action_required``;
     - otherwise ``in_progress``.
     """
-    tasks = list(await session.scalars(select(Task).where(col(Task.request_id) == request.id)))
+    tasks = list(await session.scalars(_TASKS, {"request_id": request.id}))
     if request.status in FINAL:
         # Only scheduled work runs for a final request; one that failed for good needs a person.
         failed = [t for t in tasks if t.status in TASK_NEEDS_PERSON]

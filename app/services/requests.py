@@ -133,7 +133,7 @@ async def create_request(
         )
     )
     for system, action in plan(data.type, details, linked):
-        session.add(Task(request_id=request.id, system=system, action=action))
+        session.add(Task.of(request, system, action))
     if request.status in lifecycle.ACTIVE:
         lifecycle.signal_work(session)
     await audit.record(
@@ -169,7 +169,7 @@ async def create_system_request(
     linked = set(await session.scalars(
         select(col(Link.system)).where(col(Link.customer_number) == customer_number)))
     for system, action in plan(type_, details, linked):
-        session.add(Task(request_id=request.id, system=system, action=action))
+        session.add(Task.of(request, system, action))
     lifecycle.signal_work(session)
     await audit.record(
         session, request=request, actor=RETENTION_ACTOR[0], actor_role=RETENTION_ACTOR[1],
@@ -411,7 +411,7 @@ async def lift(
     now = utcnow()
     request.lift_reason, request.lift_requested_at = reason, now
     for task in applied:
-        session.add(Task(request_id=request.id, system=task.system, action=LIFT_ACTION))
+        session.add(Task.of(request, task.system, LIFT_ACTION))
     await response_supersede(session, request)
     await lifecycle.reopen_for_lift(session, request, actor=_actor(principal), reason=reason)
     if not applied:

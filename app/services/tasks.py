@@ -20,6 +20,7 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -36,12 +37,12 @@ from app.settings import CALLBACK_SYSTEMS
 __all__ = ["SYSTEM_ACTOR", "apply_outcome", "fail", "lock_request", "schedule_retry"]
 
 
+# Built once: constructing a statement (and its cache key) cost more than running it.
+_LOCK_REQUEST = select(DsrRequest).where(col(DsrRequest.id) == bindparam("id")).with_for_update()
+
+
 async def lock_request(session: AsyncSession, request_id: uuid.UUID) -> DsrRequest:
-    request = (
-        await session.scalars(
-            select(DsrRequest).where(col(DsrRequest.id) == request_id).with_for_update()
-        )
-    ).first()
+    request = (await session.scalars(_LOCK_REQUEST, {"id": request_id})).first()
     if request is None:
         raise NotFound("No such request.")
     return request
@@ -148,9 +149,9 @@ async def _schedule_deferred(
         col(Task.action) == DEFERRED_ERASE))).first()
     if existing is not None:
         return
-    deferred = Task(
-        request_id=request.id, system=task.system, action=DEFERRED_ERASE,
-        status=TaskStatus.scheduled, scheduled_for=due_after(str(dated[0].until)),
+    deferred = Task.of(
+        request, task.system, DEFERRED_ERASE, status=TaskStatus.scheduled,
+        scheduled_for=due_after(str(dated[0].until)),
         params={"items": [item.as_dict() for item in dated], "after_task": str(task.id)},
     )
     session.add(deferred)
