@@ -129,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.http = runtime.http
             app.state.connectors = runtime.connectors
             app.state.dispatcher = runtime.dispatcher
+            app.state.recorder = runtime.recorder
             try:
                 if sandbox_app is not None:
                     await _register_demo_links(app)

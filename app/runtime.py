@@ -25,6 +25,7 @@ from app.metrics import Metrics
 from app.services.dispatch import Dispatcher, install_wakeup
 from app.services.notify import Notifier
 from app.services.ratelimit import SharedRateLimit
+from app.services.recorder import Recorder
 from app.services.vault import Vault
 from app.settings import Settings
 
@@ -40,6 +41,7 @@ class Runtime:
     vault: Vault
     metrics: Metrics
     dispatcher: Dispatcher
+    recorder: Recorder
     _jobs: list[asyncio.Task[None]] = field(default_factory=list)
 
     def start_worker(self) -> None:
@@ -65,17 +67,19 @@ async def build_runtime(
                            max_overflow=settings.db_max_overflow)
     sessionmaker = create_sessionmaker(engine, notify=settings.notifications_enabled)
     wake, answers = asyncio.Event(), asyncio.Event()
-    install_wakeup(sessionmaker, wake, answers)
     client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
     connectors = build_connectors(settings, client, limiter_factory=functools.partial(
         SharedRateLimit, sessionmaker))
     vault = vault or Vault(settings)
     metrics = metrics or Metrics()
     notifier = Notifier(settings, sessionmaker, client)
+    # one group-commit writer of task outcomes per process: the worker's and the webhooks'
+    writer = Recorder(sessionmaker)
     dispatcher = Dispatcher(settings, sessionmaker, connectors, wake=wake, metrics=metrics,
-                            vault=vault, notifier=notifier, answers=answers)
+                            vault=vault, notifier=notifier, answers=answers, writer=writer)
+    install_wakeup(sessionmaker, wake, answers, blocked=lambda: dispatcher.blocked)
     runtime = Runtime(settings, engine, sessionmaker, wake, client, connectors, vault, metrics,
-                      dispatcher)
+                      dispatcher, writer)
     try:
         yield runtime
     finally:

@@ -15,9 +15,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks.webhooks import Webhook
 
-from app.deps import SessionDep, SettingsDep
+from app.deps import SettingsDep
 from app.errors import BadRequest, InvalidSignature, MalformedBody, NotFound, PermanentError
 from app.protocol import signed_header_parameters
 from app.schemas import Problem, examples, problem_responses
@@ -111,7 +112,7 @@ async def verified_body(
     "(re-signed); a 4xx is final too, resending it unchanged will not help.",
 )
 async def receive(
-    request: Request, session: SessionDep,
+    request: Request,
     verified: Annotated[tuple[str, str, dict[str, Any]], Depends(verified_body)],
 ) -> WebhookAck:
     system, webhook_id, payload = verified
@@ -120,9 +121,14 @@ async def receive(
         task_id, dispatch_round, outcome = connector.parse_callback(payload)
     except PermanentError as exc:
         raise BadRequest(f"The callback could not be understood: {exc.reason}") from None
-    status, applied_to = await service.apply_callback(
-        session, system=system, webhook_id=webhook_id, task_id=task_id,
-        dispatch_round=dispatch_round, outcome=outcome, vault=request.app.state.vault,
-    )
+    vault = request.app.state.vault
+
+    async def work(session: AsyncSession) -> tuple[str, uuid.UUID | None]:
+        return await service.apply_callback(
+            session, system=system, webhook_id=webhook_id, task_id=task_id,
+            dispatch_round=dispatch_round, outcome=outcome, vault=vault)
+
+    # written with the other outcomes arriving now, in one transaction (services.recorder)
+    status, applied_to = await request.app.state.recorder.write(task_id, work)
     log.info("webhook", extra={"system": system, "task_id": str(task_id), "result": status})
     return WebhookAck(status=status, task_id=applied_to)

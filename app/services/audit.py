@@ -23,6 +23,7 @@ from sqlmodel import col, select
 
 from app.db import utcnow
 from app.models import AuditEvent, DsrRequest, EventAction
+from app.services import recorder
 
 GENESIS = "0" * 64
 
@@ -67,7 +68,10 @@ async def record(
     event.hash = event_hash(prev, event)
     request.audit_seq, request.audit_head = seq, event.hash
     session.add(event)
-    await session.flush()
+    if not recorder.holds(session, request.id):
+        # Written now, with the change it records, so what the caller reads next sees both.
+        # A recorder batch reads nothing back: its events go in one flush at commit.
+        await session.flush()
     return event
 
 

@@ -23,7 +23,7 @@ import logging
 import random
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -48,7 +48,7 @@ from app.models import (
     Task,
     TaskStatus,
 )
-from app.services import lifecycle
+from app.services import lifecycle, recorder
 from app.services import tasks as task_service
 from app.services.lifecycle import SYSTEM_ACTOR
 from app.services.notify import Notifier
@@ -116,13 +116,15 @@ def _uncertain_abandon(call: Call) -> Outcome:
 def install_wakeup(
     sessionmaker: async_sessionmaker[AsyncSession], wake: asyncio.Event,
     answers: asyncio.Event | None = None,
+    blocked: Callable[[], frozenset[tuple[str, str]] | None] | None = None,
 ) -> None:
     """Wake the in-process worker after any commit that created dispatchable work.
 
-    Work is also signalled when a flush moves a task out of the queued and in-flight states
-    (a later request's task at that system may be waiting for it: per-customer ordering), and
-    ``answers`` is set when a request became final (its answer is to be built), so the worker
-    neither polls for either nor asks the database on every wake-up.
+    A flush that moves a task out of the queued and in-flight states may release a later
+    request's task at that system (per-customer ordering): it wakes the worker when
+    ``blocked()`` says a task of that customer at that system is waiting (None: not known,
+    so it wakes). ``answers`` is set when a request became final (its answer is to be
+    built), so the worker neither polls for either nor asks the database on every wake-up.
     """
 
     session_class = sessionmaker.kw["sync_session_class"]
@@ -132,30 +134,38 @@ def install_wakeup(
         for obj in session.dirty:
             if isinstance(obj, Task) and obj.status not in lifecycle.TASK_BLOCKING \
                     and _changed(obj, "status"):
-                lifecycle.signal_work(session)
+                session.info.setdefault(RELEASED, set()).add((obj.customer_number, obj.system))
             elif isinstance(obj, DsrRequest) and obj.status in lifecycle.FINAL \
                     and _changed(obj, "status"):
                 session.info[ANSWER_SIGNAL] = True
 
     @event.listens_for(session_class, "before_commit")
     def _notify(session: Any) -> None:
-        if lifecycle.has_signal(session) and session.get_bind().dialect.name == "postgresql":
-            session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+        if (lifecycle.has_signal(session) or session.info.get(RELEASED)) \
+                and session.get_bind().dialect.name == "postgresql":
+            session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))  # other processes' waiting work
 
     @event.listens_for(session_class, "after_commit")
     def _wake(session: Any) -> None:
         if session.info.pop(ANSWER_SIGNAL, False) and answers is not None:
             answers.set()
+        released = session.info.pop(RELEASED, None)
         if lifecycle.take_signal(session):
             wake.set()
+        elif released:
+            waiting = blocked() if blocked is not None else None
+            if waiting is None or not waiting.isdisjoint(released):
+                wake.set()
 
     @event.listens_for(session_class, "after_rollback")
     def _drop(session: Any) -> None:
         session.info.pop(ANSWER_SIGNAL, None)
+        session.info.pop(RELEASED, None)
         lifecycle.take_signal(session)
 
 
 ANSWER_SIGNAL = "dsr_answer"
+RELEASED = "dsr_released"  # (customer, system) of tasks a flush took out of the queue
 
 
 def _changed(obj: Any, attribute: str) -> bool:
@@ -169,9 +179,11 @@ class Dispatcher:
         worker_id: str | None = None, rng: random.Random | None = None,
         metrics: Metrics | None = None, vault: Vault | None = None,
         as_of: date | None = None, notifier: Notifier | None = None,
-        answers: asyncio.Event | None = None,
+        answers: asyncio.Event | None = None, writer: recorder.Recorder | None = None,
     ) -> None:
         self.settings = settings
+        # Outcomes are written by this process's group-commit recorder (services.recorder).
+        self.recorder = writer or recorder.Recorder(sessionmaker)
         self.sessionmaker = sessionmaker
         self.connectors = connectors
         self.vault = vault or Vault(settings)
@@ -187,6 +199,9 @@ class Dispatcher:
         # The last claim took as many tasks as there were free slots: more may be due, so a
         # slot that frees up is a reason to claim again (otherwise new work wakes the worker).
         self._starved = False
+        # (customer, system) of due tasks that per-customer ordering held back at the last
+        # claim; None: not known (the claim filled every slot). See install_wakeup.
+        self.blocked: frozenset[tuple[str, str]] | None = None
         self.worker_id = worker_id or f"{socket.gethostname()[:40]}-{uuid.uuid4().hex[:8]}"
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._slots = asyncio.Semaphore(settings.worker_concurrency)
@@ -270,6 +285,21 @@ class Dispatcher:
             .with_for_update(of=Task, skip_locked=True)
         )
 
+    @staticmethod
+    @functools.cache
+    def _blocked_statement() -> Any:
+        """Which customers' tasks at which systems are due but held back by per-customer
+        ordering: only a task leaving the queue there is a reason to claim again."""
+        return (
+            select(col(Task.customer_number), col(Task.system))
+            .join(DsrRequest, col(DsrRequest.id) == col(Task.request_id))
+            .where(col(Task.ready_at) <= bindparam("now"),
+                   col(Task.status) == TaskStatus.pending,
+                   col(DsrRequest.status).in_([s.value for s in lifecycle.ACTIVE]),
+                   ~Dispatcher._not_blocked())
+            .distinct().limit(256)
+        )
+
     async def claim(self, limit: int) -> list[Claimed]:
         """Lease up to ``limit`` due tasks of verified, open requests."""
         if limit <= 0:
@@ -280,6 +310,9 @@ class Dispatcher:
             params = {"now": now, "limit": limit, **({"scheduled_by": due} if as_of else {})}
             rows = [(row[0], row[1]) for row in await session.execute(
                 self._claim_statement(as_of=as_of), params)]
+            self.blocked = None if len(rows) == limit else frozenset(
+                (customer, system) for customer, system in await session.execute(
+                    self._blocked_statement(), {"now": now}))
             customers = {req.customer_number for _, req in rows}
             links = await self._links(session, customers)
             erasures = await self._erasures(session, customers)
@@ -403,89 +436,103 @@ class Dispatcher:
                 "system": call.system, "attempt": call.attempt,
                 "duration_ms": round(elapsed * 1000, 1)})
 
-    @contextlib.asynccontextmanager
-    async def _holding(
-        self, claimed: Claimed
-    ) -> AsyncIterator[tuple[AsyncSession, DsrRequest, Task] | None]:
-        """A transaction with the request and task locked, if this claim still holds the
-        task's lease (else None: the answer is dropped, the task is someone else's now)."""
+    async def _held(
+        self, session: AsyncSession, claimed: Claimed
+    ) -> tuple[DsrRequest, Task] | None:
+        """The request and task, locked, if this claim still holds the task's lease (else
+        None: the answer is dropped, the task is someone else's now)."""
         call = claimed.call
-        async with unit_of_work(self.sessionmaker) as session:
-            request = await task_service.lock_request(session, call.request_id)
-            task = await session.get(Task, call.task_id, with_for_update=True)
-            if task is None or task.lease_owner != claimed.lease:
-                log.info("lease lost; result dropped", extra={"task_id": str(call.task_id)})
-                yield None
-            elif request.status not in lifecycle.ACTIVE and task.scheduled_for is None:
-                task.lease_owner = task.lease_until = None
-                yield None
-            else:
-                yield session, request, task
+        request = await task_service.lock_request(session, call.request_id)
+        task = await recorder.locked_task(session, call.task_id, call.request_id)
+        if task is None or task.lease_owner != claimed.lease:
+            log.info("lease lost; result dropped", extra={"task_id": str(call.task_id)})
+            return None
+        if request.status not in lifecycle.ACTIVE and task.scheduled_for is None:
+            task.lease_owner = task.lease_until = None
+            return None
+        return request, task
 
     async def _record(
         self, claimed: Claimed, *, outcome: Any = None, poll_again: bool = False
     ) -> None:
-        async with self._holding(claimed) as held:
+        async def work(session: AsyncSession) -> datetime | None:
+            """The task's creation time if it is now final (for the latency metric)."""
+            held = await self._held(session, claimed)
             if held is None:
-                return
-            session, request, task = held
+                return None
+            request, task = held
             if poll_again:
                 task.lease_owner = task.lease_until = None
                 task.next_attempt_at = utcnow() + timedelta(
                     seconds=min(self.settings.callback_timeout_s, 60.0))
-                return
+                return None
             poll_at = utcnow() + timedelta(seconds=self.settings.callback_timeout_s)
             await task_service.apply_outcome(
                 session, request=request, task=task, outcome=outcome, vault=self.vault,
                 callback_poll_at=poll_at,
             )
-            if task.status in lifecycle.TASK_FINAL:
-                self.metrics.task_latency.labels(system=claimed.call.system).observe(
-                    (utcnow() - task.created_at).total_seconds())
+            return task.created_at if task.status in lifecycle.TASK_FINAL else None
+
+        created = await self.recorder.write(claimed.call.task_id, work)
+        if created is not None:
+            self.metrics.task_latency.labels(system=claimed.call.system).observe(
+                (utcnow() - created).total_seconds())
 
     async def _record_error(
         self, claimed: Claimed, exc: ConnectorError, *, transient: bool
     ) -> None:
-        settings = self.settings
-        async with self._holding(claimed) as held:
+        async def work(session: AsyncSession) -> bool:
+            """True if a retry was scheduled (for the metric)."""
+            held = await self._held(session, claimed)
             if held is None:
-                return
-            session, request, task = held
-            now = utcnow()
-            throttled = isinstance(exc, TransientError) and exc.throttled
-            maybe_delivered = isinstance(exc, TransientError) and exc.maybe_delivered
-            if transient and claimed.polling:
-                # a failed poll: the partner has the job (or may have); ask again later
-                task.lease_owner = task.lease_until = None
-                task.next_attempt_at = now + timedelta(seconds=settings.retry_max_s)
-                return
-            if request.closing_as is not None:
-                # Nothing new is started for a request being closed: an attempt that surely
-                # did not arrive ends here; one that may have arrived is asked about.
-                await self._close_after_error(session, request, task, exc, maybe_delivered)
-                return
-            if throttled:
-                task.attempts = max(0, task.attempts - 1)  # pacing is not a failed attempt
-                since = task.throttled_since or now
-                if (now - since).total_seconds() >= settings.max_throttle_s:
-                    await task_service.fail(session, request=request, task=task, reason=(
-                        f"{claimed.call.system} kept answering 429 (rate limited) for over "
-                        f"{int(settings.max_throttle_s)} s; stopped retrying"))
-                    return
-            if transient and task.attempts < settings.task_max_attempts:
-                retry_after = getattr(exc, "retry_after", None)
-                delay = backoff_delay(task.attempts, base=settings.retry_base_s,
-                                      cap=settings.retry_max_s, rng=self.rng)
-                if retry_after is not None:
-                    delay = min(retry_after, settings.retry_after_cap_s)
-                await task_service.schedule_retry(
-                    session, request=request, task=task, reason=exc.reason, delay_s=delay,
-                    throttled=throttled, maybe_delivered=maybe_delivered)
-                self.metrics.retries.labels(system=claimed.call.system).inc()
-                return
-            reason = exc.reason if not transient else (
-                f"{exc.reason} (gave up after {task.attempts} attempts)")
-            await task_service.fail(session, request=request, task=task, reason=reason)
+                return False
+            request, task = held
+            return await self._apply_error(session, claimed, request, task, exc,
+                                           transient=transient)
+
+        if await self.recorder.write(claimed.call.task_id, work):
+            self.metrics.retries.labels(system=claimed.call.system).inc()
+
+    async def _apply_error(
+        self, session: AsyncSession, claimed: Claimed, request: DsrRequest, task: Task,
+        exc: ConnectorError, *, transient: bool,
+    ) -> bool:
+        settings = self.settings
+        now = utcnow()
+        throttled = isinstance(exc, TransientError) and exc.throttled
+        maybe_delivered = isinstance(exc, TransientError) and exc.maybe_delivered
+        if transient and claimed.polling:
+            # a failed poll: the partner has the job (or may have); ask again later
+            task.lease_owner = task.lease_until = None
+            task.next_attempt_at = now + timedelta(seconds=settings.retry_max_s)
+            return False
+        if request.closing_as is not None:
+            # Nothing new is started for a request being closed: an attempt that surely
+            # did not arrive ends here; one that may have arrived is asked about.
+            await self._close_after_error(session, request, task, exc, maybe_delivered)
+            return False
+        if throttled:
+            task.attempts = max(0, task.attempts - 1)  # pacing is not a failed attempt
+            since = task.throttled_since or now
+            if (now - since).total_seconds() >= settings.max_throttle_s:
+                await task_service.fail(session, request=request, task=task, reason=(
+                    f"{claimed.call.system} kept answering 429 (rate limited) for over "
+                    f"{int(settings.max_throttle_s)} s; stopped retrying"))
+                return False
+        if transient and task.attempts < settings.task_max_attempts:
+            retry_after = getattr(exc, "retry_after", None)
+            delay = backoff_delay(task.attempts, base=settings.retry_base_s,
+                                  cap=settings.retry_max_s, rng=self.rng)
+            if retry_after is not None:
+                delay = min(retry_after, settings.retry_after_cap_s)
+            await task_service.schedule_retry(
+                session, request=request, task=task, reason=exc.reason, delay_s=delay,
+                throttled=throttled, maybe_delivered=maybe_delivered)
+            return True
+        reason = exc.reason if not transient else (
+            f"{exc.reason} (gave up after {task.attempts} attempts)")
+        await task_service.fail(session, request=request, task=task, reason=reason)
+        return False
 
     async def _close_after_error(
         self, session: AsyncSession, request: DsrRequest, task: Task, exc: ConnectorError,

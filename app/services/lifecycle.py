@@ -35,7 +35,7 @@ from sqlmodel import col, select
 from app.db import utcnow
 from app.errors import InvalidState
 from app.models import DsrRequest, RequestStatus, Task, TaskStatus
-from app.services import audit, notify
+from app.services import audit, notify, recorder
 from app.services.signals import has_signal, signal_work, take_signal
 
 __all__ = ["has_signal", "signal_work", "take_signal"]
@@ -271,7 +271,9 @@ async def settle(
     - any task failed or waiting for a person → ``action_required``;
     - otherwise ``in_progress``.
     """
-    tasks = list(await session.scalars(_TASKS, {"request_id": request.id}))
+    tasks = recorder.request_tasks(session, request.id)
+    if tasks is None:
+        tasks = list(await session.scalars(_TASKS, {"request_id": request.id}))
     if request.status in FINAL:
         # Only scheduled work runs for a final request; one that failed for good needs a person.
         failed = [t for t in tasks if t.status in TASK_NEEDS_PERSON]

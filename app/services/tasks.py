@@ -29,7 +29,7 @@ from app.connectors.base import Outcome, Retained, format_partner_ref
 from app.db import upsert, utcnow
 from app.errors import InvalidState, NotFound
 from app.models import DsrRequest, RequestType, Task, TaskResult, TaskStatus
-from app.services import lifecycle
+from app.services import lifecycle, recorder
 from app.services.lifecycle import SYSTEM_ACTOR, TASK_FINAL, Actor
 from app.services.vault import Vault
 from app.settings import CALLBACK_SYSTEMS
@@ -42,7 +42,10 @@ _LOCK_REQUEST = select(DsrRequest).where(col(DsrRequest.id) == bindparam("id")).
 
 
 async def lock_request(session: AsyncSession, request_id: uuid.UUID) -> DsrRequest:
-    request = (await session.scalars(_LOCK_REQUEST, {"id": request_id})).first()
+    if recorder.holds(session, request_id):  # a batch locked it already
+        request: DsrRequest | None = await session.get(DsrRequest, request_id)
+    else:
+        request = (await session.scalars(_LOCK_REQUEST, {"id": request_id})).first()
     if request is None:
         raise NotFound("No such request.")
     return request

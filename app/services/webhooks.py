@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.connectors.base import Outcome
+from app.db import insert_new, utcnow
 from app.errors import NotFound
 from app.models import Task, TaskStatus, WebhookReceipt
-from app.services import lifecycle
+from app.services import lifecycle, recorder
 from app.services import tasks as task_service
 from app.services.vault import Vault
 
@@ -31,21 +31,17 @@ async def apply_callback(
     retried, or the task already has its outcome) is still written to the audit trail: what a
     partner says it did is never dropped unrecorded.
     """
-    if await session.get(WebhookReceipt, (system, webhook_id)) is not None:
-        return "duplicate", task_id
     task = await session.get(Task, task_id)
     if task is None or task.system != system:
         # Another partner's task is answered exactly like a task that does not exist.
         raise NotFound("No task of this partner has that id.")
     request = await task_service.lock_request(session, task.request_id)
-    task = await session.get(Task, task_id, with_for_update=True, populate_existing=True)
+    task = await recorder.locked_task(session, task_id, task.request_id)
     assert task is not None
-    try:
-        async with session.begin_nested():
-            session.add(WebhookReceipt(system=system, webhook_id=webhook_id, task_id=task_id))
-            await session.flush()
-    except IntegrityError:
-        return "duplicate", task_id  # the same delivery, concurrently
+    if not await insert_new(session, WebhookReceipt, {
+            "system": system, "webhook_id": webhook_id, "task_id": task_id,
+            "received_at": utcnow()}, key=["system", "webhook_id"]):
+        return "duplicate", task_id  # this delivery was received before (or concurrently)
     if outcome.status is TaskStatus.awaiting_callback:  # a progress report: nothing to record
         return "ignored", task_id
     stale = dispatch_round != task.dispatch_round

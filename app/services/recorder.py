@@ -1,0 +1,161 @@
+"""Group commit: task outcomes that arrive together are written in one transaction.
+
+Every outcome (a connector's answer, a partner's callback) is written under the lock of its
+request and task, with its audit event, and settles the request. Written one transaction
+each, the fixed cost of a transaction (begin, reading the request and task rows under lock,
+the flush, the commit) was most of the work, and SQLite lets one transaction write at a time:
+in a burst, outcomes queued for the lock one by one.
+
+So each process has one :class:`Recorder`. An outcome is handed to it as a unit of work for a
+task; while a batch is being written, new ones queue, and the next batch takes them all (up to
+``max_batch``). A batch reads its requests and their tasks with one query each, locked in id
+order (two processes' batches never deadlock on PostgreSQL), so the work finds them in the
+session without asking the database again (:func:`locked_request`, :func:`locked_task`,
+:func:`request_tasks`), and its writes reach the database in one flush at commit.
+
+If a batch fails, each of its units is written alone, so one that cannot be written never
+holds the others back; its own caller gets the error. A unit must therefore keep side effects
+outside the database (metrics, logs) out of the work itself, as it may run twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import bindparam
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col, select
+
+from app.db import unit_of_work
+from app.models import DsrRequest, Task
+
+T = TypeVar("T")
+Work = Callable[[AsyncSession], Awaitable[T]]
+
+MAX_BATCH = 64
+_LOCKED = "dsr_locked_requests"  # session.info: requests read under lock with all their tasks
+_HELD = "dsr_locked_rows"
+
+_REQUEST_IDS = select(col(Task.request_id)).where(
+    col(Task.id).in_(bindparam("task_ids", expanding=True)))
+_LOCK_REQUESTS = (select(DsrRequest)
+                  .where(col(DsrRequest.id).in_(bindparam("ids", expanding=True)))
+                  .order_by(col(DsrRequest.id)).with_for_update())
+_LOCK_TASKS = (select(Task).where(col(Task.request_id).in_(bindparam("ids", expanding=True)))
+               .order_by(col(Task.id)).with_for_update())
+
+
+@dataclass(slots=True)
+class _Unit(Generic[T]):
+    task_id: uuid.UUID
+    work: Work[T]
+    done: asyncio.Future[T] = field(default_factory=lambda: asyncio.get_running_loop()
+                                    .create_future())
+
+
+class Recorder:
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], *, max_batch: int = MAX_BATCH,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.max_batch = max_batch
+        self._queue: list[_Unit[Any]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def write(self, task_id: uuid.UUID, work: Work[T]) -> T:
+        """Run ``work`` in a transaction holding the lock of the task and its request (with
+        other units queued meanwhile), and return what it returned once committed."""
+        unit: _Unit[T] = _Unit(task_id, work)
+        self._queue.append(unit)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain())
+        # shielded: the unit is written (or not) whether or not its caller still waits
+        return await asyncio.shield(unit.done)
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch = self._queue[: self.max_batch]
+            del self._queue[: len(batch)]
+            if len(batch) > 1:
+                try:
+                    results = await self._transaction(batch)
+                except Exception:  # noqa: S110 - written one by one below; each caller is told
+                    pass
+                else:
+                    for unit, result in zip(batch, results, strict=True):
+                        _settle(unit, result=result)
+                    continue
+            for unit in batch:
+                try:
+                    [result] = await self._transaction([unit])
+                except Exception as exc:
+                    _settle(unit, error=exc)
+                else:
+                    _settle(unit, result=result)
+
+    async def _transaction(self, batch: list[_Unit[Any]]) -> list[Any]:
+        async with unit_of_work(self.sessionmaker) as session:
+            await lock_for(session, [unit.task_id for unit in batch])
+            results = [await unit.work(session) for unit in batch]
+            # one flush for the whole batch, before commit: the commit hooks (the wake-up and,
+            # on PostgreSQL, NOTIFY) see what it changed
+            await session.flush()
+            return results
+
+
+def _settle(unit: _Unit[Any], *, result: Any = None, error: BaseException | None = None) -> None:
+    if unit.done.done():
+        return
+    if error is not None:
+        unit.done.set_exception(error)
+    else:
+        unit.done.set_result(result)
+
+
+async def lock_for(session: AsyncSession, task_ids: list[uuid.UUID]) -> None:
+    """Lock the requests of these tasks and all their tasks, in id order, with one query each;
+    the session then answers :func:`locked_request` and :func:`locked_task` itself."""
+    request_ids = sorted(set(await session.scalars(_REQUEST_IDS, {"task_ids": task_ids})))
+    if not request_ids:
+        return
+    rows = [*await session.scalars(_LOCK_REQUESTS, {"ids": request_ids}),
+            *await session.scalars(_LOCK_TASKS, {"ids": request_ids})]
+    # The identity map holds objects weakly: kept here, they stay in it for the transaction.
+    session.info.setdefault(_HELD, []).extend(rows)
+    session.info.setdefault(_LOCKED, set()).update(request_ids)
+
+
+def holds(session: AsyncSession, request_id: uuid.UUID) -> bool:
+    """Whether this transaction read the request and all its tasks under lock already."""
+    return request_id in session.info.get(_LOCKED, ())
+
+
+async def locked_request(session: AsyncSession, request_id: uuid.UUID) -> DsrRequest | None:
+    """The request, row-locked (from the session when :func:`lock_for` locked it)."""
+    if holds(session, request_id):
+        return await session.get(DsrRequest, request_id)
+    return await session.get(DsrRequest, request_id, with_for_update=True,
+                             populate_existing=True)
+
+
+async def locked_task(
+    session: AsyncSession, task_id: uuid.UUID, request_id: uuid.UUID
+) -> Task | None:
+    """The task, row-locked after its request (from the session when already locked)."""
+    if holds(session, request_id):
+        return await session.get(Task, task_id)
+    return await session.get(Task, task_id, with_for_update=True, populate_existing=True)
+
+
+def request_tasks(session: AsyncSession, request_id: uuid.UUID) -> list[Task] | None:
+    """The request's tasks as this transaction has them, if :func:`lock_for` read them all
+    (with any added since); None: ask the database."""
+    if not holds(session, request_id):
+        return None
+    found = {id(obj): obj for obj in list(session.identity_map.values()) + list(session.new)
+             if isinstance(obj, Task) and obj.request_id == request_id}
+    return list(found.values())
