@@ -697,8 +697,11 @@ class Dispatcher:
 
     def _done(self, job: asyncio.Task[None]) -> None:
         self._running.discard(job)
-        if self._starved:
-            self.wake.set()  # a slot is free, and the last claim left due work behind
+        # The last claim left due work behind: claim again once a quarter of the slots are
+        # free (one claim per freed slot made claiming a tenth of a burst's work).
+        free = self.settings.worker_concurrency - len(self._running)
+        if self._starved and free >= max(1, self.settings.worker_concurrency // 4):
+            self.wake.set()
 
     async def stop(self, *, grace_s: float = 10.0) -> None:
         self._stopping.set()

@@ -1,0 +1,156 @@
+"""Group commit of task outcomes (services.recorder) and the ordering wake-up.
+
+Outcomes that arrive together share one transaction; one that cannot be written fails only its
+own caller; what a batch writes is exactly what the same outcomes write one by one (the audit
+chain included); and a task held back by per-customer ordering is claimed as soon as the task
+it waited for leaves the queue, without waiting for the worker's idle poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from sqlalchemy import event, select
+
+from app.connectors.base import Outcome
+from app.models import AuditEvent, Task, TaskStatus
+from app.services import audit, recorder
+from app.services import tasks as task_service
+from app.services.recorder import Recorder
+from app.services.vault import Vault
+from tests.helpers import agent_body, create
+from tests.services.fakes import fakes
+from tests.services.test_dispatch import link, request_row, task_rows
+
+LINKS = {"fortnox": "1001", "stadsnat": "sn-1001"}  # crm is keyed by the customer number
+
+
+async def linked(client, agent) -> None:  # type: ignore[no-untyped-def]
+    for system, external_id in LINKS.items():
+        await link(client, agent, "C-1001", system, external_id)
+
+
+def done(task: Task, vault: Vault) -> recorder.Work[str]:
+    async def work(session):  # type: ignore[no-untyped-def]
+        request = await task_service.lock_request(session, task.request_id)
+        locked = await recorder.locked_task(session, task.id, task.request_id)
+        assert locked is not None
+        await task_service.apply_outcome(
+            session, request=request, task=locked, vault=vault,
+            outcome=Outcome(TaskStatus.done, "exported", data={"rows": [1, 2, 3]}))
+        return locked.system
+    return work
+
+
+def commits(app) -> list[int]:  # type: ignore[no-untyped-def]
+    counter = [0]
+
+    @event.listens_for(app.state.engine.sync_engine, "commit")
+    def _count(_connection) -> None:  # type: ignore[no-untyped-def]
+        counter[0] += 1
+
+    return counter
+
+
+async def test_outcomes_arriving_together_share_one_transaction(client, agent, app) -> None:  # type: ignore[no-untyped-def]
+    await linked(client, agent)
+    created = [await create(client, agent, agent_body("access", identity_verification="bankid"))
+               for _ in range(3)]
+    tasks = [t for c in created for t in await task_rows(app, c["id"])]
+    assert len(tasks) >= 6
+    writer, vault = Recorder(app.state.sessionmaker), app.state.vault
+    counted = commits(app)
+    systems = await asyncio.gather(*(writer.write(t.id, done(t, vault)) for t in tasks))
+    assert sorted(systems) == sorted(t.system for t in tasks)
+    # queued together, written together: one transaction (two if the writer had started on
+    # the first before the others were queued), never one per outcome
+    assert 1 <= counted[0] <= 2 < len(tasks)
+    for c in created:
+        assert {t.status for t in await task_rows(app, c["id"])} == {TaskStatus.done}
+        row = await request_row(app, c["id"])
+        assert row.status.value == "completed"
+        async with app.state.sessionmaker() as session:
+            report = await audit.verify_chain(session, row)
+        assert report.ok and report.events == row.audit_seq
+
+
+async def test_a_unit_that_fails_fails_alone(client, agent, app) -> None:  # type: ignore[no-untyped-def]
+    await linked(client, agent)
+    created = await create(client, agent, agent_body("access", identity_verification="bankid"))
+    tasks = await task_rows(app, created["id"])
+    writer, vault = Recorder(app.state.sessionmaker), app.state.vault
+
+    async def broken(session):  # type: ignore[no-untyped-def]
+        await task_service.lock_request(session, tasks[0].request_id)
+        raise RuntimeError("a bug in one outcome")
+
+    results = await asyncio.gather(
+        writer.write(tasks[0].id, done(tasks[0], vault)),
+        writer.write(tasks[1].id, broken),
+        *(writer.write(t.id, done(t, vault)) for t in tasks[2:]),
+        return_exceptions=True)
+    assert isinstance(results[1], RuntimeError)
+    assert [r for i, r in enumerate(results) if i != 1] == [tasks[0].system] + [
+        t.system for t in tasks[2:]]
+    rows = {t.id: t for t in await task_rows(app, created["id"])}
+    assert rows[tasks[1].id].status is TaskStatus.pending
+    assert all(rows[t.id].status is TaskStatus.done for t in tasks if t.id != tasks[1].id)
+    async with app.state.sessionmaker() as session:
+        kinds = list(await session.scalars(select(AuditEvent.action).where(
+            AuditEvent.request_id == uuid.UUID(created["id"]))))
+    assert kinds.count("task_done") == len(tasks) - 1
+
+
+async def test_an_unknown_task_is_not_found_and_others_are_written(client, agent, app) -> None:  # type: ignore[no-untyped-def]
+    from app.errors import NotFound
+    from app.services.webhooks import apply_callback
+
+    await linked(client, agent)
+    created = await create(client, agent, agent_body("access", identity_verification="bankid"))
+    tasks = await task_rows(app, created["id"])
+    writer, vault = Recorder(app.state.sessionmaker), app.state.vault
+    ghost = uuid.uuid4()
+
+    async def callback(session):  # type: ignore[no-untyped-def]
+        return await apply_callback(session, system="stadsnat", webhook_id="w-1", task_id=ghost,
+                                    dispatch_round=0, outcome=Outcome(TaskStatus.done, "ok"),
+                                    vault=vault)
+
+    results = await asyncio.gather(writer.write(ghost, callback),
+                                   *(writer.write(t.id, done(t, vault)) for t in tasks),
+                                   return_exceptions=True)
+    assert isinstance(results[0], NotFound)
+    assert {t.status for t in await task_rows(app, created["id"])} == {TaskStatus.done}
+
+
+@pytest.mark.parametrize("first", ["erasure", "access"])
+async def test_a_task_held_back_by_ordering_is_claimed_when_the_earlier_leaves(
+    client, agent, app, first: str,
+) -> None:  # type: ignore[no-untyped-def]
+    """A rectification waits for the customer's earlier request at crm; the worker is woken
+    the moment that task leaves the queue (not by its idle poll)."""
+    await linked(client, agent)
+    earlier = await create(client, agent, agent_body(first, identity_verification="bankid"))
+    later = await create(client, agent, agent_body(
+        "rectification", identity_verification="bankid", details={"changes": {"email": "a@b.se"}}))
+    # the app's own dispatcher and wake-up, as install_wakeup wired them in build_runtime
+    d, wake = app.state.dispatcher, app.state.wake
+    d.connectors = fakes()
+    claimed = await d.claim(16)
+    claimed_ids = {c.call.task_id for c in claimed}
+    later_crm = next(t for t in await task_rows(app, later["id"]) if t.system == "crm")
+    earlier_crm = next(t for t in await task_rows(app, earlier["id"]) if t.system == "crm")
+    assert earlier_crm.id in claimed_ids and later_crm.id not in claimed_ids
+    assert d.blocked is not None and ("C-1001", "crm") in d.blocked
+    wake.clear()
+    # an unrelated system's outcome is no reason to claim again
+    other = next(c for c in claimed if c.call.system != "crm" and c.call.request_id ==
+                 earlier_crm.request_id)
+    await d._record(other, outcome=Outcome(TaskStatus.no_data, "nothing held"))
+    assert not wake.is_set()
+    crm = next(c for c in claimed if c.call.task_id == earlier_crm.id)
+    await d._record(crm, outcome=Outcome(TaskStatus.no_data, "nothing held"))
+    assert wake.is_set()
+    assert later_crm.id in {c.call.task_id for c in await d.claim(16)}
