@@ -127,7 +127,9 @@ def _public_details(details: dict) -> dict:
 
 async def _present_one(session: AsyncSession, request: DsrRequest) -> RequestOut:
     tasks = await svc.tasks_for(session, [request.id])
-    packages = await response_service.packages_for(session, [request.id])
+    # only an answered request has a package (reopening one drops it)
+    packages = await response_service.packages_for(session, [request.id]) \
+        if request.status in lifecycle.ANSWERED else {}
     return present(request, tasks[request.id], packages.get(request.id))
 
 

@@ -81,6 +81,8 @@ class Claimed:
     abandon: bool = False
 
 
+_LINKS = select(col(Link.customer_number), col(Link.system), col(Link.external_id)).where(
+    col(Link.customer_number).in_(bindparam("customers", expanding=True)))
 # Request types that write to a record, and so must not follow an erasure there.
 WRITES_AFTER_ERASURE = frozenset({RequestType.rectification, RequestType.restriction})
 
@@ -315,7 +317,9 @@ class Dispatcher:
                     self._blocked_statement(), {"now": now}))
             customers = {req.customer_number for _, req in rows}
             links = await self._links(session, customers)
-            erasures = await self._erasures(session, customers)
+            # only a write that must not follow an erasure asks which erasures were done
+            erasures = await self._erasures(session, {
+                req.customer_number for _, req in rows if req.type in WRITES_AFTER_ERASURE})
             claimed: list[Claimed] = []
             for task, request in rows:
                 lease = f"{self.worker_id}:{uuid.uuid4().hex[:8]}"
@@ -361,10 +365,8 @@ class Dispatcher:
     ) -> dict[tuple[str, str], str]:
         if not customers:
             return {}
-        rows = await session.scalars(
-            select(Link).where(col(Link.customer_number).in_(customers))
-        )
-        return {(link.customer_number, link.system): link.external_id for link in rows}
+        rows = await session.execute(_LINKS, {"customers": sorted(customers)})
+        return {(customer, system): external_id for customer, system, external_id in rows}
 
     @staticmethod
     def _link_for(task: Task, request: DsrRequest, links: dict[tuple[str, str], str]) -> str:
@@ -473,7 +475,8 @@ class Dispatcher:
             )
             return task.created_at if task.status in lifecycle.TASK_FINAL else None
 
-        created = await self.recorder.write(claimed.call.task_id, work)
+        created = await self.recorder.write(claimed.call.task_id, work,
+                                            request_id=claimed.call.request_id)
         if created is not None:
             self.metrics.task_latency.labels(system=claimed.call.system).observe(
                 (utcnow() - created).total_seconds())
@@ -490,7 +493,8 @@ class Dispatcher:
             return await self._apply_error(session, claimed, request, task, exc,
                                            transient=transient)
 
-        if await self.recorder.write(claimed.call.task_id, work):
+        if await self.recorder.write(claimed.call.task_id, work,
+                                     request_id=claimed.call.request_id):
             self.metrics.retries.labels(system=claimed.call.system).inc()
 
     async def _apply_error(

@@ -52,6 +52,7 @@ _LOCK_TASKS = (select(Task).where(col(Task.request_id).in_(bindparam("ids", expa
 @dataclass(slots=True)
 class _Unit(Generic[T]):
     task_id: uuid.UUID
+    request_id: uuid.UUID | None
     work: Work[T]
     done: asyncio.Future[T] = field(default_factory=lambda: asyncio.get_running_loop()
                                     .create_future())
@@ -66,10 +67,13 @@ class Recorder:
         self._queue: list[_Unit[Any]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def write(self, task_id: uuid.UUID, work: Work[T]) -> T:
+    async def write(
+        self, task_id: uuid.UUID, work: Work[T], *, request_id: uuid.UUID | None = None,
+    ) -> T:
         """Run ``work`` in a transaction holding the lock of the task and its request (with
-        other units queued meanwhile), and return what it returned once committed."""
-        unit: _Unit[T] = _Unit(task_id, work)
+        other units queued meanwhile), and return what it returned once committed. The
+        caller that knows the task's request says so (one query less)."""
+        unit: _Unit[T] = _Unit(task_id, request_id, work)
         self._queue.append(unit)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain())
@@ -99,7 +103,8 @@ class Recorder:
 
     async def _transaction(self, batch: list[_Unit[Any]]) -> list[Any]:
         async with unit_of_work(self.sessionmaker) as session:
-            await lock_for(session, [unit.task_id for unit in batch])
+            await lock_for(session, [unit.task_id for unit in batch if unit.request_id is None],
+                           {unit.request_id for unit in batch if unit.request_id is not None})
             results = [await unit.work(session) for unit in batch]
             # one flush for the whole batch, before commit: the commit hooks (the wake-up and,
             # on PostgreSQL, NOTIFY) see what it changed
@@ -116,10 +121,15 @@ def _settle(unit: _Unit[Any], *, result: Any = None, error: BaseException | None
         unit.done.set_result(result)
 
 
-async def lock_for(session: AsyncSession, task_ids: list[uuid.UUID]) -> None:
-    """Lock the requests of these tasks and all their tasks, in id order, with one query each;
-    the session then answers :func:`locked_request` and :func:`locked_task` itself."""
-    request_ids = sorted(set(await session.scalars(_REQUEST_IDS, {"task_ids": task_ids})))
+async def lock_for(
+    session: AsyncSession, task_ids: list[uuid.UUID], known: set[uuid.UUID] | None = None,
+) -> None:
+    """Lock these requests (``known``) and those of these tasks, and all their tasks, in id
+    order, with one query each; the session then answers :func:`locked_request` and
+    :func:`locked_task` itself."""
+    found = set(await session.scalars(_REQUEST_IDS, {"task_ids": task_ids})) if task_ids \
+        else set()
+    request_ids = sorted(found | (known or set()))
     if not request_ids:
         return
     rows = [*await session.scalars(_LOCK_REQUESTS, {"ids": request_ids}),

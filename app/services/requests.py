@@ -125,7 +125,7 @@ async def create_request(
             return existing, False
     else:
         session.add(request)
-        await session.flush()
+        await session.flush()  # before its tasks: the unit of work does not order them by FK
 
     linked = set(
         await session.scalars(
