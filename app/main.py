@@ -138,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield
             finally:
                 await runtime.dispatcher.stop()
+                await runtime.recorder.close()
                 if sandbox_app is not None:
                     await sandbox_app.state.sandbox.close()
 

@@ -51,6 +51,7 @@ class Runtime:
 
     async def _stop(self) -> None:
         await self.dispatcher.stop()
+        await self.recorder.close()  # outcomes already handed over are written before exit
         for job in self._jobs:
             job.cancel()
             with contextlib.suppress(asyncio.CancelledError):

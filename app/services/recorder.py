@@ -80,6 +80,12 @@ class Recorder:
         # shielded: the unit is written (or not) whether or not its caller still waits
         return await asyncio.shield(unit.done)
 
+    async def close(self) -> None:
+        """Wait until every unit handed over so far is written (a stopping process: an
+        outcome a partner has already acted on is not left unrecorded)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
     async def _drain(self) -> None:
         while self._queue:
             batch = self._queue[: self.max_batch]

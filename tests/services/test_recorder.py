@@ -154,3 +154,18 @@ async def test_a_task_held_back_by_ordering_is_claimed_when_the_earlier_leaves(
     await d._record(crm, outcome=Outcome(TaskStatus.no_data, "nothing held"))
     assert wake.is_set()
     assert later_crm.id in {c.call.task_id for c in await d.claim(16)}
+
+
+async def test_close_waits_for_every_unit_handed_over(client, agent, app) -> None:  # type: ignore[no-untyped-def]
+    """A stopping process writes the outcomes it was given, even when their callers gave up
+    waiting (a worker's jobs cancelled at the end of its grace period)."""
+    await linked(client, agent)
+    created = await create(client, agent, agent_body("access", identity_verification="bankid"))
+    tasks = await task_rows(app, created["id"])
+    writer, vault = Recorder(app.state.sessionmaker), app.state.vault
+    waiting = [asyncio.create_task(writer.write(t.id, done(t, vault))) for t in tasks]
+    await asyncio.sleep(0)  # handed over
+    for job in waiting:
+        job.cancel()
+    await writer.close()
+    assert {t.status for t in await task_rows(app, created["id"])} == {TaskStatus.done}
