@@ -61,6 +61,9 @@ log = logging.getLogger("app.dispatch")
 NOTIFY_CHANNEL = "dsr_tasks"
 IDLE_POLL_S = 2.0  # the longest a worker sleeps without a wake-up (retries, lease expiry)
 SWEEP_CHECK_S = 60.0  # how often a worker asks whether the retention sweep is due
+# Answers are built when no task is in flight, or once they have waited this long: building
+# one took as much CPU as carrying out a request, and took it from the requests in flight.
+ANSWER_DEFER_S = 5.0
 
 
 def backoff_delay(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
@@ -201,6 +204,7 @@ class Dispatcher:
         # The last claim took as many tasks as there were free slots: more may be due, so a
         # slot that frees up is a reason to claim again (otherwise new work wakes the worker).
         self._starved = False
+        self._answers_since: float | None = None  # when answers to build were first seen
         # (customer, system) of due tasks that per-customer ordering held back at the last
         # claim; None: not known (the claim filled every slot). See install_wakeup.
         self.blocked: frozenset[tuple[str, str]] | None = None
@@ -648,8 +652,13 @@ class Dispatcher:
                 await self.housekeeping()
                 next_housekeeping = loop.time() + self.settings.housekeeping_interval_s
             self.wake.clear()
-            if idle or self.answers.is_set():
+            if self.answers.is_set():
                 self.answers.clear()
+                if self._answers_since is None:
+                    self._answers_since = loop.time()
+            if idle or (self._answers_since is not None and (
+                    not self._running or loop.time() - self._answers_since >= ANSWER_DEFER_S)):
+                self._answers_since = None
                 self._start_builder()
             self._start_side_job("notifications", self.deliver_notifications)
             if loop.time() >= next_sweep:
@@ -670,8 +679,12 @@ class Dispatcher:
                 job.add_done_callback(self._done)
             if batch and len(batch) == free:
                 continue  # there may be more due right now
+            timeout = IDLE_POLL_S
+            if self._answers_since is not None:  # answers put off: build them when due
+                timeout = min(timeout, max(0.0, self._answers_since + ANSWER_DEFER_S
+                                           - loop.time()))
             try:
-                await asyncio.wait_for(self.wake.wait(), timeout=IDLE_POLL_S)
+                await asyncio.wait_for(self.wake.wait(), timeout=timeout)
                 idle = False
             except TimeoutError:
                 idle = True
@@ -701,6 +714,8 @@ class Dispatcher:
 
     def _done(self, job: asyncio.Task[None]) -> None:
         self._running.discard(job)
+        if not self._running and self._answers_since is not None:
+            self.wake.set()  # nothing in flight: the answers waiting can be built now
         # The last claim left due work behind: claim again once a quarter of the slots are
         # free (one claim per freed slot made claiming a tenth of a burst's work).
         free = self.settings.worker_concurrency - len(self._running)

@@ -104,15 +104,19 @@ async def test_access_report_renders_in_chromium(
     assert not re.search(r"url\(|@import|<script|<link|<iframe|<img", source, re.I)
     assert "default-src 'none'" in source
 
-    proxy = RecordingProxy()
+    control = RecordingProxy()
     try:
         # Control: the proxy does see a page that loads something from outside...
         leaky = tmp_path / "leaky.html"
         leaky.write_text('<html><body><img src="http://assets.example.test/logo.png"></body>')
-        _chromium(tmp_path, *proxy.flags(), "--dump-dom", leaky.as_uri())
-        assert any("assets.example.test" in line for line in proxy.requests), proxy.requests
-        proxy.requests.clear()
-        # ...and sees nothing at all from the report.
+        _chromium(tmp_path, *control.flags(), "--dump-dom", leaky.as_uri())
+        assert any("assets.example.test" in line for line in control.requests), control.requests
+    finally:
+        control.close()
+    # ...and a proxy of its own sees nothing at all from the report (a fresh one: a connection
+    # the control page's browser left open could otherwise land in this run's list).
+    proxy = RecordingProxy()
+    try:
         result = _chromium(tmp_path, *proxy.flags(), "--dump-dom", report.as_uri())
     finally:
         proxy.close()

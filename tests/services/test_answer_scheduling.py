@@ -1,0 +1,84 @@
+"""Answers are built when no task is in flight (or once they have waited ANSWER_DEFER_S).
+
+Building an answer takes as much CPU as carrying out a request; built while other requests'
+tasks are in flight, it took that time from them. A download still builds one on demand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from app.models import ResponsePackage
+from app.services import dispatch
+from tests.helpers import agent_body, create
+from tests.services.fakes import fakes
+from tests.services.test_dispatch import link, request_row
+
+
+def worker_of(app, connectors):  # type: ignore[no-untyped-def]
+    """The app's own dispatcher, whose wake-up and answer events the commit hooks set."""
+    d = app.state.dispatcher
+    d.connectors = connectors
+    return d
+
+
+async def package_of(app, request_id: str) -> ResponsePackage | None:  # type: ignore[no-untyped-def]
+    async with app.state.sessionmaker() as session:
+        return await session.get(ResponsePackage, uuid.UUID(request_id))
+
+
+async def until(check, timeout_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "not within the time allowed"
+        await asyncio.sleep(0.02)
+
+
+async def test_an_answer_waits_while_other_tasks_are_in_flight(client, agent, app) -> None:  # type: ignore[no-untyped-def]
+    await link(client, agent, "C-1002", "stadsnat", "sn-1002")
+    connectors = fakes()
+    connectors["stadsnat"].delay = 1.0  # C-1002's stadsnät task stays in flight for a second
+    quick = await create(client, agent, agent_body("access", identity_verification="bankid"))
+    slow = await create(client, agent, {**agent_body("access", identity_verification="bankid"),
+                                        "customer_number": "C-1002"})
+    d = worker_of(app, connectors)
+    worker = asyncio.create_task(d.run())
+    try:
+        async def completed(request_id: str) -> bool:
+            return (await request_row(app, request_id)).status.value == "completed"
+
+        await until(lambda: completed(quick["id"]))
+        await asyncio.sleep(0.3)
+        assert not await completed(slow["id"])  # still in flight at stadsnät
+        assert await package_of(app, quick["id"]) is None
+        await until(lambda: completed(slow["id"]))
+
+        async def both_built() -> bool:
+            return all([await package_of(app, r["id"]) for r in (quick, slow)])
+
+        await until(both_built, timeout_s=1.0)  # at once, not after the worker's 2 s idle poll
+    finally:
+        await d.stop()
+        worker.cancel()
+
+
+async def test_answers_are_not_put_off_for_ever(client, agent, app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(dispatch, "ANSWER_DEFER_S", 0.2)
+    await link(client, agent, "C-1002", "stadsnat", "sn-1002")
+    connectors = fakes()
+    connectors["stadsnat"].delay = 2.0
+    quick = await create(client, agent, agent_body("access", identity_verification="bankid"))
+    slow = await create(client, agent, {**agent_body("access", identity_verification="bankid"),
+                                        "customer_number": "C-1002"})
+    d = worker_of(app, connectors)
+    worker = asyncio.create_task(d.run())
+    try:
+        async def built() -> bool:
+            return await package_of(app, quick["id"]) is not None
+
+        await until(built, timeout_s=1.8)  # while C-1002's task is still in flight
+        assert (await request_row(app, slow["id"])).status.value == "in_progress"
+    finally:
+        await d.stop()
+        worker.cancel()
