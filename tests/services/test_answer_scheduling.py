@@ -35,15 +35,21 @@ async def until(check, timeout_s: float = 10.0) -> None:  # type: ignore[no-unty
         await asyncio.sleep(0.02)
 
 
-async def test_an_answer_waits_while_other_tasks_are_in_flight(client, agent, app) -> None:  # type: ignore[no-untyped-def]
+async def quick_and_slow(client, agent, app, slow_s: float):  # type: ignore[no-untyped-def]
+    """C-1001's access request (done at once) and C-1002's, whose stadsnät task stays in
+    flight for ``slow_s``; the app's worker running."""
     await link(client, agent, "C-1002", "stadsnat", "sn-1002")
     connectors = fakes()
-    connectors["stadsnat"].delay = 1.0  # C-1002's stadsnät task stays in flight for a second
+    connectors["stadsnat"].delay = slow_s
     quick = await create(client, agent, agent_body("access", identity_verification="bankid"))
     slow = await create(client, agent, {**agent_body("access", identity_verification="bankid"),
                                         "customer_number": "C-1002"})
     d = worker_of(app, connectors)
-    worker = asyncio.create_task(d.run())
+    return quick, slow, d, asyncio.create_task(d.run())
+
+
+async def test_an_answer_waits_while_other_tasks_are_in_flight(client, agent, app) -> None:  # type: ignore[no-untyped-def]
+    quick, slow, d, worker = await quick_and_slow(client, agent, app, slow_s=1.0)
     try:
         async def completed(request_id: str) -> bool:
             return (await request_row(app, request_id)).status.value == "completed"
@@ -65,14 +71,7 @@ async def test_an_answer_waits_while_other_tasks_are_in_flight(client, agent, ap
 
 async def test_answers_are_not_put_off_for_ever(client, agent, app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(dispatch, "ANSWER_DEFER_S", 0.2)
-    await link(client, agent, "C-1002", "stadsnat", "sn-1002")
-    connectors = fakes()
-    connectors["stadsnat"].delay = 2.0
-    quick = await create(client, agent, agent_body("access", identity_verification="bankid"))
-    slow = await create(client, agent, {**agent_body("access", identity_verification="bankid"),
-                                        "customer_number": "C-1002"})
-    d = worker_of(app, connectors)
-    worker = asyncio.create_task(d.run())
+    quick, slow, d, worker = await quick_and_slow(client, agent, app, slow_s=2.0)
     try:
         async def built() -> bool:
             return await package_of(app, quick["id"]) is not None
