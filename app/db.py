@@ -213,12 +213,16 @@ async def insert_new(
     return bool(result.rowcount == 1)
 
 
-@functools.cache
-def _insert_new_statement(dialect: str, table: Any, key: tuple[str, ...]) -> Any:
+def _dialect_insert(dialect: str, table: Any) -> Any:
+    """The dialect's INSERT (both have ON CONFLICT)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(getattr(table, "__table__", table)).on_conflict_do_nothing(
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+@functools.cache
+def _insert_new_statement(dialect: str, table: Any, key: tuple[str, ...]) -> Any:
+    return _dialect_insert(dialect, getattr(table, "__table__", table)).on_conflict_do_nothing(
         index_elements=list(key))
 
 
@@ -226,10 +230,7 @@ def _insert_new_statement(dialect: str, table: Any, key: tuple[str, ...]) -> Any
 def _upsert_statement(dialect: str, table: Any, columns: tuple[str, ...],
                       key: tuple[str, ...]) -> Any:
     """Built once per shape (its ``excluded`` columns alone took longer than the write)."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table)
+    statement = _dialect_insert(dialect, table)
     return statement.on_conflict_do_update(
         index_elements=list(key),
         set_={name: statement.excluded[name] for name in columns if name not in key})
