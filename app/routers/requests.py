@@ -146,10 +146,12 @@ async def create_request(
     body: Annotated[RequestCreate, Body(openapi_examples=CREATE_EXAMPLES)],
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> RequestOut:
-    request, _created = await svc.create_request(
+    made = await svc.create_request(
         session, data=body, principal=principal, idempotency_key=idempotency_key
     )
-    return await _present_one(session, request)
+    if made.tasks is None:  # an earlier request, returned for its Idempotency-Key
+        return await _present_one(session, made.request)
+    return present(made.request, sorted(made.tasks, key=lambda t: (t.system, t.action)))
 
 
 @router.get(

@@ -58,20 +58,33 @@ async def record(
     is detected as surely as editing an old one. ``action`` is one of :class:`EventAction`,
     the list the API publishes; a new kind of event is added there first (else ValueError).
     """
-    action = EventAction(action).value
-    seq, prev = request.audit_seq + 1, request.audit_head
-    event = AuditEvent(
-        request_id=request.id, seq=seq, at=(at or utcnow()), actor=actor, actor_role=actor_role,
-        action=action, from_status=from_status, to_status=to_status, data=data or {},
-        prev_hash=prev, hash="",
-    )
-    event.hash = event_hash(prev, event)
-    request.audit_seq, request.audit_head = seq, event.hash
+    event = chain(request, actor=actor, actor_role=actor_role, action=action,
+                  from_status=from_status, to_status=to_status, data=data, at=at)
     session.add(event)
     if not recorder.holds(session, request.id):
         # Written now, with the change it records, so what the caller reads next sees both.
         # A recorder batch reads nothing back: its events go in one flush at commit.
         await session.flush()
+    return event
+
+
+def chain(
+    request: DsrRequest, *, actor: str, actor_role: str, action: str,
+    from_status: str | None = None, to_status: str | None = None,
+    data: dict[str, Any] | None = None, at: datetime | None = None,
+) -> AuditEvent:
+    """The request's next event, its hash chained and the request's head moved to it, for
+    the caller to add to the session. A new request's first event is made before the
+    request is inserted, so the request row goes in with its head (no second write)."""
+    action = EventAction(action).value
+    seq, prev = request.audit_seq + 1, request.audit_head
+    event = AuditEvent(
+        id=uuid.uuid4(), request_id=request.id, seq=seq, at=(at or utcnow()), actor=actor,
+        actor_role=actor_role, action=action, from_status=from_status, to_status=to_status,
+        data=data or {}, prev_hash=prev, hash="",
+    )
+    event.hash = event_hash(prev, event)
+    request.audit_seq, request.audit_head = seq, event.hash
     return event
 
 

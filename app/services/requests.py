@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, bindparam, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -99,16 +99,29 @@ def _intake(data: RequestCreate, principal: Principal) -> tuple[str, Channel, st
     return data.customer_number, Channel(data.channel.value), identity
 
 
+_LINKED = select(col(Link.system)).where(col(Link.customer_number) == bindparam("customer"))
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    request: DsrRequest
+    # None when an Idempotency-Key returned an earlier request: its tasks are read anew
+    tasks: list[Task] | None
+
+
 async def create_request(
     session: AsyncSession, *, data: RequestCreate, principal: Principal,
     idempotency_key: str | None = None,
-) -> tuple[DsrRequest, bool]:
-    """Persist a request with its tasks and first audit event. Returns (request, created)."""
+) -> Created:
+    """Persist a request with its tasks and first audit event.
+
+    Three writes: the request (its audit head already in it), then its tasks and the event
+    together at commit; the tasks are handed back so the answer needs no read."""
     customer, channel, identity = _intake(data, principal)
     details = data.details.model_dump(mode="json")
     now = utcnow()
     request = DsrRequest(
-        type=data.type, customer_number=customer, channel=channel,
+        id=uuid.uuid4(), type=data.type, customer_number=customer, channel=channel,
         language=data.language or Language.sv,
         details=details, identity_verification=identity,
         verified_at=now if identity else None,
@@ -116,35 +129,32 @@ async def create_request(
         received_at=now, due_at=due_date(now), created_by=principal.sub,
         created_by_role=principal.role.value, created_at=now, updated_at=now,
     )
+    created = audit.chain(
+        request, actor=principal.sub, actor_role=principal.role.value, action="created",
+        to_status=request.status.value, at=now,
+        data={"type": data.type.value, "channel": channel.value,
+              "identity_verification": identity,
+              **({"fields": sorted(details["changes"])} if "changes" in details else {})},
+    )
     if idempotency_key is not None:
         existing = await _claim_idempotency_key(
             session, request=request, principal=principal, key=idempotency_key,
             body_sha256=_body_hash({**data.model_dump(mode="json"), "customer_number": customer}),
         )
         if existing is not None:
-            return existing, False
+            return Created(existing, None)
     else:
         session.add(request)
         await session.flush()  # before its tasks: the unit of work does not order them by FK
 
-    linked = set(
-        await session.scalars(
-            select(col(Link.system)).where(col(Link.customer_number) == customer)
-        )
-    )
-    for system, action in plan(data.type, details, linked):
-        session.add(Task.of(request, system, action))
+    linked = set(await session.scalars(_LINKED, {"customer": customer}))
+    made = [Task.of(request, system, action, created_at=now)
+            for system, action in plan(data.type, details, linked)]
+    session.add_all([*made, created])
     if request.status in lifecycle.ACTIVE:
         lifecycle.signal_work(session)
-    await audit.record(
-        session, request=request, actor=principal.sub, actor_role=principal.role.value,
-        action="created", to_status=request.status.value,
-        data={"type": data.type.value, "channel": channel.value,
-              "identity_verification": identity,
-              **({"fields": sorted(details["changes"])} if "changes" in details else {})},
-    )
     await notify.emit(session, request, "request.received", due_at=request.due_at.isoformat())
-    return request, True
+    return Created(request, made)
 
 
 RETENTION_ACTOR = ("retention-sweep", "system")
@@ -166,8 +176,7 @@ async def create_system_request(
     )
     session.add(request)
     await session.flush()
-    linked = set(await session.scalars(
-        select(col(Link.system)).where(col(Link.customer_number) == customer_number)))
+    linked = set(await session.scalars(_LINKED, {"customer": customer_number}))
     for system, action in plan(type_, details, linked):
         session.add(Task.of(request, system, action))
     lifecycle.signal_work(session)
