@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -96,7 +97,8 @@ CREATE_EXAMPLES = {
 
 
 def present(
-    request: DsrRequest, tasks: list[Task], package: ResponsePackage | None = None
+    request: DsrRequest, tasks: Sequence[Task] | Sequence[dict[str, Any]],
+    package: ResponsePackage | None = None,
 ) -> RequestOut:
     now = utcnow()
     info, response_url = response_service.response_info(request, package)
@@ -151,7 +153,7 @@ async def create_request(
     )
     if made.tasks is None:  # an earlier request, returned for its Idempotency-Key
         return await _present_one(session, made.request)
-    return present(made.request, sorted(made.tasks, key=lambda t: (t.system, t.action)))
+    return present(made.request, sorted(made.tasks, key=lambda t: (t["system"], t["action"])))
 
 
 @router.get(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sqlalchemy import func, select
 
+from app.db import utcnow
 from app.models import AuditEvent, DsrRequest, IdempotencyKey, Task
 from tests.helpers import agent_body, assert_problem, create
 
@@ -38,6 +41,46 @@ async def test_portal_creates_every_type_verified(client, portal, type_, details
     assert all(t["status"] == "pending" and t["attempts"] == 0 for t in created["tasks"])
     fetched = (await client.get(f"/v1/requests/{created['id']}", headers=portal)).json()
     assert fetched["id"] == created["id"] and fetched["due_at"] == created["due_at"]
+
+
+async def test_the_answer_is_what_was_stored(client, portal, app) -> None:  # type: ignore[no-untyped-def]
+    """Intake writes the tasks as rows and answers from them: the answer, a later read and the
+    database agree, and each stored task has its copied keys, its claim time and an audit
+    head on the request that the first event matches."""
+    created = await create(client, portal, {"type": "rectification",
+                                            "details": {"changes": {"email": "ny@example.se"}}})
+    fetched = (await client.get(f"/v1/requests/{created['id']}", headers=portal)).json()
+    assert created["tasks"] == fetched["tasks"]
+    assert [(t["system"], t["action"]) for t in created["tasks"]] == sorted(
+        (t["system"], t["action"]) for t in created["tasks"])
+    async with app.state.sessionmaker() as session:
+        request = await session.get(DsrRequest, uuid.UUID(created["id"]))
+        tasks = list(await session.scalars(select(Task).where(Task.request_id == request.id)))
+        [event] = list(await session.scalars(
+            select(AuditEvent).where(AuditEvent.request_id == request.id)))
+    assert {str(t.id) for t in tasks} == {t["id"] for t in created["tasks"]}
+    for task in tasks:
+        assert task.customer_number == "C-1001" and task.writes is True
+        assert task.ready_at == task.created_at == request.created_at
+    assert (request.audit_seq, request.audit_head) == (1, event.hash)
+    assert event.action == "created" and event.data["fields"] == ["email"]
+
+
+def test_a_new_task_row_sets_every_column() -> None:
+    """Task.row is the bulk-insert twin of Task.of: a column added to the table and not to
+    the row would be left to the database's default, unlike in an ORM-made task."""
+    request = DsrRequest(id=uuid.uuid4(), type="access", status="in_progress",
+                         customer_number="C-1001", channel="portal", language="sv",
+                         received_at=utcnow(), due_at=utcnow(), created_by="t",
+                         created_by_role="portal")
+    row = Task.row(request, "crm", "export")
+    assert set(row) == set(Task.__table__.columns.keys())
+    assert row["writes"] is False and row["ready_at"] == row["created_at"]
+    task = Task.of(request, "crm", "export")
+    assert {k: getattr(task, k) for k in row if k != "id"} == {
+        **{k: v for k, v in row.items() if k != "id"},
+        "created_at": task.created_at, "updated_at": task.updated_at,
+        "ready_at": task.created_at}
 
 
 async def test_rectification_values_are_not_echoed(client, portal, app) -> None:  # type: ignore[no-untyped-def]
