@@ -197,9 +197,13 @@ async def upsert(
 ) -> None:
     """Insert a row, or overwrite the one with the same ``key``: one statement, where the
     ORM's ``merge`` reads the row first."""
-    dialect = session.get_bind().dialect.name
-    statement = _upsert_statement(dialect, table, tuple(values), tuple(key))
-    await session.execute(statement, values)
+    await session.execute(upsert_statement(session, table, tuple(values), tuple(key)), values)
+
+
+def upsert_statement(session: AsyncSession, table: Any, columns: tuple[str, ...],
+                     key: tuple[str, ...]) -> Any:
+    """The INSERT ... ON CONFLICT DO UPDATE of these columns (see :func:`upsert`)."""
+    return _upsert_statement(session.get_bind().dialect.name, table, columns, key)
 
 
 async def insert_new(
@@ -229,8 +233,9 @@ def _insert_new_statement(dialect: str, table: Any, key: tuple[str, ...]) -> Any
 @functools.cache
 def _upsert_statement(dialect: str, table: Any, columns: tuple[str, ...],
                       key: tuple[str, ...]) -> Any:
-    """Built once per shape (its ``excluded`` columns alone took longer than the write)."""
-    statement = _dialect_insert(dialect, table)
+    """Built once per shape (its ``excluded`` columns alone took longer than the write), on
+    the table: Core, not the ORM's bulk insert, which cost more than the statement."""
+    statement = _dialect_insert(dialect, getattr(table, "__table__", table))
     return statement.on_conflict_do_update(
         index_elements=list(key),
         set_={name: statement.excluded[name] for name in columns if name not in key})

@@ -14,10 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -28,63 +30,78 @@ from app.services import recorder
 GENESIS = "0" * 64
 
 
-def _canonical(event: AuditEvent) -> bytes:
+_HASHED = ("request_id", "seq", "at", "actor", "actor_role", "action", "from_status",
+           "to_status", "data")
+
+
+def _canonical(event: Mapping[str, Any]) -> bytes:
     body = {
-        "request_id": str(event.request_id),
-        "seq": event.seq,
-        "at": event.at.isoformat(timespec="microseconds"),
-        "actor": event.actor,
-        "actor_role": event.actor_role,
-        "action": event.action,
-        "from": event.from_status,
-        "to": event.to_status,
-        "data": event.data,
+        "request_id": str(event["request_id"]),
+        "seq": event["seq"],
+        "at": event["at"].isoformat(timespec="microseconds"),
+        "actor": event["actor"],
+        "actor_role": event["actor_role"],
+        "action": event["action"],
+        "from": event["from_status"],
+        "to": event["to_status"],
+        "data": event["data"],
     }
     return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
-def event_hash(prev_hash: str, event: AuditEvent) -> str:
-    return hashlib.sha256(prev_hash.encode() + b"\n" + _canonical(event)).hexdigest()
+def event_hash(prev_hash: str, event: AuditEvent | Mapping[str, Any]) -> str:
+    """The hash of ``event`` (a stored event or a new event's row) after ``prev_hash``."""
+    fields = event if isinstance(event, Mapping) else {k: getattr(event, k) for k in _HASHED}
+    return hashlib.sha256(prev_hash.encode() + b"\n" + _canonical(fields)).hexdigest()
+
+
+# Core, not the ORM: an event is only ever inserted, and an ORM object for it cost more than
+# writing it (a recorder batch writes all of its events in one statement).
+_INSERT_EVENT = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
 
 
 async def record(
     session: AsyncSession, *, request: DsrRequest, actor: str, actor_role: str, action: str,
     from_status: str | None = None, to_status: str | None = None,
     data: dict[str, Any] | None = None, at: datetime | None = None,
-) -> AuditEvent:
+) -> None:
     """Append one event to the request's chain (the caller holds the request's row lock).
 
     The request row keeps the chain's head (count and last hash), so deleting the newest events
     is detected as surely as editing an old one. ``action`` is one of :class:`EventAction`,
     the list the API publishes; a new kind of event is added there first (else ValueError).
     """
-    event = chain(request, actor=actor, actor_role=actor_role, action=action,
-                  from_status=from_status, to_status=to_status, data=data, at=at)
-    session.add(event)
-    if not recorder.holds(session, request.id):
-        # Written now, with the change it records, so what the caller reads next sees both.
-        # A recorder batch reads nothing back: its events go in one flush at commit.
+    await write(session, chain(request, actor=actor, actor_role=actor_role, action=action,
+                               from_status=from_status, to_status=to_status, data=data, at=at))
+    if not recorder.batching(session):
+        # The change it records and the request's new head are written now too, so what the
+        # caller reads next sees all three. A recorder batch reads nothing back: its events
+        # go in one statement and its changes in one flush at its end.
         await session.flush()
-    return event
+
+
+async def write(session: AsyncSession, event: dict[str, Any]) -> None:
+    """Insert an event made by :func:`chain`."""
+    await recorder.insert_row(session, _INSERT_EVENT, event)
 
 
 def chain(
     request: DsrRequest, *, actor: str, actor_role: str, action: str,
     from_status: str | None = None, to_status: str | None = None,
     data: dict[str, Any] | None = None, at: datetime | None = None,
-) -> AuditEvent:
-    """The request's next event, its hash chained and the request's head moved to it, for
-    the caller to add to the session. A new request's first event is made before the
-    request is inserted, so the request row goes in with its head (no second write)."""
-    action = EventAction(action).value
+) -> dict[str, Any]:
+    """The request's next event, as a row: its hash chained and the request's head moved to
+    it. A new request's first event is made before the request is inserted, so the request
+    row goes in with its head (no second write)."""
     seq, prev = request.audit_seq + 1, request.audit_head
-    event = AuditEvent(
-        id=uuid.uuid4(), request_id=request.id, seq=seq, at=(at or utcnow()), actor=actor,
-        actor_role=actor_role, action=action, from_status=from_status, to_status=to_status,
-        data=data or {}, prev_hash=prev, hash="",
-    )
-    event.hash = event_hash(prev, event)
-    request.audit_seq, request.audit_head = seq, event.hash
+    event: dict[str, Any] = {
+        "id": uuid.uuid4(), "request_id": request.id, "seq": seq, "at": at or utcnow(),
+        "actor": actor, "actor_role": actor_role, "action": EventAction(action).value,
+        "from_status": from_status, "to_status": to_status, "data": data or {},
+        "prev_hash": prev,
+    }
+    event["hash"] = event_hash(prev, event)
+    request.audit_seq, request.audit_head = seq, event["hash"]
     return event
 
 

@@ -39,6 +39,7 @@ Work = Callable[[AsyncSession], Awaitable[T]]
 MAX_BATCH = 64
 _LOCKED = "dsr_locked_requests"  # session.info: requests read under lock with all their tasks
 _HELD = "dsr_locked_rows"
+_ROWS = "dsr_batched_rows"  # session.info: insert statement -> rows to write at the batch's end
 
 _REQUEST_IDS = select(col(Task.request_id)).where(
     col(Task.id).in_(bindparam("task_ids", expanding=True)))
@@ -111,9 +112,13 @@ class Recorder:
         async with unit_of_work(self.sessionmaker) as session:
             await lock_for(session, [unit.task_id for unit in batch if unit.request_id is None],
                            {unit.request_id for unit in batch if unit.request_id is not None})
+            session.info[_ROWS] = {}
             results = [await unit.work(session) for unit in batch]
+            # The rows the units added (audit events, results), one statement per table, then
             # one flush for the whole batch, before commit: the commit hooks (the wake-up and,
-            # on PostgreSQL, NOTIFY) see what it changed
+            # on PostgreSQL, NOTIFY) see what it changed.
+            for statement, rows in session.info.pop(_ROWS).items():
+                await session.execute(statement, rows)
             await session.flush()
             return results
 
@@ -143,6 +148,22 @@ async def lock_for(
     # The identity map holds objects weakly: kept here, they stay in it for the transaction.
     session.info.setdefault(_HELD, []).extend(rows)
     session.info.setdefault(_LOCKED, set()).update(request_ids)
+
+
+async def insert_row(session: AsyncSession, statement: Any, row: dict[str, Any]) -> None:
+    """Execute an INSERT for ``row``: in a batch, with the batch's other rows for the same
+    statement in one statement at its end (nothing in a batch reads such rows back); else
+    now."""
+    batched: dict[Any, list[dict[str, Any]]] | None = session.info.get(_ROWS)
+    if batched is None:
+        await session.execute(statement, row)
+    else:
+        batched.setdefault(statement, []).append(row)
+
+
+def batching(session: AsyncSession) -> bool:
+    """Whether the session is a recorder batch's."""
+    return _ROWS in session.info
 
 
 def holds(session: AsyncSession, request_id: uuid.UUID) -> bool:

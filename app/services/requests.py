@@ -154,7 +154,7 @@ async def create_request(
             for system, action in plan(data.type, details, linked)]
     if made:
         await session.execute(_INSERT_TASKS, made)
-    session.add(created)
+    await audit.write(session, created)
     if request.status in lifecycle.ACTIVE:
         lifecycle.signal_work(session)
     await notify.emit(session, request, "request.received", due_at=request.due_at.isoformat())

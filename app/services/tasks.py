@@ -26,7 +26,7 @@ from sqlmodel import col, select
 
 from app.auth import Principal
 from app.connectors.base import Outcome, Retained, format_partner_ref
-from app.db import upsert, utcnow
+from app.db import upsert_statement, utcnow
 from app.errors import InvalidState, NotFound
 from app.models import DsrRequest, RequestType, Task, TaskResult, TaskStatus
 from app.services import lifecycle, recorder
@@ -116,9 +116,10 @@ async def apply_outcome(
         await _schedule_deferred(session, request, task, outcome.retained)
     if outcome.data is not None and outcome.status in (TaskStatus.done, TaskStatus.retained):
         assert vault is not None, "an outcome with data needs the vault to seal it"
-        await upsert(session, TaskResult, {
-            "task_id": task.id, "request_id": request.id,
-            "ciphertext": vault.seal(outcome.data), "created_at": now}, key=["task_id"])
+        result = {"task_id": task.id, "request_id": request.id,
+                  "ciphertext": vault.seal(outcome.data), "created_at": now}
+        await recorder.insert_row(
+            session, upsert_statement(session, TaskResult, tuple(result), ("task_id",)), result)
     await _record(session, request, task, action=f"task_{outcome.status.value}", actor=actor,
                   data={"summary": outcome.summary} if outcome.summary else None)
     await lifecycle.settle(session, request, actor=actor)

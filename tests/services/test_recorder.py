@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import event, select
 
 from app.connectors.base import Outcome
-from app.models import AuditEvent, Task, TaskStatus
+from app.models import AuditEvent, Task, TaskResult, TaskStatus
 from app.services import audit, recorder
 from app.services import tasks as task_service
 from app.services.recorder import Recorder
@@ -74,6 +74,12 @@ async def test_outcomes_arriving_together_share_one_transaction(client, agent, a
         async with app.state.sessionmaker() as session:
             report = await audit.verify_chain(session, row)
         assert report.ok and report.events == row.audit_seq
+    # each outcome's data, written with the batch's other results in one statement
+    async with app.state.sessionmaker() as session:
+        results = {r.task_id: r for r in await session.scalars(
+            select(TaskResult).where(TaskResult.task_id.in_([t.id for t in tasks])))}
+    assert set(results) == {t.id for t in tasks}
+    assert all(vault.open(r.ciphertext) == {"rows": [1, 2, 3]} for r in results.values())
 
 
 async def test_a_unit_that_fails_fails_alone(client, agent, app) -> None:  # type: ignore[no-untyped-def]
