@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import StreamingResponse
 
 from app.auth import Principal
-from app.db import unit_of_work
+from app.db import reading, unit_of_work
 from app.deps import get_principal
 from app.errors import Gone, InvalidState, RangeNotSatisfiable
 from app.models import ResponsePackage
@@ -103,7 +103,7 @@ async def _package(http: Request, request_id: uuid.UUID, principal: Principal
     """The request's package, built first if need be, or the problem that stops a download."""
     app = http.app
     sessionmaker = app.state.sessionmaker
-    async with sessionmaker() as session:
+    async with reading(sessionmaker) as session:
         request = await request_service.get_request(
             session, request_id=request_id, principal=principal)
         package = await session.get(ResponsePackage, request_id)

@@ -32,7 +32,7 @@ from sqlmodel import col, select
 
 from app import __version__
 from app.connectors.catalog import SYSTEMS
-from app.db import unit_of_work, utcnow
+from app.db import reading, unit_of_work, utcnow
 from app.errors import InvalidState, NotReady
 from app.models import (
     DsrRequest,
@@ -227,7 +227,7 @@ async def ensure_package(
     store re-checks under the request's row lock, so two builders racing store one package.
     Raises :class:`NotReady` when the package cannot be built now (a partner unreachable).
     """
-    async with sessionmaker() as session:
+    async with reading(sessionmaker) as session:
         existing = await session.get(ResponsePackage, request_id)
         if existing is not None:
             return existing
@@ -271,7 +271,7 @@ async def build_pending(
     Returns how many were built; a request whose package cannot be built now is left for the
     next round (or the first download).
     """
-    async with sessionmaker() as session:
+    async with reading(sessionmaker) as session:
         ids = list(await session.scalars(
             select(DsrRequest.id)
             .outerjoin(ResponsePackage, col(ResponsePackage.request_id) == col(DsrRequest.id))
@@ -300,7 +300,7 @@ async def iter_package(
     time, each read in its own short session. Every chunk but the last holds ``CHUNK_BYTES``."""
     last = package.size - 1 if last is None else last
     for seq in range(first // CHUNK_BYTES, last // CHUNK_BYTES + 1):
-        async with sessionmaker() as session:
+        async with reading(sessionmaker) as session:
             token = await session.scalar(
                 select(ResponseChunk.ciphertext)
                 .where(col(ResponseChunk.request_id) == package.request_id)
