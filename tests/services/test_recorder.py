@@ -82,6 +82,26 @@ async def test_outcomes_arriving_together_share_one_transaction(client, agent, a
     assert all(vault.open(r.ciphertext) == {"rows": [1, 2, 3]} for r in results.values())
 
 
+async def test_outcomes_a_few_loop_turns_apart_share_one_transaction(client, agent, app) -> None:  # type: ignore[no-untyped-def]
+    """A request's tasks answer one after another, each a few turns of the event loop after
+    the last: the writer waits for the loop to go quiet and writes them together."""
+    await linked(client, agent)
+    created = await create(client, agent, agent_body("access", identity_verification="bankid"))
+    tasks = await task_rows(app, created["id"])
+    writer, vault = Recorder(app.state.sessionmaker), app.state.vault
+    counted = commits(app)
+
+    async def later(task: Task, turns: int) -> str:
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        return await writer.write(task.id, done(task, vault))
+
+    systems = await asyncio.gather(*(later(t, 3 * i) for i, t in enumerate(tasks)))
+    assert sorted(systems) == sorted(t.system for t in tasks)
+    assert counted[0] == 1 < len(tasks)
+    assert (await request_row(app, created["id"])).status.value == "completed"
+
+
 async def test_a_unit_that_fails_fails_alone(client, agent, app) -> None:  # type: ignore[no-untyped-def]
     await linked(client, agent)
     created = await create(client, agent, agent_body("access", identity_verification="bankid"))
