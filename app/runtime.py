@@ -78,7 +78,7 @@ async def build_runtime(
     writer = Recorder(sessionmaker)
     dispatcher = Dispatcher(settings, sessionmaker, connectors, wake=wake, metrics=metrics,
                             vault=vault, notifier=notifier, answers=answers, writer=writer)
-    install_wakeup(sessionmaker, wake, answers, blocked=lambda: dispatcher.blocked)
+    install_wakeup(sessionmaker, wake, dispatcher.answer_due, blocked=dispatcher.held_back)
     runtime = Runtime(settings, engine, sessionmaker, wake, client, connectors, vault, metrics,
                       dispatcher, writer)
     try:

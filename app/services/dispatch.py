@@ -52,6 +52,7 @@ from app.services import lifecycle, recorder
 from app.services import tasks as task_service
 from app.services.lifecycle import SYSTEM_ACTOR
 from app.services.notify import Notifier
+from app.services.signals import ANSWER_SIGNAL
 from app.services.vault import Vault
 from app.settings import CALLBACK_SYSTEMS, Settings
 
@@ -120,7 +121,7 @@ def _uncertain_abandon(call: Call) -> Outcome:
 
 def install_wakeup(
     sessionmaker: async_sessionmaker[AsyncSession], wake: asyncio.Event,
-    answers: asyncio.Event | None = None,
+    answer_due: Callable[[], None] | None = None,
     blocked: Callable[[], frozenset[tuple[str, str]] | None] | None = None,
 ) -> None:
     """Wake the in-process worker after any commit that created dispatchable work.
@@ -128,8 +129,9 @@ def install_wakeup(
     A flush that moves a task out of the queued and in-flight states may release a later
     request's task at that system (per-customer ordering): it wakes the worker when
     ``blocked()`` says a task of that customer at that system is waiting (None: not known,
-    so it wakes). ``answers`` is set when a request became final (its answer is to be
-    built), so the worker neither polls for either nor asks the database on every wake-up.
+    so it wakes). ``answer_due()`` is called when a request became final (its answer is to be
+    built: Dispatcher.answer_due), so the worker neither polls for either nor asks the
+    database on every wake-up.
     """
 
     session_class = sessionmaker.kw["sync_session_class"]
@@ -152,8 +154,8 @@ def install_wakeup(
 
     @event.listens_for(session_class, "after_commit")
     def _wake(session: Any) -> None:
-        if session.info.pop(ANSWER_SIGNAL, False) and answers is not None:
-            answers.set()
+        if session.info.pop(ANSWER_SIGNAL, False) and answer_due is not None:
+            answer_due()
         released = session.info.pop(RELEASED, None)
         if lifecycle.take_signal(session):
             wake.set()
@@ -169,7 +171,6 @@ def install_wakeup(
         lifecycle.take_signal(session)
 
 
-ANSWER_SIGNAL = "dsr_answer"
 RELEASED = "dsr_released"  # (customer, system) of tasks a flush took out of the queue
 
 
@@ -666,13 +667,16 @@ class Dispatcher:
                 next_sweep = loop.time() + min(SWEEP_CHECK_S,
                                                self.settings.retention_sweep_interval_s)
             free = self.settings.worker_concurrency - len(self._running)
-            try:
-                batch = await self.claim(free)
-            except Exception as exc:  # database hiccup: log, back off, keep going
-                log.error("claim failed", extra={"error_type": type(exc).__name__})
-                batch = []
-                await asyncio.sleep(1.0)
-            self._starved = len(batch) == free
+            batch = []
+            # Starved (more due than it could take) with less than a quarter of its slots
+            # free, a new request is no reason to claim: _done wakes it when a quarter is.
+            if idle or not self._starved or free >= self._quarter:
+                try:
+                    batch = await self.claim(free)
+                except Exception as exc:  # database hiccup: log, back off, keep going
+                    log.error("claim failed", extra={"error_type": type(exc).__name__})
+                    await asyncio.sleep(1.0)
+                self._starved = len(batch) == free
             for claimed in batch:
                 job = asyncio.create_task(self.run_one(claimed))
                 self._running.add(job)
@@ -712,14 +716,41 @@ class Dispatcher:
                 with contextlib.suppress(Exception):
                     await conn.close()
 
+    @property
+    def _quarter(self) -> int:
+        """Free slots that make a starved worker claim again (one claim per freed slot, or
+        per request posted meanwhile, made claiming a tenth of a burst's work)."""
+        return max(1, self.settings.worker_concurrency // 4)
+
+    def held_back(self) -> frozenset[tuple[str, str]] | None:
+        """What install_wakeup wakes the worker for when a task leaves the queue: the
+        (customer, system) pairs the last claim found held back by ordering (None: not known).
+        A starved worker (its last claim filled every free slot) has none: its own tasks
+        ending wake it once a quarter of its slots are free. Woken by every task leaving the
+        queue, it claimed one or two tasks at a time through a whole burst."""
+        return frozenset() if self._starved else self.blocked
+
+    def answer_due(self) -> None:
+        """A request became final (its transaction committed): build its answer now if no
+        task is in flight, else when the last one ends or ``ANSWER_DEFER_S`` from the first
+        answer put off, whichever comes first. Not a reason to claim: waking the worker (and
+        so a claim) on every request that became final kept a burst's claims small."""
+        self.answers.set()
+        if not self._running:
+            self.wake.set()
+        elif self._answers_since is None:
+            loop = asyncio.get_running_loop()
+            self._answers_since = loop.time()
+            loop.call_later(ANSWER_DEFER_S, self.wake.set)
+
     def _done(self, job: asyncio.Task[None]) -> None:
         self._running.discard(job)
-        if not self._running and self._answers_since is not None:
+        if not self._running and (self._answers_since is not None or self.answers.is_set()):
             self.wake.set()  # nothing in flight: the answers waiting can be built now
         # The last claim left due work behind: claim again once a quarter of the slots are
         # free (one claim per freed slot made claiming a tenth of a burst's work).
         free = self.settings.worker_concurrency - len(self._running)
-        if self._starved and free >= max(1, self.settings.worker_concurrency // 4):
+        if self._starved and free >= self._quarter:
             self.wake.set()
 
     async def stop(self, *, grace_s: float = 10.0) -> None:

@@ -36,9 +36,9 @@ from app.db import utcnow
 from app.errors import InvalidState
 from app.models import DsrRequest, RequestStatus, Task, TaskStatus
 from app.services import audit, notify, recorder
-from app.services.signals import has_signal, signal_work, take_signal
+from app.services.signals import has_signal, signal_answer, signal_work, take_signal
 
-__all__ = ["has_signal", "signal_work", "take_signal"]
+__all__ = ["has_signal", "signal_answer", "signal_work", "take_signal"]
 
 # -- status sets --------------------------------------------------------------------------------
 
@@ -168,7 +168,7 @@ async def _move(
         request.finished_at = now
         request.closing_as = None
         _forget_new_values(request)
-        signal_work(session)  # its answer is to be built
+        signal_answer(session)  # its answer is to be built
     else:
         request.finished_at = None
     await audit.record(

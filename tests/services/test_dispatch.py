@@ -277,6 +277,64 @@ async def test_in_process_worker_wakes_on_commit(client, portal, app, monkeypatc
         runner.cancel()
 
 
+async def test_a_starved_worker_claims_when_a_quarter_of_its_slots_are_free(client, agent, app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """More is due than the worker has slots for: a request posted while one slot is free does
+    not make it claim that one slot (a burst's claims were one or two tasks each); it claims
+    again once a quarter of its slots are free, woken by its own tasks ending (not by its idle
+    poll), and everything is carried out."""
+    from app.services import dispatch
+
+    monkeypatch.setattr(dispatch, "IDLE_POLL_S", 3600.0)  # only wake-ups can get it going
+    d = app.state.dispatcher  # the one the commit hooks wake
+    d.settings = make_settings(app.state.settings.database_url, **FAST, worker_concurrency=8)
+    crm = FakeConnector("crm")
+    quick = "C-3000"  # its task ends at once; the others stay in flight for a while
+
+    async def execute(call):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0.01 if call.link == quick else 1.0)
+        return base.done("ok")
+
+    crm.execute = execute  # type: ignore[method-assign]
+    d.connectors = {"crm": crm}
+    claims: list[int] = []
+    claim = d.claim
+
+    async def counted(limit: int):  # type: ignore[no-untyped-def]
+        batch = await claim(limit)
+        if limit:  # claim(0) returns at once, without a transaction
+            claims.append(len(batch))
+        return batch
+
+    monkeypatch.setattr(d, "claim", counted)
+
+    async def erasure(n: int) -> str:  # one crm task each; nothing orders one after another
+        made = await create(client, agent, agent_body(
+            "erasure", customer_number=f"C-{3000 + n}", identity_verification="bankid"))
+        return str(made["id"])
+
+    first = [await erasure(n) for n in range(9)]  # one more than the worker has slots
+    runner = asyncio.create_task(d.run())
+    try:
+        for _ in range(100):
+            if claims and (await request_row(app, first[0])).status.value == "completed":
+                break
+            await asyncio.sleep(0.01)
+        assert claims == [8], "every slot taken in one claim: the worker is starved"
+        later = await erasure(9)  # one slot is free now, seven tasks still in flight
+        await asyncio.sleep(0.1)
+        assert claims == [8], "no claim of one slot for a request posted meanwhile"
+        for _ in range(300):
+            rows = [await request_row(app, r) for r in [*first, later]]
+            if all(r.status.value == "completed" for r in rows):
+                break
+            await asyncio.sleep(0.02)
+        assert all(r.status.value == "completed" for r in rows)
+        assert sum(claims) == 10 and len(claims) <= 3
+    finally:
+        await d.stop()
+        runner.cancel()
+
+
 @pytest.mark.skipif(BACKEND != "postgresql", reason="row locks with SKIP LOCKED are PostgreSQL's")
 async def test_two_workers_never_run_the_same_task(client, agent, app) -> None:  # type: ignore[no-untyped-def]
     for n in range(30):  # erasures of 30 customers: nothing orders one after another
