@@ -192,17 +192,11 @@ def create_sessionmaker(
     )
 
 
-async def upsert(
-    session: AsyncSession, table: Any, values: dict[str, Any], *, key: list[str],
-) -> None:
-    """Insert a row, or overwrite the one with the same ``key``: one statement, where the
-    ORM's ``merge`` reads the row first."""
-    await session.execute(upsert_statement(session, table, tuple(values), tuple(key)), values)
-
-
 def upsert_statement(session: AsyncSession, table: Any, columns: tuple[str, ...],
                      key: tuple[str, ...]) -> Any:
-    """The INSERT ... ON CONFLICT DO UPDATE of these columns (see :func:`upsert`)."""
+    """The statement that inserts a row of ``columns``, or overwrites the one with the same
+    ``key`` (INSERT ... ON CONFLICT DO UPDATE): one statement, where the ORM's ``merge``
+    reads the row first."""
     return _upsert_statement(session.get_bind().dialect.name, table, columns, key)
 
 
