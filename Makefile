@@ -28,7 +28,10 @@ test-postgres: install
 	DSR_TEST_DATABASE=postgresql $(BIN)/pytest
 
 # The whole suite on SQLite (the embedded default) and on PostgreSQL (production), plus lint.
-test: lint test-sqlite test-postgres
+# The two runs go side by side (each on its own databases and ports); each one's output is
+# printed whole when it ends. `make test-sqlite` or `make test-postgres` runs one, streaming.
+test: lint
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 openapi: install
 	$(BIN)/dsr openapi --output openapi/openapi.json

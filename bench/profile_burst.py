@@ -79,6 +79,7 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=200)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--top", type=int, default=15, help="hottest frames to print")
+    parser.add_argument("--save", type=Path, help="also keep py-spy's raw samples in this file")
     args = parser.parse_args()
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     portal = bearer("portal", "C-1001")
@@ -108,6 +109,8 @@ def main() -> None:
         recorder.send_signal(2)  # SIGINT: py-spy writes its samples and exits
         recorder.wait(timeout=60)
         total, activity, own = classify(raw)
+        if args.save:
+            shutil.copyfile(raw, args.save)
     print(f"burst of {args.burst} ({args.backend}): {rate:.1f} completed/s; "
           f"{total} samples of dsr serve")
     for name, samples in activity.most_common():
