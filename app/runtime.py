@@ -19,7 +19,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.connectors.base import Connector
-from app.connectors.registry import build_connectors
+from app.connectors.registry import build_connectors, close_connectors
 from app.db import create_engine, create_sessionmaker
 from app.metrics import Metrics
 from app.services.dispatch import Dispatcher, install_wakeup
@@ -68,8 +68,9 @@ async def build_runtime(
                            max_overflow=settings.db_max_overflow)
     sessionmaker = create_sessionmaker(engine, notify=settings.notifications_enabled)
     wake, answers = asyncio.Event(), asyncio.Event()
-    client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
-    connectors = build_connectors(settings, client, limiter_factory=functools.partial(
+    client = httpx.AsyncClient(follow_redirects=False, trust_env=False)  # portal notices
+    # each partner its own connection pool (connectors.registry)
+    connectors = build_connectors(settings, limiter_factory=functools.partial(
         SharedRateLimit, sessionmaker))
     vault = vault or Vault(settings)
     metrics = metrics or Metrics()
@@ -85,6 +86,7 @@ async def build_runtime(
         yield runtime
     finally:
         await runtime._stop()
+        await close_connectors(connectors)
         await client.aclose()
         await engine.dispose()
 

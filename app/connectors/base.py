@@ -319,17 +319,23 @@ class Egress:
 
     def __init__(
         self, client: httpx.AsyncClient, *, system: str, base_url: str, limits: Limits,
-        limiter: RateLimiter | None = None,
+        limiter: RateLimiter | None = None, owns_client: bool = False,
     ) -> None:
         """``limiter`` paces the calls (the runtime passes one shared by every process);
-        without one, a rate in ``limits`` is kept by this process alone."""
+        without one, a rate in ``limits`` is kept by this process alone. ``owns_client``:
+        :meth:`aclose` closes the client (a pool of this partner's own)."""
         self.client = client
+        self.owns_client = owns_client
         self.system = system
         self.base_url = base_url.rstrip("/")
         self.limits = limits
         self._slots = asyncio.Semaphore(limits.concurrency)
         self._rate: RateLimiter | None = limiter or (
             SlidingWindowLimiter(limits.rate, limits.per_s) if limits.rate else None)
+
+    async def aclose(self) -> None:
+        if self.owns_client:
+            await self.client.aclose()
 
     async def request(
         self, method: str, path: str, *, call: Call | None = None, json: Any = None,

@@ -10,7 +10,7 @@ import respx
 
 from app.connectors.base import Connector
 from app.connectors.catalog import SYSTEMS
-from app.connectors.registry import build_connectors
+from app.connectors.registry import build_connectors, close_connectors
 from app.errors import PermanentError
 from app.models import TaskStatus
 from app.settings import Settings
@@ -44,6 +44,29 @@ def test_each_system_gets_its_own_egress_and_limits(
     assert egresses["fortnox"].limits.rate == 25 and egresses["fortnox"].limits.per_s == 5.0
     assert egresses["eniro"].limits.timeout_s == 3.5
     assert all(e.system == name for name, e in egresses.items())
+
+
+async def test_each_partner_gets_a_pool_of_its_own_sized_to_its_concurrency() -> None:
+    settings = Settings(_env_file=None, crm_concurrency=8, eniro_concurrency=2)
+    connectors = build_connectors(settings)
+    egresses = {n: cast(Any, c).egress for n, c in connectors.items() if n != "installer"}
+    clients = {n: e.client for n, e in egresses.items()}
+    assert len({id(c) for c in clients.values()}) == 5
+    for name, egress in egresses.items():
+        pool = egress.client._transport._pool
+        assert pool._max_connections == egress.limits.concurrency, name
+        assert pool._max_keepalive_connections == egress.limits.concurrency, name
+    assert egresses["crm"].limits.concurrency == 8 and egresses["eniro"].limits.concurrency == 2
+    await close_connectors(connectors)
+    assert all(client.is_closed for client in clients.values())
+
+
+async def test_a_client_passed_in_is_shared_and_left_open(client: httpx.AsyncClient) -> None:
+    connectors = build_connectors(Settings(_env_file=None), client)
+    await close_connectors(connectors)
+    assert not client.is_closed
+    assert all(cast(Any, c).egress.client is client
+               for n, c in connectors.items() if n != "installer")
 
 
 @pytest.mark.parametrize("action", ["export", "erase", "rectify", "restrict"])
