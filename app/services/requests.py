@@ -236,17 +236,28 @@ async def _claim_idempotency_key(
 # -- read ---------------------------------------------------------------------------------------
 
 
+# The reads behind every poll of a request, built once: building a statement and its cache key
+# took longer than running it (a GET of one request cost 5.4 ms of CPU, most of it here).
+_REQUEST = select(DsrRequest).where(col(DsrRequest.id) == bindparam("id"))
+_OWN_REQUEST = _REQUEST.where(col(DsrRequest.customer_number) == bindparam("customer"))
+_REQUEST_STATEMENTS = {
+    (own, locked): (_OWN_REQUEST if own else _REQUEST).with_for_update() if locked
+    else (_OWN_REQUEST if own else _REQUEST)
+    for own in (False, True) for locked in (False, True)}
+_TASKS_OF = (select(Task).where(col(Task.request_id).in_(bindparam("ids", expanding=True)))
+             .order_by(col(Task.system), col(Task.action)))
+
+
 async def get_request(
     session: AsyncSession, *, request_id: uuid.UUID, principal: Principal,
     for_update: bool = False,
 ) -> DsrRequest:
     """Load a request the principal may see; anyone else's is simply not found."""
-    stmt = select(DsrRequest).where(col(DsrRequest.id) == request_id)
-    if principal.role is Role.portal:
-        stmt = stmt.where(col(DsrRequest.customer_number) == principal.customer_number)
-    if for_update:
-        stmt = stmt.with_for_update()
-    request = (await session.scalars(stmt)).first()
+    own = principal.role is Role.portal
+    params: dict[str, Any] = {"id": request_id}
+    if own:
+        params["customer"] = principal.customer_number
+    request = (await session.scalars(_REQUEST_STATEMENTS[own, for_update], params)).first()
     if request is None:
         raise NotFound("No such request.")
     return request
@@ -258,11 +269,7 @@ async def tasks_for(
     grouped: dict[uuid.UUID, list[Task]] = {rid: [] for rid in request_ids}
     if not request_ids:
         return grouped
-    rows = await session.scalars(
-        select(Task)
-        .where(col(Task.request_id).in_(request_ids))
-        .order_by(col(Task.system), col(Task.action))
-    )
+    rows = await session.scalars(_TASKS_OF, {"ids": request_ids})
     for task in rows:
         grouped[task.request_id].append(task)
     return grouped

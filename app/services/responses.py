@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import bindparam, delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
@@ -86,13 +86,16 @@ def downloadable(package: ResponsePackage, now: datetime | None = None) -> bool:
     return package.purged_at is None and package.expires_at > (now or utcnow())
 
 
+_PACKAGES_OF = select(ResponsePackage).where(
+    col(ResponsePackage.request_id).in_(bindparam("ids", expanding=True)))
+
+
 async def packages_for(
     session: AsyncSession, request_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, ResponsePackage]:
     if not request_ids:
         return {}
-    rows = await session.scalars(
-        select(ResponsePackage).where(col(ResponsePackage.request_id).in_(request_ids)))
+    rows = await session.scalars(_PACKAGES_OF, {"ids": request_ids})
     return {row.request_id: row for row in rows}
 
 
