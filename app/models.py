@@ -172,6 +172,7 @@ class DsrRequest(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_dsr_request_status_due_at", "status", "due_at"),
         sa.Index("ix_dsr_request_created_at_id", "created_at", "id"),
+        sa.Index("ix_dsr_request_answer_pending_finished_at", "answer_pending", "finished_at"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -204,6 +205,9 @@ class DsrRequest(SQLModel, table=True):
     # Head of the audit chain: how many events and the last one's hash (see services.audit).
     audit_seq: int = Field(default=0)
     audit_head: str = _str(64, default="0" * 64)
+    # Final since its answer was last stored: the answer builders look for these (through an
+    # index) instead of every final request without a package, which grew with the history.
+    answer_pending: bool = Field(default=False)
 
 
 # Actions that only read a partner's records: two of them for one customer need not wait for

@@ -292,6 +292,40 @@ def test_migrations_match_models(tmp_path) -> None:  # type: ignore[no-untyped-d
     assert out.stdout.splitlines()[0] == "0", out.stdout
 
 
+def test_the_answer_flag_migration_flags_final_requests_without_an_answer(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """0008 flags every final request that has no stored answer yet, and nothing else; and
+    rewriting the table on SQLite loses nothing that refers to it."""
+    import sqlite3
+
+    from app.migrate import upgrade
+
+    path = tmp_path / "flag.db"
+    upgrade(f"sqlite+aiosqlite:///{path}", "0007")
+    db = sqlite3.connect(path)
+    for n, status in enumerate(("completed", "completed", "cancelled", "in_progress")):
+        db.execute(
+            "INSERT INTO dsr_request (id, type, status, customer_number, channel, language, "
+            "details, received_at, due_at, extended_months, created_by, created_by_role, "
+            "created_at, updated_at, audit_seq, audit_head) VALUES (?, 'access', ?, 'C-1001', "
+            "'portal', 'sv', '{}', '2026-11-01', '2026-12-01', 0, 't', 'portal', "
+            "'2026-11-01', '2026-11-01', 0, ?)", (f"{n:032x}", status, "0" * 64))
+    db.execute(  # the first completed request has its answer already
+        "INSERT INTO response_package (request_id, sha256, size, chunks, files, created_at, "
+        "expires_at) VALUES (?, ?, 1, 1, '[]', '2026-11-02', '2026-12-02')",
+        (f"{0:032x}", "0" * 64))
+    db.commit()
+    db.close()
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    db = sqlite3.connect(path)
+    flags = dict(db.execute("SELECT id, answer_pending FROM dsr_request ORDER BY id").fetchall())
+    packages = db.execute("SELECT count(*) FROM response_package").fetchone()[0]
+    db.close()
+    assert flags == {f"{0:032x}": 0, f"{1:032x}": 1, f"{2:032x}": 1, f"{3:032x}": 0}
+    # batch mode copies the table and drops the old one: with foreign keys enforced, the drop
+    # deleted the answers that refer to it (ON DELETE CASCADE)
+    assert packages == 1
+
+
 async def test_metrics_count_requests_overdue_and_tasks(client, agent, portal) -> None:  # type: ignore[no-untyped-def]
     from tests.helpers import agent_body, create
 

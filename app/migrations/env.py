@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from alembic import context
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -28,6 +30,16 @@ def _run(connection: Connection) -> None:
 
 async def _run_async() -> None:
     engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
+    if engine.dialect.name == "sqlite":
+        # Batch mode changes a table by copying it and dropping the old one. With foreign keys
+        # enforced, that drop deletes every row that refers to the table (ON DELETE CASCADE):
+        # an answer's package with its request, a task's results with the task. Alembic's
+        # advice: enforcement off while migrating (it cannot change inside a transaction).
+        @event.listens_for(engine.sync_engine, "connect")
+        def _no_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=OFF")
+            cursor.close()
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)

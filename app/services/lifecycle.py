@@ -164,6 +164,7 @@ async def _move(
 ) -> None:
     before, now = request.status, utcnow()
     request.status, request.updated_at = to, now
+    request.answer_pending = to in ANSWERED
     if to in FINAL:
         request.finished_at = now
         request.closing_as = None

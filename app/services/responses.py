@@ -191,6 +191,7 @@ async def store(
                 request_id=request.id, seq=seq, ciphertext=vault.seal_bytes(piece)))
             seq += 1
     package.chunks = seq
+    request.answer_pending = False
     await session.execute(delete(TaskResult).where(col(TaskResult.request_id) == request.id))
     await audit.record(
         session, request=request, actor=BUILDER[0], actor_role=BUILDER[1],
@@ -251,6 +252,7 @@ async def ensure_package(
             locked = await lock_request(session, request_id)
             existing = await session.get(ResponsePackage, request_id)
             if existing is not None:
+                locked.answer_pending = False  # another builder stored it meanwhile
                 return existing
             if locked.status not in ANSWERED or locked.finished_at != answered_at:
                 # reopened while this was built (a restriction being lifted): the answer it
@@ -265,6 +267,21 @@ async def ensure_package(
     return package
 
 
+# Answers due: requests flagged when they became final, not yet stored. The flag is walked
+# through its index, so the query costs what is pending, not the whole history: the old
+# anti-join of every final request with the packages took 200-240 ms with 100,000 answered
+# requests on SQLite, on the event loop, on every idle round of every worker (2 s). The
+# package check stays: a request final again after a spell of scheduled work keeps its stored
+# answer, and is not built twice.
+_PENDING = (
+    select(DsrRequest.id)
+    .outerjoin(ResponsePackage, col(ResponsePackage.request_id) == col(DsrRequest.id))
+    .where(col(DsrRequest.answer_pending).is_(True))
+    .where(col(DsrRequest.status).in_([s.value for s in ANSWERED]))
+    .where(col(ResponsePackage.request_id).is_(None))
+    .order_by(col(DsrRequest.finished_at)).limit(bindparam("limit")))
+
+
 async def build_pending(
     sessionmaker: async_sessionmaker[AsyncSession], *, connectors: Mapping[str, Any],
     vault: Vault, settings: Settings, limit: int = 10,
@@ -275,12 +292,7 @@ async def build_pending(
     next round (or the first download).
     """
     async with reading(sessionmaker) as session:
-        ids = list(await session.scalars(
-            select(DsrRequest.id)
-            .outerjoin(ResponsePackage, col(ResponsePackage.request_id) == col(DsrRequest.id))
-            .where(col(DsrRequest.status).in_([s.value for s in ANSWERED]))
-            .where(col(ResponsePackage.request_id).is_(None))
-            .order_by(col(DsrRequest.finished_at)).limit(limit)))
+        ids = list(await session.scalars(_PENDING, {"limit": limit}))
     built = 0
     for request_id in ids:
         try:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import sqlalchemy as sa
+
 from app.models import ResponsePackage
 from app.services import dispatch
 from tests.helpers import agent_body, create
@@ -81,3 +83,54 @@ async def test_answers_are_not_put_off_for_ever(client, agent, app, monkeypatch)
     finally:
         await d.stop()
         worker.cancel()
+
+
+async def test_the_answers_due_are_those_flagged_final_since_their_last_store(  # type: ignore[no-untyped-def]
+    client, agent, app,
+) -> None:
+    """A request becoming final is flagged; storing its answer clears the flag; final again
+    after a spell of scheduled work, it keeps its stored answer (not built twice)."""
+    from app.services import lifecycle
+    from app.services.responses import build_pending
+    from app.services.tasks import lock_request
+
+    d = worker_of(app, fakes())
+    made = await create(client, agent, agent_body("access", identity_verification="bankid"))
+    while await d.claim(16):
+        pass
+    request_id = uuid.UUID(made["id"])
+    # the tasks' outcomes were not recorded (only claimed); finish the request by hand
+    async with app.state.sessionmaker() as session, session.begin():
+        request = await lock_request(session, request_id)
+        assert not request.answer_pending
+        await lifecycle._move(session, request, lifecycle.RequestStatus.completed,
+                              action="request_completed", actor=lifecycle.SYSTEM_ACTOR)
+    assert (await request_row(app, made["id"])).answer_pending
+
+    built = await build_pending(app.state.sessionmaker, connectors=d.connectors,
+                                vault=d.vault, settings=d.settings)
+    assert built == 1
+    first = await package_of(app, made["id"])
+    assert first is not None and not (await request_row(app, made["id"])).answer_pending
+
+    async with app.state.sessionmaker() as session, session.begin():
+        request = await lock_request(session, request_id)
+        for status, action in ((lifecycle.RequestStatus.action_required,
+                                "request_action_required"),
+                               (lifecycle.RequestStatus.completed, "request_completed")):
+            await lifecycle._move(session, request, status, action=action,
+                                  actor=lifecycle.SYSTEM_ACTOR)
+    assert (await request_row(app, made["id"])).answer_pending
+    assert await build_pending(app.state.sessionmaker, connectors=d.connectors,
+                               vault=d.vault, settings=d.settings) == 0
+    again = await package_of(app, made["id"])
+    assert again is not None and again.sha256 == first.sha256
+
+    # one flagged request fewer: a final request not flagged is not looked at at all
+    async with app.state.sessionmaker() as session, session.begin():
+        await session.execute(sa.delete(ResponsePackage).where(
+            ResponsePackage.request_id == request_id))
+        request = await lock_request(session, request_id)
+        request.answer_pending = False
+    assert await build_pending(app.state.sessionmaker, connectors=d.connectors,
+                               vault=d.vault, settings=d.settings) == 0
