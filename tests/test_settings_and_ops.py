@@ -326,6 +326,36 @@ def test_the_answer_flag_migration_flags_final_requests_without_an_answer(tmp_pa
     assert packages == 1
 
 
+def test_rebuilding_the_task_table_keeps_its_results(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """0007 rewrites ``task`` on SQLite; the task results that refer to it stay."""
+    import sqlite3
+
+    from app.migrate import upgrade
+
+    path = tmp_path / "tasks.db"
+    upgrade(f"sqlite+aiosqlite:///{path}", "0006")
+    db = sqlite3.connect(path)
+    db.execute(
+        "INSERT INTO dsr_request (id, type, status, customer_number, channel, language, "
+        "details, received_at, due_at, extended_months, created_by, created_by_role, "
+        "created_at, updated_at, audit_seq, audit_head) VALUES ('r1', 'access', 'completed', "
+        "'C-1001', 'portal', 'sv', '{}', '2026-11-01', '2026-12-01', 0, 't', 'portal', "
+        "'2026-11-01', '2026-11-01', 0, 'x')")
+    db.execute(
+        "INSERT INTO task (id, request_id, system, action, status, attempts, dispatch_round, "
+        "delivery_uncertain, created_at, updated_at) VALUES ('t1', 'r1', 'crm', 'export', "
+        "'done', 1, 0, 0, '2026-11-01', '2026-11-01')")
+    db.execute("INSERT INTO task_result (task_id, request_id, ciphertext, created_at) "
+               "VALUES ('t1', 'r1', x'00', '2026-11-01')")
+    db.commit()
+    db.close()
+    upgrade(f"sqlite+aiosqlite:///{path}", "0007")
+    db = sqlite3.connect(path)
+    results = db.execute("SELECT count(*) FROM task_result").fetchone()[0]
+    db.close()
+    assert results == 1
+
+
 async def test_metrics_count_requests_overdue_and_tasks(client, agent, portal) -> None:  # type: ignore[no-untyped-def]
     from tests.helpers import agent_body, create
 
