@@ -6,8 +6,9 @@ to it alone: a throttled Fortnox must not slow the register down.
 Each also gets its own connection pool, holding at most as many connections as the partner's
 concurrency (:func:`partner_client`). httpcore's pool looks at every connection it holds on
 every request and every response (whether each has expired, which asks the socket): one pool
-shared by five partners held twenty connections, and in a burst that scanning took 15% of the
-process's CPU time. (Tests may pass one client for all, e.g. over an ASGI transport.)
+shared by five partners held up to twenty connections, and in a profiled burst of 200 that pass
+took 2.5 s of 37.7 s (1.65 s with a pool per partner). (Tests may pass one client for all, e.g.
+over an ASGI transport.)
 """
 
 from __future__ import annotations

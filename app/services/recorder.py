@@ -21,8 +21,8 @@ batch used to be whatever had queued while the previous one was written (3.5 uni
 average), so each request's outcomes were spread over more transactions, each reading it and
 its tasks again.
 
-A batch reads its requests and their tasks with one query each, locked in id order (two
-processes' batches never deadlock on PostgreSQL), so the work finds them in the session
+A batch reads its requests and all their tasks in one query, locked in (request, task) id
+order (two processes' batches never deadlock on PostgreSQL), so the work finds them in the session
 without asking the database again (:func:`locked_request`, :func:`locked_task`,
 :func:`request_tasks`), and its writes reach the database in one flush at commit.
 
