@@ -123,8 +123,7 @@ async def write_contents(
         context.update(_write_result(inputs, writer, generated_at, kind))
     context["files"] = [f.as_dict() for f in writer.files]
     with writer.entry("report.html") as out:
-        for piece in report.render(context):
-            out.write(piece)
+        out.write_pieces(report.render(context))
 
 
 # -- access -------------------------------------------------------------------------------------
