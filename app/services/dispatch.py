@@ -62,8 +62,9 @@ log = logging.getLogger("app.dispatch")
 NOTIFY_CHANNEL = "dsr_tasks"
 IDLE_POLL_S = 2.0  # the longest a worker sleeps without a wake-up (retries, lease expiry)
 SWEEP_CHECK_S = 60.0  # how often a worker asks whether the retention sweep is due
-# Answers are built when no task is in flight, or once they have waited this long: building
-# one took as much CPU as carrying out a request, and took it from the requests in flight.
+# Answers are built when no task is in flight, or each once it has waited this long since its
+# request became final: building one took as much CPU as carrying out a request, and took it
+# from the requests in flight. (A download builds one at once, whatever the wait.)
 ANSWER_DEFER_S = 5.0
 
 
@@ -587,15 +588,35 @@ class Dispatcher:
             log.error("housekeeping failed", extra={"error_type": type(exc).__name__})
 
     async def build_responses(self) -> None:
-        """Build the response packages of requests that have just been answered."""
-        from app.services.responses import build_pending
+        """Build the answers that are due: all of them when no task is in flight, else those
+        whose request became final ``ANSWER_DEFER_S`` ago or earlier; then wake the worker
+        when the next one comes due. (Building every answer pending once the first had
+        waited built the fresh ones too, at once, in the middle of the work in flight.)"""
+        from app.services.responses import build_pending, next_pending
 
         try:
-            while await build_pending(self.sessionmaker, connectors=self.connectors,
-                                      vault=self.vault, settings=self.settings):
-                pass
+            while True:
+                before = utcnow() - timedelta(seconds=ANSWER_DEFER_S) if self._running \
+                    else None
+                if not await build_pending(self.sessionmaker, connectors=self.connectors,
+                                           vault=self.vault, settings=self.settings,
+                                           finished_before=before):
+                    break
+            if before is not None:
+                upcoming = await next_pending(self.sessionmaker, before)
+                if upcoming is not None:
+                    self._answers_put_off(upcoming)
         except Exception as exc:
             log.error("building responses failed", extra={"error_type": type(exc).__name__})
+
+    def _answers_put_off(self, finished_at: datetime) -> None:
+        """An answer put off since its request became final at ``finished_at``: the worker
+        builds it ``ANSWER_DEFER_S`` after that, if tasks are still in flight then."""
+        loop = asyncio.get_running_loop()
+        since = loop.time() - max(0.0, (utcnow() - finished_at).total_seconds())
+        if self._answers_since is None or since < self._answers_since:
+            self._answers_since = since
+            loop.call_later(max(0.0, since + ANSWER_DEFER_S - loop.time()), self.wake.set)
 
     def _start_builder(self) -> None:
         # One builder at a time per worker; it runs beside the dispatch loop, never blocking it.
@@ -732,16 +753,14 @@ class Dispatcher:
 
     def answer_due(self) -> None:
         """A request became final (its transaction committed): build its answer now if no
-        task is in flight, else when the last one ends or ``ANSWER_DEFER_S`` from the first
-        answer put off, whichever comes first. Not a reason to claim: waking the worker (and
-        so a claim) on every request that became final kept a burst's claims small."""
+        task is in flight, else when the last one ends or ``ANSWER_DEFER_S`` from now,
+        whichever comes first. Not a reason to claim: waking the worker (and so a claim) on
+        every request that became final kept a burst's claims small."""
         self.answers.set()
         if not self._running:
             self.wake.set()
-        elif self._answers_since is None:
-            loop = asyncio.get_running_loop()
-            self._answers_since = loop.time()
-            loop.call_later(ANSWER_DEFER_S, self.wake.set)
+        else:
+            self._answers_put_off(utcnow())
 
     def _done(self, job: asyncio.Task[None]) -> None:
         self._running.discard(job)

@@ -273,26 +273,39 @@ async def ensure_package(
 # requests on SQLite, on the event loop, on every idle round of every worker (2 s). The
 # package check stays: a request final again after a spell of scheduled work keeps its stored
 # answer, and is not built twice.
-_PENDING = (
-    select(DsrRequest.id)
-    .outerjoin(ResponsePackage, col(ResponsePackage.request_id) == col(DsrRequest.id))
-    .where(col(DsrRequest.answer_pending).is_(True))
-    .where(col(DsrRequest.status).in_([s.value for s in ANSWERED]))
-    .where(col(ResponsePackage.request_id).is_(None))
-    .order_by(col(DsrRequest.finished_at)).limit(bindparam("limit")))
+def _pending(*columns: Any) -> Any:
+    return (select(*columns)
+            .outerjoin(ResponsePackage, col(ResponsePackage.request_id) == col(DsrRequest.id))
+            .where(col(DsrRequest.answer_pending).is_(True))
+            .where(col(DsrRequest.status).in_([s.value for s in ANSWERED]))
+            .where(col(ResponsePackage.request_id).is_(None))
+            .order_by(col(DsrRequest.finished_at)).limit(bindparam("limit")))
+
+
+_PENDING = _pending(DsrRequest.id)
+# Those that became final at ``before`` or earlier (the ones that have waited long enough).
+_PENDING_BEFORE = _PENDING.where(col(DsrRequest.finished_at) <= bindparam("before"))
+# When the first of those that became final after ``after`` did.
+_NEXT_PENDING = _pending(DsrRequest.finished_at).where(
+    col(DsrRequest.finished_at) > bindparam("after"))
 
 
 async def build_pending(
     sessionmaker: async_sessionmaker[AsyncSession], *, connectors: Mapping[str, Any],
-    vault: Vault, settings: Settings, limit: int = 10,
+    vault: Vault, settings: Settings, limit: int = 10, finished_before: datetime | None = None,
 ) -> int:
-    """Build the packages of answered requests that have none yet (run by the worker).
+    """Build the packages of answered requests that have none yet (run by the worker); with
+    ``finished_before``, only of those that became final by then, oldest first.
 
     Returns how many were built; a request whose package cannot be built now is left for the
     next round (or the first download).
     """
     async with reading(sessionmaker) as session:
-        ids = list(await session.scalars(_PENDING, {"limit": limit}))
+        if finished_before is None:
+            ids = list(await session.scalars(_PENDING, {"limit": limit}))
+        else:
+            ids = list(await session.scalars(
+                _PENDING_BEFORE, {"limit": limit, "before": finished_before}))
     built = 0
     for request_id in ids:
         try:
@@ -302,6 +315,17 @@ async def build_pending(
         except (NotReady, InvalidState):
             continue
     return built
+
+
+async def next_pending(
+    sessionmaker: async_sessionmaker[AsyncSession], after: datetime,
+) -> datetime | None:
+    """When the first answer still to build whose request became final after ``after`` did
+    (None: there is none)."""
+    async with reading(sessionmaker) as session:
+        first: datetime | None = await session.scalar(_NEXT_PENDING, {"limit": 1,
+                                                                      "after": after})
+    return first
 
 
 # -- delivering ---------------------------------------------------------------------------------

@@ -134,3 +134,31 @@ async def test_the_answers_due_are_those_flagged_final_since_their_last_store(  
         request.answer_pending = False
     assert await build_pending(app.state.sessionmaker, connectors=d.connectors,
                                vault=d.vault, settings=d.settings) == 0
+
+
+async def test_while_tasks_are_in_flight_only_the_answers_that_have_waited_are_built(  # type: ignore[no-untyped-def]
+    client, agent, app, monkeypatch,
+) -> None:
+    """Each answer waits its own ANSWER_DEFER_S: the first one coming due is no reason to
+    build the answers of requests that became final just now, in the middle of the work."""
+    monkeypatch.setattr(dispatch, "ANSWER_DEFER_S", 1.0)
+    first, slow, d, worker = await quick_and_slow(client, agent, app, slow_s=4.0)
+    try:
+        async def completed(request_id: str) -> bool:
+            return (await request_row(app, request_id)).status.value == "completed"
+
+        async def built(request_id: str) -> bool:
+            return await package_of(app, request_id) is not None
+
+        await until(lambda: completed(first["id"]))
+        await asyncio.sleep(0.5)
+        second = await create(client, agent, agent_body("access",
+                                                         identity_verification="bankid"))
+        await until(lambda: completed(second["id"]))
+        await until(lambda: built(first["id"]), timeout_s=1.5)
+        assert not await built(second["id"])  # it became final about half a second later
+        await until(lambda: built(second["id"]), timeout_s=1.5)
+        assert (await request_row(app, slow["id"])).status.value == "in_progress"
+    finally:
+        await d.stop()
+        worker.cancel()
