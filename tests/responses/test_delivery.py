@@ -149,3 +149,56 @@ async def test_two_builders_racing_store_one_package(app, client, portal) -> Non
     assert sum(e.action == "response_built" for e in events) == 1
     package = await download(client, portal, body["id"])
     assert package.testzip() is None
+
+
+async def test_answers_built_together_are_stored_together_each_its_own(  # type: ignore[no-untyped-def]
+    app, client, portal, auth, monkeypatch,
+) -> None:
+    """The worker reads the inputs of the answers due together and stores them in one
+    transaction; each package still holds its own request and customer, and nobody else's."""
+    made = connectors(**access_behaviours())
+    first = await finish(app, client, portal, {"type": "access"}, made)
+    other = auth("portal", "C-1002")
+    second = await finish(app, client, other, {"type": "access"}, made)
+    sessions = []
+    original = responses.store
+
+    async def store(session, request, built, **kw):  # type: ignore[no-untyped-def]
+        sessions.append(session)
+        return await original(session, request, built, **kw)
+
+    monkeypatch.setattr(responses, "store", store)
+    args = {"connectors": made, "vault": app.state.vault, "settings": app.state.settings}
+    assert await responses.build_pending(app.state.sessionmaker, **args) == 2
+    assert len(sessions) == 2 and sessions[0] is sessions[1]  # one transaction
+    for body, headers, customer in ((first, portal, "C-1001"), (second, other, "C-1002")):
+        data = json.loads((await download(client, headers, body["id"])).read("data.json"))
+        assert (data["request"]["id"], data["request"]["customer_number"]) == (
+            body["id"], customer)
+        events = await _events(app, body["id"])
+        assert sum(e.action == "response_built" for e in events) == 1
+
+
+async def test_an_answer_that_cannot_be_stored_holds_back_none_of_the_others(  # type: ignore[no-untyped-def]
+    app, client, portal, auth, monkeypatch,
+) -> None:
+    made = connectors(**access_behaviours())
+    failing = await finish(app, client, portal, {"type": "access"}, made)
+    fine = await finish(app, client, auth("portal", "C-1002"), {"type": "access"}, made)
+    original = responses.store
+
+    async def store(session, request, built, **kw):  # type: ignore[no-untyped-def]
+        if str(request.id) == failing["id"]:
+            raise RuntimeError("disk full")
+        return await original(session, request, built, **kw)
+
+    monkeypatch.setattr(responses, "store", store)
+    args = {"connectors": made, "vault": app.state.vault, "settings": app.state.settings}
+    assert await responses.build_pending(app.state.sessionmaker, **args) == 1
+    shown = {body["id"]: (await client.get(f"/v1/requests/{body['id']}", headers=auth("agent")))
+             .json()["response"] for body in (failing, fine)}
+    assert shown[failing["id"]] is None and shown[fine["id"]]["size"] > 0
+    monkeypatch.setattr(responses, "store", original)
+    assert await responses.build_pending(app.state.sessionmaker, **args) == 1  # left pending
+    assert (await client.get(f"/v1/requests/{failing['id']}", headers=auth("agent"))).json()[
+        "response"]["size"] > 0
