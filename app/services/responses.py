@@ -353,7 +353,8 @@ async def build_pending(
     Their inputs are read in one transaction and the packages stored in another, as
     :func:`ensure_package` does for one: built one by one, each answer's reads and its store
     (two transactions, six queries) cost as much as building its zip. If the batch cannot be
-    stored, each package is stored alone, so one that cannot be held back none of the others.
+    stored, each package is stored alone, so one that cannot be stored holds back none of the
+    others.
     Returns how many were stored; a request whose package cannot be built now is left for
     the next round (or the first download).
     """
