@@ -102,6 +102,10 @@ def _intake(data: RequestCreate, principal: Principal) -> tuple[str, Channel, st
 _LINKED = select(col(Link.system)).where(col(Link.customer_number) == bindparam("customer"))
 # Core, not the ORM: a request's tasks go in as rows, no objects to keep track of
 _INSERT_TASKS = insert(Task.__table__)  # type: ignore[attr-defined]
+# The request too: flushing one new object through the unit of work took a fifth of intake's
+# CPU. Every column is given from the object, made with its defaults, so the row is the same.
+_INSERT_REQUEST = insert(DsrRequest.__table__)  # type: ignore[attr-defined]
+_REQUEST_COLUMNS = tuple(column.key for column in DsrRequest.__table__.columns)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,9 +149,9 @@ async def create_request(
         )
         if existing is not None:
             return Created(existing, None)
-    else:
-        session.add(request)
-        await session.flush()  # before its tasks: the unit of work does not order them by FK
+    else:  # before its tasks (their foreign key)
+        await session.execute(_INSERT_REQUEST, {name: getattr(request, name)
+                                                for name in _REQUEST_COLUMNS})
 
     linked = set(await session.scalars(_LINKED, {"customer": customer}))
     made = [Task.row(request, system, action, now)

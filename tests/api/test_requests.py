@@ -393,3 +393,22 @@ async def test_a_known_operator_is_spelled_as_the_registry_does(client, portal) 
     created = await create(client, portal, {"type": "portability",
                                             "details": {"receiving_operator": " telia "}})
     assert created["details"]["receiving_operator"] == "Telia"
+
+
+async def test_the_stored_request_is_the_one_intake_answered_with(client, agent, app) -> None:  # type: ignore[no-untyped-def]
+    """Intake writes the request as a row (no ORM flush): every column is the object's."""
+    body = agent_body("rectification", identity_verification="bankid", language="en",
+                      details={"changes": {"email": "ny@example.se"}})
+    created = await create(client, agent, body)
+    fetched = (await client.get(f"/v1/requests/{created['id']}", headers=agent)).json()
+    assert fetched == created
+    async with app.state.sessionmaker() as session:
+        stored = await session.get(DsrRequest, uuid.UUID(created["id"]))
+    assert stored is not None
+    assert (stored.type.value, stored.status.value, stored.language.value) == (
+        "rectification", created["status"], "en")
+    assert stored.details == {"changes": {"email": "ny@example.se"}}
+    assert stored.verified_at == stored.received_at == stored.created_at
+    assert (stored.extended_months, stored.answer_pending, stored.audit_seq) == (0, False, 1)
+    chain = (await client.get(f"/v1/requests/{created['id']}/events", headers=agent)).json()
+    assert chain["chain_intact"] is True
