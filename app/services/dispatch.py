@@ -591,16 +591,20 @@ class Dispatcher:
         """Build the answers that are due: all of them when no task is in flight, else those
         whose request became final ``ANSWER_DEFER_S`` ago or earlier; then wake the worker
         when the next one comes due. (Building every answer pending once the first had
-        waited built the fresh ones too, at once, in the middle of the work in flight.)"""
+        waited built the fresh ones too, at once, in the middle of the work in flight.)
+        Building them all, it goes on to a next answer only while nothing is in flight."""
         from app.services.responses import build_pending, next_pending
 
         try:
             while True:
                 before = utcnow() - timedelta(seconds=ANSWER_DEFER_S) if self._running \
                     else None
+                # building them all because nothing was in flight: stop at the next answer
+                # once something is (a lull between claims in a burst is not a quiet spell)
+                idle = (lambda: not self._running) if before is None else None
                 if not await build_pending(self.sessionmaker, connectors=self.connectors,
                                            vault=self.vault, settings=self.settings,
-                                           finished_before=before):
+                                           finished_before=before, keep_going=idle):
                     break
             if before is not None:
                 upcoming = await next_pending(self.sessionmaker, before)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -346,9 +346,12 @@ _NEXT_PENDING = _pending(DsrRequest.finished_at).where(
 async def build_pending(
     sessionmaker: async_sessionmaker[AsyncSession], *, connectors: Mapping[str, Any],
     vault: Vault, settings: Settings, limit: int = 10, finished_before: datetime | None = None,
+    keep_going: Callable[[], bool] | None = None,
 ) -> int:
     """Build the packages of answered requests that have none yet (run by the worker); with
-    ``finished_before``, only of those that became final by then, oldest first.
+    ``finished_before``, only of those that became final by then, oldest first. When
+    ``keep_going()`` turns false, no further zip is started: those built are stored, the rest
+    stay pending.
 
     Their inputs are read in one transaction and the packages stored in another, as
     :func:`ensure_package` does for one: built one by one, each answer's reads and its store
@@ -373,6 +376,8 @@ async def build_pending(
     built: dict[uuid.UUID, BuiltPackage] = {}
     try:
         for request_id, request_inputs in inputs.items():
+            if built and keep_going is not None and not keep_going():
+                break
             package = await _build(request_inputs, request_id, connectors=connectors,
                                    settings=settings)
             if package is not None:

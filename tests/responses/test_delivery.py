@@ -202,3 +202,18 @@ async def test_an_answer_that_cannot_be_stored_holds_back_none_of_the_others(  #
     assert await responses.build_pending(app.state.sessionmaker, **args) == 1  # left pending
     assert (await client.get(f"/v1/requests/{failing['id']}", headers=auth("agent"))).json()[
         "response"]["size"] > 0
+
+
+async def test_building_stops_at_the_next_answer_once_told_to(app, client, portal, auth) -> None:  # type: ignore[no-untyped-def]
+    """The worker builds every answer pending only while nothing is in flight: told to stop,
+    it stores what it built and leaves the rest pending, for the next round."""
+    made = connectors(**access_behaviours())
+    first = await finish(app, client, portal, {"type": "access"}, made)
+    second = await finish(app, client, auth("portal", "C-1002"), {"type": "access"}, made)
+    args = {"connectors": made, "vault": app.state.vault, "settings": app.state.settings}
+    assert await responses.build_pending(app.state.sessionmaker, keep_going=lambda: False,
+                                         **args) == 1
+    shown = [(await client.get(f"/v1/requests/{body['id']}", headers=auth("agent"))).json()[
+        "response"] for body in (first, second)]
+    assert sum(info is not None for info in shown) == 1
+    assert await responses.build_pending(app.state.sessionmaker, **args) == 1
