@@ -23,6 +23,16 @@ from app.services.lifecycle import overdue_clause
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
+# The counts of a scrape, built once. Each is answered from an index that holds every column it
+# reads (migration 0009), so a scrape does not read the tables: with 100,000 requests it read
+# both, 98-108 ms on the event loop on SQLite.
+REQUEST_COUNTS = (sa_select(col(DsrRequest.type), col(DsrRequest.status), func.count())
+                  .group_by(col(DsrRequest.type), col(DsrRequest.status)))
+TASK_COUNTS = (sa_select(col(Task.system), col(Task.status), func.count(),
+                         func.sum(case((col(Task.attempts) > 1, col(Task.attempts) - 1),
+                                       else_=0)))
+               .group_by(col(Task.system), col(Task.status)))
+
 
 class Metrics:
     def __init__(self) -> None:
@@ -55,9 +65,7 @@ class Metrics:
 
     async def render(self, session: AsyncSession) -> bytes:
         self.requests.clear()
-        rows = await session.execute(
-            sa_select(col(DsrRequest.type), col(DsrRequest.status), func.count())
-            .group_by(col(DsrRequest.type), col(DsrRequest.status)))
+        rows = await session.execute(REQUEST_COUNTS)
         for kind, state, count in rows:
             self.requests.labels(type=str(kind.value), status=str(state.value)).set(count)
         overdue = await session.scalar(
@@ -65,10 +73,7 @@ class Metrics:
         self.overdue.set(overdue or 0)
         self.tasks.clear()
         self.retry_attempts.clear()
-        rows = await session.execute(
-            sa_select(col(Task.system), col(Task.status), func.count(),
-                   func.sum(case((col(Task.attempts) > 1, col(Task.attempts) - 1), else_=0)))
-            .group_by(col(Task.system), col(Task.status)))
+        rows = await session.execute(TASK_COUNTS)
         retries: dict[str, int] = {}
         for row in rows:
             system, task_state, count, attempts = cast(tuple[str, Any, int, int | None], tuple(row))

@@ -173,6 +173,7 @@ class DsrRequest(SQLModel, table=True):
         sa.Index("ix_dsr_request_status_due_at", "status", "due_at"),
         sa.Index("ix_dsr_request_created_at_id", "created_at", "id"),
         sa.Index("ix_dsr_request_answer_pending_finished_at", "answer_pending", "finished_at"),
+        sa.Index("ix_dsr_request_type_status", "type", "status"),  # /metrics counts
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -220,7 +221,8 @@ class Task(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("request_id", "system", "action"),
         sa.Index("ix_task_status_next_attempt_at", "status", "next_attempt_at"),
-        sa.Index("ix_task_system_status", "system", "status"),
+        # /metrics counts tasks by system and status with their attempts from this index
+        sa.Index("ix_task_system_status_attempts", "system", "status", "attempts"),
         # per-customer ordering: "is an earlier write at this system still open?" is one
         # index probe, however many tasks the customer has queued (services.dispatch)
         sa.Index("ix_task_customer_number_system_writes_status", "customer_number", "system",
