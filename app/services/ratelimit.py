@@ -13,6 +13,11 @@ than N remain. Otherwise it waits until the oldest leaves the window and asks ag
   partner) and nothing locked: a transaction of a dead connection is rolled back.
 - Within a process the callers queue, and are admitted together as far as the window has room:
   one connection at a time asks the database, once for all of them.
+- A place that frees within ``LEAD_S`` is booked ahead: the call is admitted for the moment the
+  place frees, and its caller sleeps until then. Asking the database only once the place had
+  freed put the asking (a transaction of several round trips, late on a busy machine) between
+  every freed place and the call that took it, and the budget went that much unused each time:
+  0.93-0.95 of Fortnox's ceiling on a slow hour of the benchmark.
 - If the database cannot be asked (it is down, or not migrated), calls fall back to this
   process's own sliding window with the same budget, so they are still paced, never stopped.
 """
@@ -37,6 +42,7 @@ from app.models import RateWindow
 log = logging.getLogger("app.ratelimit")
 
 MARGIN_S = 0.1  # a call may reach the partner a little after it was admitted
+LEAD_S = 0.25  # how far ahead a place that is about to free is booked
 
 
 class SharedRateLimit:
@@ -44,7 +50,7 @@ class SharedRateLimit:
 
     def __init__(
         self, sessionmaker: async_sessionmaker[AsyncSession], key: str, rate: int, per_s: float,
-        *, margin_s: float = MARGIN_S,
+        *, margin_s: float = MARGIN_S, lead_s: float = LEAD_S,
     ) -> None:
         if rate < 1:
             raise ValueError("a rate limit admits at least one call per window")
@@ -52,8 +58,9 @@ class SharedRateLimit:
         self.key = key
         self.rate = rate
         self.window = per_s + margin_s
+        self.lead = lead_s
         self.fallback = SlidingWindowLimiter(rate, per_s, margin_s=margin_s)
-        self._waiting: list[asyncio.Future[float]] = []
+        self._waiting: list[asyncio.Future[tuple[float, float]]] = []
         self._admitter: asyncio.Task[None] | None = None
         self._falling_back = False
 
@@ -64,15 +71,18 @@ class SharedRateLimit:
         The callers waiting in this process are admitted together, as many as the window has
         room for, in one transaction: a connector that makes two calls at once asks the
         database once, not twice in a row."""
-        waiter: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        waiter: asyncio.Future[tuple[float, float]] = asyncio.get_running_loop().create_future()
         self._waiting.append(waiter)
         if self._admitter is None or self._admitter.done():
             self._admitter = asyncio.create_task(self._admit())
         try:
-            return await waiter
+            at, delay = await waiter
         finally:
             if waiter in self._waiting:  # cancelled while waiting: no place is taken
                 self._waiting.remove(waiter)
+        if delay > 0:  # booked ahead: the place frees then
+            await asyncio.sleep(delay)
+        return at
 
     async def _admit(self) -> None:
         while self._waiting:
@@ -84,7 +94,7 @@ class SharedRateLimit:
                                 extra={"limit": self.key, "error_type": type(exc).__name__})
                     self._falling_back = True
                 await self.fallback.acquire()
-                admitted, wait = [time.time()], 0.0
+                admitted, wait = [(time.time(), 0.0)], 0.0
             except BaseException as exc:  # a bug must not leave callers waiting forever
                 for waiter in self._waiting:
                     if not waiter.done():
@@ -95,29 +105,42 @@ class SharedRateLimit:
                 if self._falling_back:
                     log.info("shared rate limit back", extra={"limit": self.key})
                     self._falling_back = False
-            for at in admitted:
+            for admission in admitted:
                 if self._waiting:
                     waiter = self._waiting.pop(0)
                     if not waiter.done():
-                        waiter.set_result(at)
+                        waiter.set_result(admission)
             if self._waiting and wait > 0:
                 await asyncio.sleep(wait)
 
-    async def _try_admit(self, wanted: int) -> tuple[list[float], float]:
-        """(admission times, up to ``wanted``; seconds until the window has room again)."""
+    async def _try_admit(self, wanted: int) -> tuple[list[tuple[float, float]], float]:
+        """(up to ``wanted`` admissions, each (time, seconds until then); seconds until the
+        next place comes within the lead again).
+
+        A call may go at ``t`` if the call ``rate`` places before it went ``window`` or more
+        before ``t``: then no window holds more than ``rate`` calls. Each admission takes the
+        earliest such moment, not before now nor before the last call booked, and is booked
+        if that moment is within ``lead`` of now."""
         async with unit_of_work(self.sessionmaker) as session:
             calls = await self._locked_calls(session)
             now = await _now(session)
-            recent = [t for t in calls if now - t < self.window]
-            admitted = [now] * max(0, min(wanted, self.rate - len(recent)))
+            # only the last ``rate`` calls still in the window decide when the next may go
+            times = sorted(t for t in calls if now - t < self.window)[-self.rate:]
+            admitted: list[tuple[float, float]] = []
+            wait = 0.0
+            while len(admitted) < wanted:
+                at = max(now, times[-1] if times else now,
+                         times[-self.rate] + self.window if len(times) >= self.rate else now)
+                if at - now > self.lead:
+                    wait = max(0.001, at - now - self.lead)
+                    break
+                times.append(at)
+                admitted.append((at, at - now))
             if admitted:
-                recent.extend(admitted)
                 await session.execute(
                     RateWindow.__table__.update()  # type: ignore[attr-defined]
                     .where(RateWindow.__table__.c.key == self.key)  # type: ignore[attr-defined]
-                    .values(calls=recent))
-            full = len(recent) >= self.rate
-            wait = max(0.001, self.window - (now - min(recent))) if full else 0.0
+                    .values(calls=times[-self.rate:]))
             return admitted, wait
 
     async def _locked_calls(self, session: AsyncSession) -> list[float]:

@@ -92,6 +92,20 @@ async def test_one_process_is_held_to_the_budget_through_the_database(
     assert row is not None and 0 < len(row.calls) <= RATE
 
 
+async def test_a_place_about_to_free_is_booked_for_the_moment_it_frees(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """The call after a full window goes exactly when the first call leaves it, not when
+    the database could next be asked: no part of the budget goes unused in between."""
+    from app.services.ratelimit import MARGIN_S
+
+    limiter = SharedRateLimit(sessionmaker, "test-ahead", RATE, PER_S)
+    times = sorted(await admissions(limiter, 2 * RATE))
+    assert_within_budget(times)
+    window = PER_S + MARGIN_S
+    assert all(abs(times[i + RATE] - (times[i] + window)) < 1e-6 for i in range(RATE))
+
+
 async def test_two_limiters_of_one_key_share_one_budget(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
