@@ -5,7 +5,8 @@ processes earn 429s from Fortnox at three times its ceiling. The budget is kept 
 and worker process already meets: the database. One ``rate_window`` row per partner holds the
 times of the calls admitted in the current window; a call is admitted in a short transaction
 that locks the row, drops the times that have left the window, and appends its own if fewer
-than N remain. Otherwise it waits until the oldest leaves the window and asks again.
+than N remain. Otherwise it waits until the oldest is about to leave the window (see
+below) and asks again.
 
 - Times are the database's clock on PostgreSQL (processes on several hosts never disagree
   about a window); on SQLite, where every process is on one host, the host's clock.
