@@ -270,17 +270,12 @@ async def ensure_package(
     if built is None:
         raise NotReady("The response could not be prepared just now; try again shortly.")
     try:
-        async with unit_of_work(sessionmaker) as session:
-            locked = await lock_request(session, request_id)
-            existing = await session.get(ResponsePackage, request_id)
-            package = await _store_locked(session, locked, existing, built, answered_at,
-                                          vault=vault, settings=settings)
+        package = await _store_alone(sessionmaker, request_id, built, answered_at, vault=vault,
+                                     settings=settings)
     finally:
         built.discard()
     if package is None:
         raise NotReady("The request changed while its response was being prepared.")
-    if package is not existing:
-        _stored(package)
     return package
 
 
@@ -312,6 +307,21 @@ async def _store_locked(
         return None
     return await store(session, locked, built, vault=vault,
                        retention_days=settings.response_retention_days)
+
+
+async def _store_alone(
+    sessionmaker: async_sessionmaker[AsyncSession], request_id: uuid.UUID, built: BuiltPackage,
+    answered_at: datetime | None, *, vault: Vault, settings: Settings,
+) -> ResponsePackage | None:
+    """:func:`_store_locked` in a transaction of its own, the request locked first."""
+    async with unit_of_work(sessionmaker) as session:
+        locked = await lock_request(session, request_id)
+        existing = await session.get(ResponsePackage, request_id)
+        package = await _store_locked(session, locked, existing, built, answered_at,
+                                      vault=vault, settings=settings)
+    if package is not None and package is not existing:
+        _stored(package)
+    return package
 
 
 def _stored(package: ResponsePackage) -> None:
@@ -391,20 +401,14 @@ async def build_pending(
         stored = 0
         for request_id, package in built.items():
             try:
-                async with unit_of_work(sessionmaker) as session:
-                    locked = await lock_request(session, request_id)
-                    existing = await session.get(ResponsePackage, request_id)
-                    kept = await _store_locked(session, locked, existing, package,
-                                               answered_at[request_id], vault=vault,
-                                               settings=settings)
+                kept = await _store_alone(sessionmaker, request_id, package,
+                                          answered_at[request_id], vault=vault,
+                                          settings=settings)
             except Exception as exc:  # left pending: the next round tries it again
                 log.error("response package not stored", extra={
                     "dsr_request_id": str(request_id), "error_type": type(exc).__name__})
                 continue
-            if kept is not None:
-                if kept is not existing:
-                    _stored(kept)
-                stored += 1
+            stored += kept is not None
         return stored
     finally:
         for package in built.values():
