@@ -106,6 +106,23 @@ async def test_a_place_about_to_free_is_booked_for_the_moment_it_frees(
     assert all(abs(times[i + RATE] - (times[i] + window)) < 1e-6 for i in range(RATE))
 
 
+async def test_a_backlog_goes_as_an_even_stream_after_a_short_burst(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """One request's calls go at once; a backlog's then go about one every window/rate
+    seconds, never more than the burst together, and still the whole budget in every window
+    (by the window alone they went ``rate`` at a time, then nothing)."""
+    rate = 10
+    limiter = SharedRateLimit(sessionmaker, "test-even", rate, PER_S)
+    assert limiter.burst == 2 and limiter.spacing * rate == pytest.approx(limiter.window)
+    times = sorted(await admissions(limiter, 3 * rate))
+    assert times[1] - times[0] < 1e-6  # the burst: together
+    clumps = [times[i + limiter.burst] - times[i] for i in range(len(times) - limiter.burst)]
+    assert min(clumps) > limiter.spacing - 1e-6, clumps
+    used = [times[i + rate] - times[i] for i in range(len(times) - rate)]
+    assert all(abs(span - limiter.window) < 1e-6 for span in used), used
+
+
 async def test_two_limiters_of_one_key_share_one_budget(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
