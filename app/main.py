@@ -22,6 +22,7 @@ from app.middleware import RequestContextMiddleware
 from app.routers import health, links, requests, responses, webhooks
 from app.runtime import build_runtime
 from app.schemas import PROBLEM_TYPES_TABLE
+from app.services.foreground import Foreground
 from app.services.vault import Vault
 from app.settings import Settings, load_settings
 
@@ -120,7 +121,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with build_runtime(
-            settings, metrics=app.state.metrics, vault=app.state.vault
+            settings, metrics=app.state.metrics, vault=app.state.vault,
+            foreground=app.state.foreground,
         ) as runtime:
             app.state.runtime = runtime
             app.state.engine = runtime.engine
@@ -157,9 +159,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.vault = Vault(settings)
     app.state.metrics = Metrics()
     app.state.log = log
+    app.state.foreground = Foreground()  # the API calls in flight (services.foreground)
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes,
-                       max_header_bytes=settings.max_header_bytes)
+                       max_header_bytes=settings.max_header_bytes,
+                       foreground=app.state.foreground)
     app.include_router(health.router)
     app.include_router(requests.router)
     app.include_router(responses.router)

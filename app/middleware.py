@@ -19,6 +19,7 @@ from app.errors import (
     problem_of,
 )
 from app.logging import request_id_var
+from app.services.foreground import Foreground
 
 log = logging.getLogger("app.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -33,10 +34,12 @@ class RequestContextMiddleware:
     per call. Headers are measured before anything reads them, so a 30 MB bearer token is
     refused in the time it takes to add up lengths, not to decode a token."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_header_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_header_bytes: int,
+                 foreground: Foreground | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_header_bytes = max_header_bytes
+        self.foreground = foreground  # the API calls in flight, which the worker yields to
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,7 +82,11 @@ class RequestContextMiddleware:
                 return message
 
             try:
-                await self.app(scope, limited_receive, send_with_id)
+                if self.foreground is not None and self.foreground.counts(scope["path"]):
+                    with self.foreground.serving():
+                        await self.app(scope, limited_receive, send_with_id)
+                else:
+                    await self.app(scope, limited_receive, send_with_id)
             except BodyTooLarge:
                 await self._too_large(scope, receive, send_with_id)
             except Exception as exc:

@@ -23,6 +23,7 @@ from app.connectors.registry import build_connectors, close_connectors
 from app.db import create_engine, create_sessionmaker
 from app.metrics import Metrics
 from app.services.dispatch import Dispatcher, install_wakeup
+from app.services.foreground import Foreground
 from app.services.notify import Notifier
 from app.services.ratelimit import SharedRateLimit
 from app.services.recorder import Recorder
@@ -61,7 +62,8 @@ class Runtime:
 
 @contextlib.asynccontextmanager
 async def build_runtime(
-    settings: Settings, *, metrics: Metrics | None = None, vault: Vault | None = None
+    settings: Settings, *, metrics: Metrics | None = None, vault: Vault | None = None,
+    foreground: Foreground | None = None,
 ) -> AsyncIterator[Runtime]:
     """Build a process's runtime; on exit stop its worker and close what it opened."""
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size,
@@ -78,7 +80,8 @@ async def build_runtime(
     # one group-commit writer of task outcomes per process: the worker's and the webhooks'
     writer = Recorder(sessionmaker)
     dispatcher = Dispatcher(settings, sessionmaker, connectors, wake=wake, metrics=metrics,
-                            vault=vault, notifier=notifier, answers=answers, writer=writer)
+                            vault=vault, notifier=notifier, answers=answers, writer=writer,
+                            foreground=foreground)
     install_wakeup(sessionmaker, wake, dispatcher.answer_due, blocked=dispatcher.held_back)
     runtime = Runtime(settings, engine, sessionmaker, wake, client, connectors, vault, metrics,
                       dispatcher, writer)

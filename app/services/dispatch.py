@@ -50,6 +50,7 @@ from app.models import (
 )
 from app.services import lifecycle, recorder
 from app.services import tasks as task_service
+from app.services.foreground import Foreground
 from app.services.lifecycle import SYSTEM_ACTOR
 from app.services.notify import Notifier
 from app.services.signals import ANSWER_SIGNAL
@@ -187,6 +188,7 @@ class Dispatcher:
         metrics: Metrics | None = None, vault: Vault | None = None,
         as_of: date | None = None, notifier: Notifier | None = None,
         answers: asyncio.Event | None = None, writer: recorder.Recorder | None = None,
+        foreground: Foreground | None = None,
     ) -> None:
         self.settings = settings
         # Outcomes are written by this process's group-commit recorder (services.recorder).
@@ -212,12 +214,15 @@ class Dispatcher:
         self.blocked: frozenset[tuple[str, str]] | None = None
         self.worker_id = worker_id or f"{socket.gethostname()[:40]}-{uuid.uuid4().hex[:8]}"
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
-        self._slots = asyncio.Semaphore(settings.worker_concurrency)
         self._running: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
         self._builder: asyncio.Task[None] | None = None
         self.notifier = notifier
         self._side_jobs: dict[str, asyncio.Task[Any]] = {}
+        # The API calls this process serves: while it is busy, the worker yields to intake.
+        self.foreground = foreground
+        if foreground is not None:
+            foreground.on_quiet(self._api_quiet)
 
     # -- claiming -------------------------------------------------------------------------------
 
@@ -691,11 +696,15 @@ class Dispatcher:
                 self._start_side_job("retention_sweep", self.retention_sweep)
                 next_sweep = loop.time() + min(SWEEP_CHECK_S,
                                                self.settings.retention_sweep_interval_s)
-            free = self.settings.worker_concurrency - len(self._running)
+            slots = self._slots_now()
+            free = slots - len(self._running)
             batch = []
             # Starved (more due than it could take) with less than a quarter of its slots
             # free, a new request is no reason to claim: _done wakes it when a quarter is.
-            if idle or not self._starved or free >= self._quarter:
+            # With none free (the API is busy: intake first), it waits the same way.
+            if free <= 0:
+                self._starved = True
+            elif idle or not self._starved or free >= max(1, slots // 4):
                 try:
                     batch = await self.claim(free)
                 except Exception as exc:  # database hiccup: log, back off, keep going
@@ -747,6 +756,18 @@ class Dispatcher:
         per request posted meanwhile, made claiming a tenth of a burst's work)."""
         return max(1, self.settings.worker_concurrency // 4)
 
+    def _slots_now(self) -> int:
+        """The tasks this worker may have in flight now: a quarter of its slots while the
+        process's API is busy (intake first, services.foreground), else all of them."""
+        if self.foreground is not None and self.foreground.busy():
+            return self._quarter
+        return self.settings.worker_concurrency
+
+    def _api_quiet(self) -> None:
+        """The API is no longer busy: a worker that had more due than it took claims again."""
+        if self._starved:
+            self.wake.set()
+
     def held_back(self) -> frozenset[tuple[str, str]] | None:
         """What install_wakeup wakes the worker for when a task leaves the queue: the
         (customer, system) pairs the last claim found held back by ordering (None: not known).
@@ -772,8 +793,8 @@ class Dispatcher:
             self.wake.set()  # nothing in flight: the answers waiting can be built now
         # The last claim left due work behind: claim again once a quarter of the slots are
         # free (one claim per freed slot made claiming a tenth of a burst's work).
-        free = self.settings.worker_concurrency - len(self._running)
-        if self._starved and free >= self._quarter:
+        slots = self._slots_now()
+        if self._starved and slots - len(self._running) >= max(1, slots // 4):
             self.wake.set()
 
     async def stop(self, *, grace_s: float = 10.0) -> None:

@@ -335,6 +335,90 @@ async def test_a_starved_worker_claims_when_a_quarter_of_its_slots_are_free(clie
         runner.cancel()
 
 
+async def test_while_the_api_is_busy_the_worker_keeps_a_quarter_of_its_slots_busy(client, agent, app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Intake first: with BUSY API calls in flight, a worker with a backlog runs a quarter of
+    its slots' tasks; when the API is quiet again it is woken (not by its idle poll) and
+    fills them all."""
+    import contextlib
+
+    from app.services import dispatch
+    from app.services.foreground import BUSY, Foreground
+
+    monkeypatch.setattr(dispatch, "IDLE_POLL_S", 3600.0)  # only wake-ups can get it going
+    d = app.state.dispatcher  # the one the commit hooks wake
+    d.settings = make_settings(app.state.settings.database_url, **FAST, worker_concurrency=8)
+    foreground = Foreground()
+    d.foreground = foreground
+    foreground.on_quiet(d._api_quiet)
+    crm = FakeConnector("crm")
+    release = asyncio.Event()
+    in_flight: list[int] = []
+    now = 0
+
+    async def execute(call):  # type: ignore[no-untyped-def]
+        nonlocal now
+        now += 1
+        in_flight.append(now)
+        await release.wait()
+        now -= 1
+        return base.done("ok")
+
+    crm.execute = execute  # type: ignore[method-assign]
+    d.connectors = {"crm": crm}
+    made = [await create(client, agent, agent_body(
+        "erasure", customer_number=f"C-{3100 + n}", identity_verification="bankid"))
+        for n in range(12)]  # one crm task each; more than the worker's slots
+    with contextlib.ExitStack() as api:
+        for _ in range(BUSY):
+            api.enter_context(foreground.serving())
+        runner = asyncio.create_task(d.run())
+        try:
+            for _ in range(100):
+                if in_flight:
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.1)
+            assert max(in_flight) == 2, "a quarter of 8 slots while the API is busy"
+            api.close()  # the API is quiet again
+            for _ in range(200):
+                if now == 8:
+                    break
+                await asyncio.sleep(0.01)
+            assert now == 8, "woken, it fills every slot"
+            release.set()
+            for _ in range(300):
+                rows = [await request_row(app, str(r["id"])) for r in made]
+                if all(r.status.value == "completed" for r in rows):
+                    break
+                await asyncio.sleep(0.02)
+            assert all(r.status.value == "completed" for r in rows)
+        finally:
+            release.set()
+            await d.stop()
+            runner.cancel()
+
+
+async def test_intake_calls_count_as_the_api_being_busy_and_callbacks_do_not(client, portal, app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """What the worker yields to: calls of the API under /v1, while they are served; not the
+    partners' callbacks (the worker's own work), health or the sandbox."""
+    from app.services.foreground import Foreground
+
+    foreground: Foreground = app.state.foreground
+    seen: list[int] = []
+    verify = app.state.verifier.verify
+
+    def watching(token: str):  # type: ignore[no-untyped-def]
+        seen.append(foreground.in_flight)
+        return verify(token)
+
+    monkeypatch.setattr(app.state.verifier, "verify", watching)
+    await create(client, portal, {"type": "access"})
+    assert seen == [1] and foreground.in_flight == 0
+    assert Foreground.counts("/v1/requests") and Foreground.counts("/v1/requests/x/events")
+    assert not any(Foreground.counts(path) for path in (
+        "/v1/webhooks/stadsnat", "/healthz", "/metrics", "/sandbox/crm/customers/1"))
+
+
 @pytest.mark.skipif(BACKEND != "postgresql", reason="row locks with SKIP LOCKED are PostgreSQL's")
 async def test_two_workers_never_run_the_same_task(client, agent, app) -> None:  # type: ignore[no-untyped-def]
     for n in range(30):  # erasures of 30 customers: nothing orders one after another
