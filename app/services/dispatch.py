@@ -67,6 +67,10 @@ SWEEP_CHECK_S = 60.0  # how often a worker asks whether the retention sweep is d
 # request became final: building one took as much CPU as carrying out a request, and took it
 # from the requests in flight. (A download builds one at once, whatever the wait.)
 ANSWER_DEFER_S = 5.0
+# While the worker has a backlog (its last claim took every free slot: more was due than it
+# could take), an answer waits for the backlog to clear, at most this long: the answers are
+# off the path of the requests still to be carried out. A download builds one at once.
+ANSWER_BACKLOG_S = 60.0
 
 
 def backoff_delay(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
@@ -594,7 +598,7 @@ class Dispatcher:
 
     async def build_responses(self) -> None:
         """Build the answers that are due: all of them when no task is in flight, else those
-        whose request became final ``ANSWER_DEFER_S`` ago or earlier; then wake the worker
+        whose request became final ``_answer_wait()`` ago or earlier; then wake the worker
         when the next one comes due. (Building every answer pending once the first had
         waited built the fresh ones too, at once, in the middle of the work in flight.)
         Building them all, it goes on to a next answer only while nothing is in flight."""
@@ -602,11 +606,11 @@ class Dispatcher:
 
         try:
             while True:
-                before = utcnow() - timedelta(seconds=ANSWER_DEFER_S) if self._running \
-                    else None
+                before = utcnow() - timedelta(seconds=self._answer_wait()) \
+                    if self._busy() else None
                 # building them all because nothing was in flight: stop at the next answer
                 # once something is (a lull between claims in a burst is not a quiet spell)
-                idle = (lambda: not self._running) if before is None else None
+                idle = (lambda: not self._busy()) if before is None else None
                 if not await build_pending(self.sessionmaker, connectors=self.connectors,
                                            vault=self.vault, settings=self.settings,
                                            finished_before=before, keep_going=idle):
@@ -688,7 +692,8 @@ class Dispatcher:
                 if self._answers_since is None:
                     self._answers_since = loop.time()
             if idle or (self._answers_since is not None and (
-                    not self._running or loop.time() - self._answers_since >= ANSWER_DEFER_S)):
+                    not self._busy()
+                    or loop.time() - self._answers_since >= self._answer_wait())):
                 self._answers_since = None
                 self._start_builder()
             self._start_side_job("notifications", self.deliver_notifications)
@@ -719,7 +724,7 @@ class Dispatcher:
                 continue  # there may be more due right now
             timeout = IDLE_POLL_S
             if self._answers_since is not None:  # answers put off: build them when due
-                timeout = min(timeout, max(0.0, self._answers_since + ANSWER_DEFER_S
+                timeout = min(timeout, max(0.0, self._answers_since + self._answer_wait()
                                            - loop.time()))
             try:
                 await asyncio.wait_for(self.wake.wait(), timeout=timeout)
@@ -763,6 +768,20 @@ class Dispatcher:
             return self._quarter
         return self.settings.worker_concurrency
 
+    def _busy(self) -> bool:
+        """Tasks in flight, or a backlog: with more due than it could take, a moment with
+        nothing in flight is a lull between claims, not a quiet spell to build answers in
+        (on PostgreSQL, where a claim takes longer, each lull of a burst built one)."""
+        return bool(self._running) or self._starved
+
+    def _answer_wait(self) -> float:
+        """How long an answer waits while tasks are in flight: ``ANSWER_DEFER_S``; while the
+        worker has a backlog, until it clears (``ANSWER_BACKLOG_S`` at most). In a burst the
+        answers of its first requests came due before its last were carried out, and were
+        built among them: more of them the slower the machine, and each as costly as a
+        request."""
+        return ANSWER_BACKLOG_S if self._starved else ANSWER_DEFER_S
+
     def _api_quiet(self) -> None:
         """The API is no longer busy: a worker that had more due than it took claims again."""
         if self._starved:
@@ -782,7 +801,7 @@ class Dispatcher:
         whichever comes first. Not a reason to claim: waking the worker (and so a claim) on
         every request that became final kept a burst's claims small."""
         self.answers.set()
-        if not self._running:
+        if not self._busy():
             self.wake.set()
         else:
             self._answers_put_off(utcnow())

@@ -30,6 +30,14 @@ async def package_of(app, request_id: str) -> ResponsePackage | None:  # type: i
         return await session.get(ResponsePackage, uuid.UUID(request_id))
 
 
+async def completed(app, request_id: str) -> bool:  # type: ignore[no-untyped-def]
+    return (await request_row(app, request_id)).status.value == "completed"
+
+
+async def built(app, request_id: str) -> bool:  # type: ignore[no-untyped-def]
+    return await package_of(app, request_id) is not None
+
+
 async def until(check, timeout_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
     deadline = asyncio.get_running_loop().time() + timeout_s
     while not await check():
@@ -53,14 +61,11 @@ async def quick_and_slow(client, agent, app, slow_s: float):  # type: ignore[no-
 async def test_an_answer_waits_while_other_tasks_are_in_flight(client, agent, app) -> None:  # type: ignore[no-untyped-def]
     quick, slow, d, worker = await quick_and_slow(client, agent, app, slow_s=1.0)
     try:
-        async def completed(request_id: str) -> bool:
-            return (await request_row(app, request_id)).status.value == "completed"
-
-        await until(lambda: completed(quick["id"]))
+        await until(lambda: completed(app, quick["id"]))
         await asyncio.sleep(0.3)
-        assert not await completed(slow["id"])  # still in flight at stadsnät
+        assert not await completed(app, slow["id"])  # still in flight at stadsnät
         assert await package_of(app, quick["id"]) is None
-        await until(lambda: completed(slow["id"]))
+        await until(lambda: completed(app, slow["id"]))
 
         async def both_built() -> bool:
             return all([await package_of(app, r["id"]) for r in (quick, slow)])
@@ -75,10 +80,7 @@ async def test_answers_are_not_put_off_for_ever(client, agent, app, monkeypatch)
     monkeypatch.setattr(dispatch, "ANSWER_DEFER_S", 0.2)
     quick, slow, d, worker = await quick_and_slow(client, agent, app, slow_s=2.0)
     try:
-        async def built() -> bool:
-            return await package_of(app, quick["id"]) is not None
-
-        await until(built, timeout_s=1.8)  # while C-1002's task is still in flight
+        await until(lambda: built(app, quick["id"]), timeout_s=1.8)  # C-1002's still in flight
         assert (await request_row(app, slow["id"])).status.value == "in_progress"
     finally:
         await d.stop()
@@ -144,21 +146,55 @@ async def test_while_tasks_are_in_flight_only_the_answers_that_have_waited_are_b
     monkeypatch.setattr(dispatch, "ANSWER_DEFER_S", 1.0)
     first, slow, d, worker = await quick_and_slow(client, agent, app, slow_s=4.0)
     try:
-        async def completed(request_id: str) -> bool:
-            return (await request_row(app, request_id)).status.value == "completed"
-
-        async def built(request_id: str) -> bool:
-            return await package_of(app, request_id) is not None
-
-        await until(lambda: completed(first["id"]))
+        await until(lambda: completed(app, first["id"]))
         await asyncio.sleep(0.5)
         second = await create(client, agent, agent_body("access",
                                                          identity_verification="bankid"))
-        await until(lambda: completed(second["id"]))
-        await until(lambda: built(first["id"]), timeout_s=1.5)
-        assert not await built(second["id"])  # it became final about half a second later
-        await until(lambda: built(second["id"]), timeout_s=1.5)
+        await until(lambda: completed(app, second["id"]))
+        await until(lambda: built(app, first["id"]), timeout_s=1.5)
+        assert not await built(app, second["id"])  # it became final about half a second later
+        await until(lambda: built(app, second["id"]), timeout_s=1.5)
         assert (await request_row(app, slow["id"])).status.value == "in_progress"
+    finally:
+        await d.stop()
+        worker.cancel()
+
+
+async def test_while_the_worker_has_a_backlog_answers_wait_for_it_to_clear(  # type: ignore[no-untyped-def]
+    client, agent, app, monkeypatch,
+) -> None:
+    """More due than the worker has slots for: an answer that has waited ANSWER_DEFER_S is
+    not built among the requests still to be carried out, but once they are (or after
+    ANSWER_BACKLOG_S)."""
+    from tests.conftest import make_settings
+
+    monkeypatch.setattr(dispatch, "ANSWER_DEFER_S", 0.2)
+    monkeypatch.setattr(dispatch, "ANSWER_BACKLOG_S", 3600.0)
+    connectors = fakes()
+    crm = connectors["crm"]
+    plain = crm.execute
+
+    async def execute(call):  # type: ignore[no-untyped-def]
+        if call.request_type.value == "erasure":
+            await asyncio.sleep(0.6)
+        return await plain(call)
+
+    crm.execute = execute  # type: ignore[method-assign]
+    d = worker_of(app, connectors)
+    d.settings = make_settings(app.state.settings.database_url, worker_concurrency=2)
+    quick = await create(client, agent, agent_body("access", identity_verification="bankid"))
+    backlog = [await create(client, agent, agent_body(
+        "erasure", customer_number=f"C-{3200 + n}", identity_verification="bankid"))
+        for n in range(6)]  # one crm task each, 0.6 s: three rounds of two slots
+    worker = asyncio.create_task(d.run())
+    try:
+        await until(lambda: completed(app, quick["id"]))
+        await asyncio.sleep(0.7)  # more than ANSWER_DEFER_S; the backlog is still there
+        assert not await completed(app, backlog[-1]["id"])
+        assert not await built(app, quick["id"])
+        for made in backlog:
+            await until(lambda made=made: completed(app, made["id"]))
+        await until(lambda: built(app, quick["id"]), timeout_s=1.0)
     finally:
         await d.stop()
         worker.cancel()
