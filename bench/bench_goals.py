@@ -126,9 +126,9 @@ def burst(backend: str, *, total: int, clients: int) -> Burst:
     the completion check (``/metrics``, every ``BURST_POLL_S``) neither delays the figure
     nor takes much of the core it measures: polled every 50 ms it took 6% of it. The
     answers are built after their requests complete (while tasks are in flight, each once it
-    has waited ``ANSWER_DEFER_S``), so how many were built within the burst and when the
-    last one was are printed beside it: a burst long enough (``--burst 1000``) is a
-    sustained load, with the answers built along."""
+    has waited ``ANSWER_DEFER_S``; while the worker has a backlog, once it has cleared, at
+    most ``ANSWER_BACKLOG_S`` later), so how many were built within the burst, when the
+    last one was, and the rate of requests with their answers are printed beside it."""
     portal = bearer("portal", "C-1001")
     with serve(backend, LIFTED) as service, service.client() as client:
         one_request(Api(client), portal, 0.01)  # warm-up
@@ -350,7 +350,9 @@ def main() -> None:
                               f"{args.burst} requests, {args.clients} clients, limits lifted, "
                               f"{run.errors} errors; dsr serve used {run.cpu_ms:.1f} ms of CPU "
                               f"per request; {run.answers_during} answers built within the "
-                              f"burst, the last {run.answers_s:.1f} s after the first POST"))
+                              f"burst, the last {run.answers_s:.1f} s after the first POST "
+                              f"({args.burst / run.answers_s:.1f} requests/s with their "
+                              "answers)"))
     if "intake" in wanted:
         posts, health = intake(args.backend, clients=args.clients, seconds=args.seconds)
         figures.append(Figure("4 POST /v1/requests / GET /healthz throughput", posts / health,
