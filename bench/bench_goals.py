@@ -315,7 +315,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16, help="figures 3 and 4's clients")
     parser.add_argument("--seconds", type=float, default=5.0, help="figure 4's time per call")
     parser.add_argument("--tasks", type=int, default=1000, help="figure 5's Fortnox backlog")
-    parser.add_argument("--measure-s", type=float, default=30.0,
+    parser.add_argument("--measure-s", type=float, default=60.0,
                         help="figure 5's measuring time")
     parser.add_argument("--rows", type=int, default=1_000_000, help="figure 6's rows")
     parser.add_argument("--poll-ms", type=float, default=50.0,
