@@ -51,14 +51,17 @@ def serve(host: str | None, port: int | None) -> None:
     from app.logging import configure_logging
     from app.main import create_app
     from app.migrate import upgrade
+    from app.runtime import tune_gc
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = _settings(**overrides)
     _bindable(settings, settings.host)
     configure_logging(settings.log_level)
     upgrade(settings.database_url)
+    app = create_app(settings)
+    tune_gc()
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, access_log=False,
+        app, host=settings.host, port=settings.port, access_log=False,
         log_config=None, proxy_headers=False, server_header=False,
     )
 
@@ -72,10 +75,11 @@ def worker(metrics_port: int | None) -> None:
     import signal
 
     from app.logging import configure_logging
-    from app.runtime import run_worker_process
+    from app.runtime import run_worker_process, tune_gc
 
     settings = _settings()
     configure_logging(settings.log_level)
+    tune_gc()
 
     async def _main() -> None:
         stop = asyncio.Event()

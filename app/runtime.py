@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -29,6 +30,27 @@ from app.services.ratelimit import SharedRateLimit
 from app.services.recorder import Recorder
 from app.services.vault import Vault
 from app.settings import Settings
+
+# A young collection every this many new objects (Python's default is 700). See tune_gc.
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def tune_gc() -> None:
+    """The garbage collector of a long-running process (``dsr serve``, ``dsr worker``), set
+    once everything loaded at start-up exists.
+
+    Those objects (modules, mappers, schemas, the app, the sandbox's seed) live as long as the
+    process: frozen, no collection looks at them again. And the young generation is collected
+    every 10,000 new objects rather than 700: a request makes thousands (ORM objects, HTTP
+    exchanges), nearly all freed by reference counting at once. In a burst of 200 requests
+    (SQLite, three runs interleaved) the collector took 309-330 ms of CPU in about 370
+    collections, two of them full, each pausing the event loop 86-98 ms, and the burst ran at
+    38.5-38.8/s; tuned, 53-56 ms in 12 collections, pauses of at most 15 ms, 43.3-45.4/s. (A
+    young threshold of 50,000 left a middle collection of 80 ms.)"""
+    gc.collect()
+    gc.freeze()
+    _young, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 @dataclass

@@ -391,3 +391,23 @@ def test_the_counts_of_a_scrape_read_indexes_not_tables(tmp_path) -> None:  # ty
         plan = " ".join(str(row[-1]) for row in db.execute(f"EXPLAIN QUERY PLAN {sql}"))
         assert "USING COVERING INDEX" in plan, plan
     db.close()
+
+
+def test_a_long_running_process_freezes_what_start_up_made_and_collects_young_objects_less_often(
+) -> None:
+    """``dsr serve`` and ``dsr worker`` tune the collector once started (app.runtime.tune_gc):
+    the start-up objects are never scanned again, and young collections come every 10,000
+    new objects instead of 700."""
+    import gc
+
+    from app.runtime import GC_YOUNG_THRESHOLD, tune_gc
+
+    before = gc.get_threshold()
+    try:
+        tune_gc()
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, *before[1:])
+        assert before[0] < GC_YOUNG_THRESHOLD
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
