@@ -798,8 +798,9 @@ class Dispatcher:
     def answer_due(self) -> None:
         """A request became final (its transaction committed): build its answer now if no
         task is in flight, else when the last one ends or ``ANSWER_DEFER_S`` from now,
-        whichever comes first. Not a reason to claim: waking the worker (and so a claim) on
-        every request that became final kept a burst's claims small."""
+        whichever comes first (with a backlog, once it clears: ``_answer_wait``). Not a
+        reason to claim: waking the worker (and so a claim) on every request that became
+        final kept a burst's claims small."""
         self.answers.set()
         if not self._busy():
             self.wake.set()
