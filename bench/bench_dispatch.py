@@ -16,10 +16,13 @@ Prints figures; asserts nothing about time. See bench/README.md.
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +42,30 @@ from tests.e2e.service import (  # noqa: E402
 )
 
 REQUEST_TIMEOUT_S = 120.0
+
+
+@contextmanager
+def bench_service(backend: str, env: dict[str, str]) -> Iterator[Service]:
+    """``dsr serve`` on a fresh database (``env``: its ``DSR_*`` settings beside the service's
+    defaults) in a scratch directory that is removed afterwards: each run used to leave its
+    database and log behind (a session of runs left 194 directories, 826 MB). A run that
+    fails keeps its directory, and says where, for the service's log."""
+    workdir = scratch_dir("dsr-bench-")
+    finished = False
+    try:
+        with fresh_database(backend, workdir) as url:
+            service = Service(url, workdir, base_env={}, env=env)
+            service.start()
+            try:
+                yield service
+            finally:
+                service.stop()
+        finished = True
+    finally:
+        if finished:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(f"the service's database and log are kept in {workdir}", file=sys.stderr)
 
 
 @dataclass
@@ -89,31 +116,24 @@ def recorded_latency(request: dict[str, Any]) -> float:
 
 
 def scenario(backend: str, *, delay_ms: int, requests: int, poll_s: float) -> Run:
-    workdir = scratch_dir("dsr-bench-")
     run = Run(delay_ms)
-    with fresh_database(backend, workdir) as url:
-        # base_env={}: the service's own defaults (no faults, so retries never come into play)
-        service = Service(url, workdir, base_env={},
-                          env={"DSR_SANDBOX_DELAY_MS": str(delay_ms), "DSR_LOG_LEVEL": "WARNING"})
-        service.start()
-        try:
-            with service.client() as client:
-                api, portal = Api(client), bearer("portal", "C-1001")
-                # Warm-up: connections, the Fortnox OAuth token, first-use code paths.
-                run.cold_s, _ = one_request(api, portal, poll_s)
-                for _ in range(requests):
-                    seconds, request = one_request(api, portal, poll_s)
-                    run.seconds.append(seconds)
-                    created = _ts(request["created_at"])
-                    run.server_seconds.append(
-                        (_ts(request["finished_at"]) - created).total_seconds())
-                    for task in request["tasks"]:
-                        run.system_seconds[task["system"]].append(
-                            (_ts(task["updated_at"]) - created).total_seconds())
-                        if task["attempts"] > 1:
-                            run.retried[task["system"]] += 1
-        finally:
-            service.stop()
+    # the service's own defaults (no faults, so retries never come into play)
+    with bench_service(backend, {"DSR_SANDBOX_DELAY_MS": str(delay_ms),
+                                 "DSR_LOG_LEVEL": "WARNING"}) as service, \
+            service.client() as client:
+        api, portal = Api(client), bearer("portal", "C-1001")
+        # Warm-up: connections, the Fortnox OAuth token, first-use code paths.
+        run.cold_s, _ = one_request(api, portal, poll_s)
+        for _ in range(requests):
+            seconds, request = one_request(api, portal, poll_s)
+            run.seconds.append(seconds)
+            created = _ts(request["created_at"])
+            run.server_seconds.append((_ts(request["finished_at"]) - created).total_seconds())
+            for task in request["tasks"]:
+                run.system_seconds[task["system"]].append(
+                    (_ts(task["updated_at"]) - created).total_seconds())
+                if task["attempts"] > 1:
+                    run.retried[task["system"]] += 1
     return run
 
 

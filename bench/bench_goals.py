@@ -30,15 +30,13 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: make ``app``, ``bench`` and ``tests`` importable
 
-from bench.bench_dispatch import one_request, recorded_latency  # noqa: E402
+from bench.bench_dispatch import bench_service, one_request, recorded_latency  # noqa: E402
 from tests.e2e.service import (  # noqa: E402
     E2E_JWT_SECRET,
     Api,
     Service,
     ServiceError,
     bearer,
-    fresh_database,
-    scratch_dir,
 )
 
 LIFTED = {"DSR_SANDBOX_FORTNOX_RATE": "0", "DSR_FORTNOX_RATE": ""}  # partner rate limits off
@@ -57,14 +55,8 @@ class Figure:
 
 @contextmanager
 def serve(backend: str, env: dict[str, str]) -> Iterator[Service]:
-    workdir = scratch_dir("dsr-bench-")
-    with fresh_database(backend, workdir) as url:
-        service = Service(url, workdir, base_env={}, env={**QUIET, **env})
-        service.start()
-        try:
-            yield service
-        finally:
-            service.stop()
+    with bench_service(backend, {**QUIET, **env}) as service:
+        yield service
 
 
 # -- 1 and 2: one request at a time ----------------------------------------------------------
