@@ -1,4 +1,5 @@
-"""Answers are built when no task is in flight (or once they have waited ANSWER_DEFER_S).
+"""Answers are built when no task is in flight (or once they have waited ANSWER_DEFER_S;
+while the worker has a backlog, once it has cleared, ANSWER_BACKLOG_S at most).
 
 Building an answer takes as much CPU as carrying out a request; built while other requests'
 tasks are in flight, it took that time from them. A download still builds one on demand.
