@@ -73,6 +73,13 @@ ANSWER_DEFER_S = 5.0
 ANSWER_BACKLOG_S = 60.0
 
 
+def _claim_again(slots: int) -> int:
+    """Free slots (of ``slots`` usable now) that make a starved worker claim again: a quarter
+    (one claim per freed slot, or per request posted meanwhile, made claiming a tenth of a
+    burst's work)."""
+    return max(1, slots // 4)
+
+
 def backoff_delay(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
     """Exponential backoff with "equal jitter": half fixed, half random, capped."""
     ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
@@ -709,7 +716,7 @@ class Dispatcher:
             # With none free (the API is busy: intake first), it waits the same way.
             if free <= 0:
                 self._starved = True
-            elif idle or not self._starved or free >= max(1, slots // 4):
+            elif idle or not self._starved or free >= _claim_again(slots):
                 try:
                     batch = await self.claim(free)
                 except Exception as exc:  # database hiccup: log, back off, keep going
@@ -757,9 +764,8 @@ class Dispatcher:
 
     @property
     def _quarter(self) -> int:
-        """Free slots that make a starved worker claim again (one claim per freed slot, or
-        per request posted meanwhile, made claiming a tenth of a burst's work)."""
-        return max(1, self.settings.worker_concurrency // 4)
+        """A quarter of the worker's slots: all it may use while the API is busy."""
+        return _claim_again(self.settings.worker_concurrency)
 
     def _slots_now(self) -> int:
         """The tasks this worker may have in flight now: a quarter of its slots while the
@@ -814,7 +820,7 @@ class Dispatcher:
         # The last claim left due work behind: claim again once a quarter of the slots are
         # free (one claim per freed slot made claiming a tenth of a burst's work).
         slots = self._slots_now()
-        if self._starved and slots - len(self._running) >= max(1, slots // 4):
+        if self._starved and slots - len(self._running) >= _claim_again(slots):
             self.wake.set()
 
     async def stop(self, *, grace_s: float = 10.0) -> None:
