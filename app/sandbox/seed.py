@@ -7,7 +7,10 @@ PTS reserves for fiction (070-174 06 05 to 070-174 06 99). Dates are relative to
 seeding so that "ended two months ago" and "IP log younger than 24 h" stay true whenever the
 sandbox starts.
 
-:data:`DEMO_LINKS` is what the service registers as the customers' pseudonymous links.
+:data:`DEMO_LINKS` is what the service registers as the customers' pseudonymous links: the
+links table is the record of who holds a customer's data, so every system that holds some has
+one, the installation company too (keyed by the installation order's id, which the register's
+``installation_orders`` names).
 """
 
 from __future__ import annotations
@@ -38,11 +41,12 @@ from app.sandbox.models import (
 )
 
 OPERATOR = "Connect2IP"
+INSTALLATION_ORDER = "ORD-88001"  # C-1001's installation, by Växjö Fiberinstallation AB
 
 DEMO_LINKS: dict[str, dict[str, str]] = {
     "C-1001": {
         "crm": "C-1001", "stadsnat": "SN-440017", "fortnox": "1001", "snpac": "+46470123456",
-        "eniro": "HIT-7K2P9Q",
+        "eniro": "HIT-7K2P9Q", "installer": INSTALLATION_ORDER,
     },
     "C-1002": {"crm": "C-1002", "stadsnat": "SN-440233", "fortnox": "1002"},
     "C-1003": {"crm": "C-1003", "fortnox": "1003"},
@@ -233,7 +237,7 @@ def _contacts(
         found["email_log"] = []
     if installer:
         found["installation_orders"] = [
-            {"order_id": "ORD-88001", "installer": installer, "at": iso(started)}]
+            {"order_id": INSTALLATION_ORDER, "installer": installer, "at": iso(started)}]
     return found
 
 

@@ -1,4 +1,7 @@
-"""Every right, carried out by a real ``dsr serve`` in every sandbox partner over HTTP."""
+"""Every right, carried out by a real ``dsr serve`` in every sandbox partner over HTTP.
+
+C-1001's installation company has no API: its tasks are manual, and the agent's part is
+played by :func:`tests.e2e.installer.finish`."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import re
 import time
 from typing import Any
 
+from tests.e2e.installer import finish
 from tests.e2e.service import (
     TERMINAL_TASK,
     Api,
@@ -17,20 +21,22 @@ from tests.e2e.service import (
 )
 
 ALL_PARTNERS = ("crm", "stadsnat", "fortnox", "snpac", "eniro")
+# C-1001's installation order (ORD-88001) makes the installation company a recipient too.
+WITH_INSTALLER = (*ALL_PARTNERS, "installer")
 
 # (body, the (system, action) pairs C-1001's request must be carried out as)
 RIGHTS: dict[str, tuple[dict[str, Any], set[tuple[str, str]]]] = {
-    "access": ({"type": "access"}, {(s, "export") for s in ALL_PARTNERS}),
+    "access": ({"type": "access"}, {(s, "export") for s in WITH_INSTALLER}),
     "erasure": ({"type": "erasure"}, {("crm", "erase"), ("stadsnat", "erase"),
                                       ("fortnox", "erase"), ("snpac", "erase"),
-                                      ("eniro", "unlist")}),
+                                      ("eniro", "unlist"), ("installer", "erase")}),
     "rectification": (
         {"type": "rectification", "details": {"changes": {"address": "Storgatan 1"}}},
         # snpac holds no address, so it is not asked
         {("crm", "rectify"), ("stadsnat", "rectify"), ("fortnox", "rectify"),
-         ("eniro", "rectify")}),
+         ("eniro", "rectify"), ("installer", "rectify")}),
     "restriction": ({"type": "restriction", "details": {"grounds": "accuracy_contested"}},
-                    {(s, "restrict") for s in ALL_PARTNERS}),
+                    {(s, "restrict") for s in WITH_INSTALLER}),
     "objection": ({"type": "objection", "details": {"processing": "direct_marketing",
                                                     "unlist": True}},
                   {("crm", "stop_marketing"), ("eniro", "unlist")}),
@@ -43,14 +49,14 @@ def test_all_six_rights_complete_in_every_system(api: Api, portal: dict[str, str
     # Access first, on the untouched demo data (an erasure or objection running alongside
     # would race it for the directory listing); then the other five at once.
     created = {"access": api.create(RIGHTS["access"][0], portal)}
-    final = api.wait_for([created["access"]["id"]], completed)
+    final = finish(api, [created["access"]["id"]])
     created.update({kind: api.create(body, portal)
                     for kind, (body, _) in RIGHTS.items() if kind != "access"})
     for kind, request in created.items():
         assert request["customer_number"] == "C-1001"
         assert request["identity_verification"] == "bankid", kind  # the portal used BankID
 
-    final.update(api.wait_for([r["id"] for r in created.values()], completed))
+    final.update(finish(api, [r["id"] for r in created.values()]))
 
     for kind, request in created.items():
         result = final[request["id"]]
@@ -115,7 +121,7 @@ def test_agent_request_waits_for_identity_verification(api: Api, portal: dict[st
 
     # Proof that the worker is running meanwhile: another request goes all the way through.
     other = api.create({"type": "access"}, portal)
-    api.wait_for([other["id"]], completed)
+    finish(api, [other["id"]])
     # ... and a little longer than the worker's idle poll (2 s), so an unwoken worker has
     # looked at the queue at least once more without any new work arriving.
     time.sleep(2.5)
@@ -128,8 +134,8 @@ def test_agent_request_waits_for_identity_verification(api: Api, portal: dict[st
     assert verified["status"] == "in_progress"
     assert verified["identity_verification"] == "bankid"
 
-    final = api.wait_for([waiting["id"]], completed)[waiting["id"]]
-    assert {t["system"] for t in final["tasks"]} == set(ALL_PARTNERS)
+    final = finish(api, [waiting["id"]])[waiting["id"]]
+    assert {t["system"] for t in final["tasks"]} == set(WITH_INSTALLER)
     # done or no_data: other tests in this module may have erased C-1001's listing already
     assert all(t["status"] in TERMINAL_TASK and t["attempts"] == 1
                for t in final["tasks"]), describe(final)

@@ -22,10 +22,19 @@ def test_demo_links_point_at_seeded_records(state: SandboxState) -> None:
     stores: dict[str, Mapping[str, object]] = {"crm": state.crm, "fortnox": state.fortnox_customers, "stadsnat": state.stadsnat,
               "snpac": state.snpac, "eniro": state.eniro}
     assert set(DEMO_LINKS) == {"C-1001", "C-1002", "C-1003", "C-1004"}
-    for links in DEMO_LINKS.values():
+    for customer, links in DEMO_LINKS.items():
+        orders = {o["order_id"] for o in state.crm[customer].installation_orders}
         for system, link in links.items():
-            assert link in stores[system], (system, link)
-    assert set(DEMO_LINKS["C-1001"]) == {"crm", "stadsnat", "fortnox", "snpac", "eniro"}
+            if system == "installer":  # no API: the order is in the register
+                assert link in orders, (customer, link)
+            else:
+                assert link in stores[system], (system, link)
+        # the links table is the record of who holds the data: an installation company
+        # that had an order has a link, so erasure and rectification reach it (art. 19)
+        assert (links.get("installer") in orders) == bool(orders), customer
+    assert set(DEMO_LINKS["C-1001"]) == {"crm", "stadsnat", "fortnox", "snpac", "eniro",
+                                         "installer"}
+    assert DEMO_LINKS["C-1001"]["installer"] == "ORD-88001"
     assert set(DEMO_LINKS["C-1002"]) == {"crm", "stadsnat", "fortnox"}
     assert set(DEMO_LINKS["C-1003"]) == {"crm", "fortnox"}
     assert set(DEMO_LINKS["C-1004"]) == {"crm"}
