@@ -26,16 +26,17 @@ from app.connectors.base import (
     done,
     manual,
     no_data,
-    retained,
 )
 from app.connectors.common import (
     bearer,
     json_object,
     parse_retained,
     refuse_with_code,
+    safe_code,
     safe_text,
 )
 from app.errors import PermanentError
+from app.models import TaskStatus
 from app.settings import Settings
 
 PAGE_SIZE = 1000  # the register's largest page
@@ -164,31 +165,50 @@ class CrmConnector:
         if response.status_code == 404:
             return no_data()
         return self._erasure_outcome(self._ok(response), "Erased from the customer register",
-                                     "nothing", "Kept by law")
+                                     "nothing", "crm_erased")
 
     def _erasure_outcome(
-        self, body: dict[str, Any], done_text: str, none_text: str, kept_text: str
+        self, body: dict[str, Any], done_text: str, none_text: str, code: str
     ) -> Outcome:
-        """An erasure answer (``erased`` categories, ``retained`` items) as an Outcome."""
+        """An erasure answer (``erased`` categories, ``retained`` items) as an Outcome.
+
+        The register lists everything it keeps, with its basis, so the summary says "kept"
+        and names the basis of each item: data kept while the contract runs is not kept by law.
+        ``params.erased`` are the codes of the categories erased (the answer words them)."""
         erased, kept = body.get("erased", []), body.get("retained", [])
-        if not isinstance(erased, list) or not isinstance(kept, list):
+        codes = body.get("erased_codes", [])
+        if not isinstance(erased, list) or not isinstance(kept, list) \
+                or not isinstance(codes, list):
             raise PermanentError("crm answered the erasure with an unexpected body")
         items = [parse_retained(item, self.system) for item in kept]
+        params = {"erased": [c for c in (safe_code(c) for c in codes) if c]}
         summary = f"{done_text}: " + (
             ", ".join(safe_text(c, "?") for c in erased) or none_text) + "."
-        if items:
-            listed = ", ".join(
-                item.category + (f" (until {item.until})" if item.until else "") for item in items)
-            return retained(f"{summary} {kept_text}: {listed}.", items)
-        return done(summary)
+        if not items:
+            return Outcome(TaskStatus.done, summary, code=code, params=params)
+        listed = "; ".join(
+            f"{item.category} ({item.basis_code or item.basis}, "
+            + (f"until {item.until})" if item.until else "no end date yet)")
+            for item in items)
+        return Outcome(TaskStatus.retained, f"{summary} Kept: {listed}.", retained=tuple(items),
+                       code=code, params=params)
 
     async def _erase_retained(self, call: Call) -> Outcome:
-        """The deferred erasure: what was kept by law and whose time has run out."""
-        response = await self._send("POST", self._path(call) + "/erase-retained", call)
+        """The deferred erasure: what was kept until a date that has now passed.
+
+        A task that keeps something with a later date runs again then, under the same task
+        id: each run is its own write, keyed by the date it is due for (the earliest ``until``
+        of the items it was scheduled with), so the register does not answer a later run with
+        an earlier one's answer."""
+        dates = sorted(str(item["until"]) for item in call.params.get("items") or []
+                       if isinstance(item, dict) and item.get("until"))
+        key = {"Idempotency-Key": f"{call.idempotency_key}:{dates[0]}"} if dates else {}
+        response = await self._send("POST", self._path(call) + "/erase-retained", call,
+                                    headers=key)
         if response.status_code == 404:
             return no_data("The register no longer holds the customer.")
         return self._erasure_outcome(self._ok(response), "Deferred erasure in the customer "
-                                     "register", "nothing was due yet", "Still kept by law")
+                                     "register", "nothing was due yet", "crm_deferred")
 
     async def _lift_restriction(self, call: Call) -> Outcome:
         response = await self._send("POST", self._path(call) + "/lift-restriction", call)
@@ -266,10 +286,11 @@ class CrmConnector:
     async def _send(
         self, method: str, path: str, call: Call, *, json: Any = None,
         params: dict[str, Any] | None = None, allow: Any = (),
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         return await self.egress.request(
-            method, path, call=call, json=json, params=params, headers=self.headers, allow=allow
-        )
+            method, path, call=call, json=json, params=params,
+            headers={**self.headers, **(headers or {})}, allow=allow)
 
     def _ok(self, response: httpx.Response) -> dict[str, Any]:
         if response.status_code != 200:

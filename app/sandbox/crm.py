@@ -1,7 +1,9 @@
 """The own customer register (first-party): answers at once, after the configured delay.
 
-It applies the erasure rules the company has decided (docs/partners.md): an active contract
-keeps what delivering it needs, an ended contract keeps only accounting data. Mutations honour
+It applies the erasure rules the company has decided (:mod:`app.sandbox.erasure`, with the
+reasoning per category): an active contract keeps what delivering and billing it needs, an
+ended contract what a law or an unpaid invoice needs; everything else goes, and what is kept
+is listed with its basis and the last day it is kept. Mutations honour
 ``Idempotency-Key`` so a retried call is applied once. Rectification answers with masked
 previous values only: the full old value is personal data the service has no need for.
 """
@@ -17,6 +19,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 
+from app.sandbox.erasure import (
+    ACCOUNTING_BASIS,
+    CONTRACT_BASIS,
+    RECTIFIABLE,
+    erase,
+    erase_retained,
+)
 from app.sandbox.faults import gate
 from app.sandbox.http import (
     Answer,
@@ -31,11 +40,11 @@ from app.sandbox.models import Address, CallRecord, CrmCustomer, iso
 from app.sandbox.seed import GeneratedCallHistory
 from app.sandbox.state import SandboxState
 
+# The bases are the rules' (app.sandbox.erasure); named here too for the register's callers.
+__all__ = ["ACCOUNTING_BASIS", "CONTRACT_BASIS", "build_router", "erase", "erase_retained",
+           "mask", "record", "rectify"]
+
 SYSTEM = "crm"
-CONTRACT_BASIS = "GDPR art. 6(1)(b): the contract is in force, so no art. 17(1) ground applies"
-CLAIM_BASIS = "GDPR art. 17(3)(e): an unpaid invoice is a legal claim; kept until it is paid"
-ACCOUNTING_BASIS = "Bokföringslagen (1999:1078) 7 kap. 2 §; GDPR art. 17(3)(b)"
-RECTIFIABLE = ("name", "address", "postal_code", "city", "email", "phone")
 MAX_PAGE = 1000
 LOCK_AFTER = timedelta(days=183)  # the policy locks a departed customer's data after 6 months
 
@@ -62,14 +71,6 @@ def mask(field: str, value: str | None) -> str | None:
     if field == "phone":
         return "***" + value[-2:]
     return " ".join(word[:1] + "***" for word in value.split())
-
-
-def accounting_until(customer: CrmCustomer) -> str | None:
-    """31 December of the seventh year after the latest invoice's (calendar) fiscal year."""
-    if not customer.billing:
-        return None
-    latest = max(record.invoice_date.year for record in customer.billing)
-    return f"{latest + 7}-12-31"
 
 
 def record(customer: CrmCustomer, now: datetime) -> dict[str, Any]:
@@ -107,114 +108,6 @@ def record(customer: CrmCustomer, now: datetime) -> dict[str, Any]:
         "website_visits": customer.website_visits,
         "installation_orders": customer.installation_orders,
     }
-
-
-def erase(customer: CrmCustomer, now: datetime) -> dict[str, Any]:
-    """Apply the register's erasure rules; what is kept is listed with its basis and date."""
-    erased: list[str] = []
-    retained: list[dict[str, Any]] = []
-    if customer.consents:
-        erased.append("consents")
-        customer.consents = []
-        customer.marketing_stopped = True
-    if customer.order_ip_log:
-        erased.append("order IP log")
-        customer.order_ip_log = []
-    for name, label in (("support_tickets", "support tickets"),
-                        ("service_contacts", "customer-service contacts"),
-                        ("email_log", "e-mail log"), ("ip_log", "IP log"),
-                        ("credit_checks", "credit checks"),
-                        ("website_visits", "website visits")):
-        if (getattr(customer, name) and customer.contract.status != "active") \
-                or (name in ("website_visits", "email_log") and getattr(customer, name)):
-            erased.append(label)
-            setattr(customer, name, [])
-    if customer.contract.status == "active":
-        # Traffic data of the running billing period is still needed to invoice it.
-        period_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        history = customer.call_history
-        kept: Sequence[CallRecord] = (
-            history.since(period_start) if isinstance(history, GeneratedCallHistory)
-            else [c for c in history if c.at >= period_start]
-        )
-        if len(kept) < len(history):
-            erased.append("call history beyond billing needs")
-            customer.call_history = kept
-        retained.append({
-            "category": "contract data (identity, address, contact details, services)",
-            "basis": CONTRACT_BASIS, "until": None, "code": "contract_data",
-            "basis_code": "contract_in_force",
-        })
-        if customer.call_history:
-            retained.append({"category": "call history of the current billing period",
-                             "basis": CONTRACT_BASIS, "until": None,
-                             "code": "current_call_history",
-                             "basis_code": "contract_in_force"})
-    else:
-        if customer.call_history:
-            erased.append("call history")
-            customer.call_history = []
-        if any(not record.paid for record in customer.billing):
-            # A debt still owed is a legal claim (art. 17(3)(e)): the debtor's identity stays,
-            # only as far as the claim needs it, until it is paid. Contact details go.
-            if customer.email or customer.phone:
-                erased.append("contact details (e-mail, phone)")
-                customer.email = customer.phone = None
-            customer.erased_fields.update({"email", "phone"})
-            retained.append({
-                "category": "identity for the unpaid invoice (name, personnummer, address)",
-                "basis": CLAIM_BASIS, "until": None, "code": "debtor_identity",
-                "basis_code": "legal_claim"})
-        else:
-            if customer.name or customer.personnummer or customer.email or customer.phone:
-                erased.append("identity and contact details")
-                customer.name = customer.personnummer = customer.email = customer.phone = None
-            if customer.address is not None:
-                erased.append("address")
-                customer.address = None
-            customer.erased_fields.update(RECTIFIABLE)
-        if customer.services:
-            erased.append("services")
-            customer.services = []
-        if customer.sources:
-            erased.append("sources")
-            customer.sources = []
-    if customer.billing:
-        retained.append({"category": "accounting records (invoices and payments)",
-                         "basis": ACCOUNTING_BASIS, "until": accounting_until(customer),
-                         "code": "accounting_records", "basis_code": "bookkeeping"})
-    return {"erased": erased, "retained": retained}
-
-
-def billing_until(record: Any) -> date:
-    """The last day one accounting record must be kept (Bokföringslagen 7 kap. 2 §)."""
-    return date(record.invoice_date.year + 7, 12, 31)
-
-
-def erase_retained(customer: CrmCustomer, today: date) -> dict[str, Any]:
-    """The deferred erasure: accounting records whose seven years have run out go."""
-    due = [r for r in customer.billing if billing_until(r) < today and r.paid]
-    customer.billing = [r for r in customer.billing if r not in due]
-    retained = []
-    erased = [f"accounting records of {len(due)} invoices"] if due else []
-    owed = any(not r.paid for r in customer.billing)
-    if owed:
-        retained.append({
-            "category": "identity for the unpaid invoice (name, personnummer, address)",
-            "basis": CLAIM_BASIS, "until": None, "code": "debtor_identity",
-            "basis_code": "legal_claim"})
-    elif customer.contract.status != "active" and (customer.name or customer.address):
-        # the claim is settled: the identity kept for it goes with the accounting records
-        erased.append("identity kept for an unpaid invoice")
-        customer.name = customer.personnummer = customer.address = None
-        customer.erased_fields.update(RECTIFIABLE)
-    running = [r for r in customer.billing if billing_until(r) >= today]
-    if running:  # records past their period but unpaid are kept for the claim, above
-        retained.append({"category": "accounting records (invoices and payments)",
-                         "basis": ACCOUNTING_BASIS,
-                         "until": max(billing_until(r) for r in running).isoformat(),
-                         "code": "accounting_records", "basis_code": "bookkeeping"})
-    return {"erased": erased, "retained": retained}
 
 
 def rectify(customer: CrmCustomer, changes: dict[str, str]) -> dict[str, Any]:

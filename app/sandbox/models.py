@@ -92,11 +92,12 @@ class BillingRecord:
     invoice_date: date
     amount_sek: float
     paid: bool
+    due_date: date | None = None  # None: the invoice date plus the usual payment terms
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "invoice_number": self.invoice_number, "invoice_date": iso(self.invoice_date),
-            "amount_sek": self.amount_sek, "paid": self.paid,
+            "due_date": iso(self.due_date), "amount_sek": self.amount_sek, "paid": self.paid,
         }
 
 

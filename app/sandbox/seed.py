@@ -42,6 +42,7 @@ from app.sandbox.models import (
 
 OPERATOR = "Connect2IP"
 INSTALLATION_ORDER = "ORD-88001"  # C-1001's installation, by Växjö Fiberinstallation AB
+PAYMENT_TERMS_DAYS = 30  # an invoice falls due this many days after its date
 
 DEMO_LINKS: dict[str, dict[str, str]] = {
     "C-1001": {
@@ -190,7 +191,8 @@ def _invoices(
         unpaid = unpaid_last and i == len(dates) - 1
         invoices.append(FortnoxInvoice(
             document_number=str(first_doc + i), customer_number=customer_number,
-            invoice_date=invoice_date, due_date=invoice_date + timedelta(days=30),
+            invoice_date=invoice_date,
+            due_date=invoice_date + timedelta(days=PAYMENT_TERMS_DAYS),
             total=total, balance=total if unpaid else 0.0,
         ))
     return invoices
@@ -198,7 +200,8 @@ def _invoices(
 
 def _billing(invoices: list[FortnoxInvoice]) -> list[BillingRecord]:
     return [
-        BillingRecord(inv.document_number, inv.invoice_date, inv.total, inv.balance == 0)
+        BillingRecord(inv.document_number, inv.invoice_date, inv.total, inv.balance == 0,
+                      inv.due_date)
         for inv in invoices
     ]
 

@@ -75,7 +75,8 @@ class Snpac(Partner):
         return result(
             "retained", "Older porting history erased; the active number's record is kept "
                         "for routing and number portability.",
-            retained=[{"category": "number-portability record (number, current operator)",
+            retained=[{"category": "number-portability record (number, current operator, the "
+                                   "porting that brought the number here)",
                        "basis": PORTABILITY_BASIS, "until": None,
                        "code": "number_record", "basis_code": "number_portability"}],
         )

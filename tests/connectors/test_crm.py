@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import httpx
@@ -177,6 +178,44 @@ async def test_erase_with_an_active_contract_is_retained(
         {"category": "billing", "basis": "Bokföringslagen", "until": "2033-12-31"},
     ]
     assert "marketing_consents" in outcome.summary
+
+
+async def test_erase_says_kept_with_each_basis_never_kept_by_law_for_the_contract(
+    crm: Connector, make_call: MakeCall, base: str, respx_mock: respx.MockRouter
+) -> None:
+    respx_mock.post(base + "/erase").respond(200, json={
+        "erased": ["consents", "IP log"], "erased_codes": ["consents", "ip_log", "bad code!"],
+        "retained": [{"category": "contract data", "basis": "art. 6(1)(b)", "until": None,
+                      "code": "contract_data", "basis_code": "contract_in_force"},
+                     {"category": "accounting records", "basis": "BFL", "until": "2033-12-31",
+                      "code": "accounting_records", "basis_code": "bookkeeping"}],
+    })
+    outcome = await crm.execute(make_call("crm", "erase", request_type=RequestType.erasure))
+    assert "by law" not in outcome.summary
+    assert "contract data (contract_in_force, no end date yet)" in outcome.summary
+    assert "accounting records (bookkeeping, until 2033-12-31)" in outcome.summary
+    # the categories erased, as codes the answer words (a code that is not one is left out)
+    assert outcome.code == "crm_erased" and outcome.params == {"erased": ["consents", "ip_log"]}
+    assert outcome.public()["params"] == {"erased": ["consents", "ip_log"]}
+
+
+async def test_each_run_of_a_deferred_erasure_is_its_own_write(
+    crm: Connector, make_call: MakeCall, base: str, respx_mock: respx.MockRouter
+) -> None:
+    """A deferred erasure that keeps something with a later date runs again under the same
+    task id: the run's key names the date it is due for, so the register never answers the
+    second run with the first one's answer."""
+    route = respx_mock.post(base + "/erase-retained").respond(200, json={
+        "erased": [], "retained": []})
+    first = dataclasses.replace(make_call("crm", "erase_retained"), params={"items": [
+        {"category": "a", "basis": "b", "until": "2033-12-31"},
+        {"category": "c", "basis": "d", "until": "2029-10-31"}]})
+    second = dataclasses.replace(first, params={"items": [
+        {"category": "a", "basis": "b", "until": "2033-12-31"}]})
+    await crm.execute(first)
+    await crm.execute(second)
+    keys = [call.request.headers["Idempotency-Key"] for call in route.calls]
+    assert keys == [f"{first.task_id}:2029-10-31", f"{first.task_id}:2033-12-31"]
 
 
 async def test_erase_of_everything_is_done(

@@ -1,14 +1,17 @@
-"""The own register: every endpoint, its erasure rules, masking and idempotency."""
+"""The own register: every endpoint, its erasure rules (nothing kept unlisted, each item with
+the last day it is kept), masking and idempotency."""
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from app.sandbox import SandboxState
 from app.sandbox.crm import ACCOUNTING_BASIS, CONTRACT_BASIS, mask
+from app.sandbox.erasure import LIMITATION_BASIS, TRAFFIC_BILLING_BASIS, claim_until, due_date
 
 CRM = "/crm/customers"
 
@@ -125,19 +128,27 @@ async def test_erasure_of_active_customer_keeps_contract_data(
 async def test_erasure_of_ended_customer_with_a_debt_keeps_the_claim_and_accounting(
     client: httpx.AsyncClient, state: SandboxState
 ) -> None:
-    assert any(not b.paid for b in state.crm["C-1002"].billing)  # an unpaid invoice
+    unpaid = [b for b in state.crm["C-1002"].billing if not b.paid]
+    assert unpaid  # an unpaid invoice
     body = (await client.post(f"{CRM}/C-1002/erase")).json()
     assert {"contact details (e-mail, phone)", "services"} <= set(body["erased"])
-    assert [(r["code"], r["basis_code"]) for r in body["retained"]] == [
-        ("debtor_identity", "legal_claim"), ("accounting_records", "bookkeeping")]
-    assert body["retained"][1]["basis"] == ACCOUNTING_BASIS
-    latest = max(b.invoice_date.year for b in state.crm["C-1002"].billing)
-    assert body["retained"][1]["until"] == f"{latest + 7}-12-31"
-    assert body["retained"][0]["until"] is None  # until it is paid
+    # the debtor's identity (and where it came from) stays for the claim, at most through
+    # the last day it can be pursued: three years from the due date
+    claim = claim_until(max(due_date(b) for b in unpaid)).isoformat()
+    assert [(r["code"], r["basis_code"], r["until"]) for r in body["retained"]] == [
+        ("debtor_identity", "limitation_period", claim),
+        ("data_sources", "limitation_period", claim),
+        ("accounting_records", "bookkeeping",
+         f"{max(b.invoice_date.year for b in state.crm['C-1002'].billing) + 7}-12-31")]
+    assert body["retained"][0]["basis"] == LIMITATION_BASIS
+    assert body["retained"][2]["basis"] == ACCOUNTING_BASIS
     record = (await client.get(f"{CRM}/C-1002")).json()
     assert record["name"] and record["personnummer"] and record["address"]  # the debtor
     assert record["email"] is None and record["phone"] is None
-    assert record["billing_records"]
+    assert record["sources"] == ["self", "SPAR"] and record["billing_records"]
+    for kind in ("support_tickets", "service_contacts", "ip_log", "credit_checks",
+                 "website_visits", "consents", "services"):
+        assert record[kind] == [], kind
 
 
 async def test_erasure_of_ended_customer_without_debts_keeps_only_accounting(
@@ -225,8 +236,145 @@ async def test_erasure_of_the_large_history_keeps_the_billing_month(
     client: httpx.AsyncClient, state: SandboxState
 ) -> None:
     body = (await client.post(f"{CRM}/C-1004/erase")).json()
-    assert "call history beyond billing needs" in body["erased"]
+    assert "call history of invoiced and paid periods" in body["erased"]
     left = state.crm["C-1004"].call_history
     assert 0 < len(left) < 100_000
+    # the months no invoice has billed yet stay, through the last day their bill's claim
+    # can be pursued
+    billing = [r for r in body["retained"] if r["code"] == "billing_call_history"]
+    assert [(r["basis_code"], r["basis"]) for r in billing] == [
+        ("traffic_billing", TRAFFIC_BILLING_BASIS)]
+    latest_invoice = max(b.invoice_date for b in state.crm["C-1004"].billing)
+    assert left[0].at.date() >= latest_invoice
     record = (await client.get(f"{CRM}/C-1004")).json()
     assert record["call_history_count"] == len(left)
+
+
+# What an access request shows of each register category, and the retained code that must
+# account for it when it is not empty after an erasure (everything else must be erased).
+ACCOUNTED_BY = {
+    "services": "contract_data", "sources": "data_sources", "billing_records":
+    "accounting_records", "installation_orders": "installation_order",
+    "support_tickets": "open_support_tickets", "credit_checks": "credit_check",
+}
+ALWAYS_ERASED = ("consents", "order_ip_log", "service_contacts", "email_log", "ip_log",
+                 "website_visits")
+
+
+def unaccounted(record: dict[str, Any], kept: set[str], identity_code: str) -> list[str]:
+    """The categories the record still holds that no retained code accounts for."""
+    found = []
+    for key, code in ACCOUNTED_BY.items():
+        if record[key] and code not in kept:
+            found.append(key)
+    found += [key for key in ALWAYS_ERASED if record[key]]
+    if record["call_history_count"] and "billing_call_history" not in kept:
+        found.append("call_history")
+    identity = [f for f in ("name", "personnummer", "email", "phone", "address") if record[f]]
+    if identity and identity_code not in kept:
+        found.append("identity")
+    return found
+
+
+async def test_an_active_customers_erasure_erases_or_lists_every_category(
+    client: httpx.AsyncClient, state: SandboxState
+) -> None:
+    body = (await client.post(f"{CRM}/C-1001/erase")).json()
+    record = (await client.get(f"{CRM}/C-1001")).json()
+    kept = {r["code"]: r for r in body["retained"]}
+    assert unaccounted(record, set(kept), "contract_data") == []
+    # nothing is listed that is not there
+    assert set(kept) == {"contract_data", "installation_order", "billing_call_history",
+                         "data_sources", "accounting_records"}
+    # the contract's data is kept because the contract is in force, not by a law, and has no
+    # end date yet (it goes under the post-contract rule)
+    for code in ("contract_data", "installation_order", "data_sources"):
+        assert (kept[code]["basis_code"], kept[code]["until"]) == ("contract_in_force", None)
+        assert kept[code]["basis"] == CONTRACT_BASIS
+    assert set(body["erased_codes"]) >= {"consents", "order_ip_log", "website_visits",
+                                        "email_log", "ip_log", "service_contacts",
+                                        "support_tickets", "credit_checks", "call_history"}
+    assert record["sources"] == ["self", "SPAR", "call_history"]  # UC went with the check
+    assert record["marketing_stopped"] is True  # no marketing starts again
+    # calls of the months not yet invoiced stay, through their bill's limitation date
+    assert {row.at.month for row in state.crm["C-1001"].call_history} <= {
+        (datetime.now(UTC).replace(day=1) - timedelta(days=1)).month, datetime.now(UTC).month}
+    assert date.fromisoformat(kept["billing_call_history"]["until"]) > date.today()
+
+
+async def test_an_open_support_ticket_stays_while_the_contract_runs(
+    client: httpx.AsyncClient, state: SandboxState
+) -> None:
+    customer = state.crm["C-1001"]
+    customer.support_tickets.append({"ticket_id": "FEL-20990", "status": "open",
+                                     "kind": "fault_report", "subject": "Brus i telefonen"})
+    body = (await client.post(f"{CRM}/C-1001/erase")).json()
+    assert "closed support tickets" in body["erased"]
+    assert [t["ticket_id"] for t in customer.support_tickets] == ["FEL-20990"]
+    open_ = next(r for r in body["retained"] if r["code"] == "open_support_tickets")
+    assert (open_["basis_code"], open_["until"]) == ("contract_in_force", None)
+
+
+async def test_ended_customers_erasure_erases_or_lists_every_category(
+    client: httpx.AsyncClient,
+) -> None:
+    for customer, identity in (("C-1002", "debtor_identity"), ("C-1003", "none")):
+        body = (await client.post(f"{CRM}/{customer}/erase")).json()
+        record = (await client.get(f"{CRM}/{customer}")).json()
+        kept = {r["code"] for r in body["retained"]}
+        assert unaccounted(record, kept, identity) == [], customer
+        assert "contract_data" not in kept and record["services"] == []
+
+
+async def test_deferred_erasure_ends_the_claim_then_the_accounting_records(
+    client: httpx.AsyncClient, state: SandboxState
+) -> None:
+    await client.post(f"{CRM}/C-1002/erase")
+    customer = state.crm["C-1002"]
+    claim = claim_until(max(due_date(b) for b in customer.billing if not b.paid))
+    bookkeeping = date(max(b.invoice_date.year for b in customer.billing) + 7, 12, 31)
+
+    async def run(day: date, key: str) -> dict[str, Any]:
+        response = await client.post(f"{CRM}/C-1002/erase-retained", headers={
+            "Sandbox-As-Of": day.isoformat(), "Idempotency-Key": key})
+        assert response.status_code == 200
+        body: dict[str, Any] = response.json()
+        return body
+
+    # on the last day of the claim nothing is due yet
+    same = await run(claim, "d-1")
+    assert same["erased"] == [] and [r["until"] for r in same["retained"]] == [
+        claim.isoformat(), claim.isoformat(), bookkeeping.isoformat()]
+    # the day after, the claim is time-barred: the identity kept for it goes; the unpaid
+    # invoice itself stays an accounting record through its seven years
+    after = await run(claim + timedelta(days=1), "d-2")
+    assert "identity kept for an unpaid invoice" in after["erased"]
+    assert customer.name is None and customer.personnummer is None and customer.address is None
+    assert customer.sources == []
+    assert [(r["code"], r["until"]) for r in after["retained"]] == [
+        ("accounting_records", bookkeeping.isoformat())]
+    # and from 1 January after the seventh year every record goes, the unpaid one too
+    last = await run(bookkeeping + timedelta(days=1), "d-3")
+    assert last["retained"] == [] and customer.billing == []
+
+
+async def test_deferred_erasure_of_the_billing_calls_runs_the_day_after_their_date(
+    client: httpx.AsyncClient, state: SandboxState
+) -> None:
+    body = (await client.post(f"{CRM}/C-1001/erase")).json()
+    until = date.fromisoformat(next(
+        r["until"] for r in body["retained"] if r["code"] == "billing_call_history"))
+    customer = state.crm["C-1001"]
+    kept = len(customer.call_history)
+    # on the item's last day the latest month's calls are still kept (an earlier month's
+    # bill may have run out before: the item's date is that of the last one)
+    same = (await client.post(f"{CRM}/C-1001/erase-retained",
+                              headers={"Sandbox-As-Of": until.isoformat()})).json()
+    assert 0 < len(customer.call_history) <= kept
+    assert [(r["code"], r["until"]) for r in same["retained"]][0] == (
+        "billing_call_history", until.isoformat())
+    after = (await client.post(f"{CRM}/C-1001/erase-retained", headers={
+        "Sandbox-As-Of": (until + timedelta(days=1)).isoformat()})).json()
+    assert customer.call_history == [] and "call_history" in after["erased_codes"]
+    assert "call_history" not in customer.sources
+    assert [r["code"] for r in after["retained"]] == ["accounting_records"]
