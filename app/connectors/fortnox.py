@@ -2,7 +2,10 @@
 
 Two things shape this connector. Fortnox holds invoices, which Bokföringslagen says must be
 kept seven years, so erasure cannot simply delete: with invoices on file the customer card is
-anonymised and the invoices are reported as ``retained`` with the date they may go. And Fortnox
+anonymised and the invoices are reported as ``retained`` with the last day they are kept. An
+unpaid invoice is a claim: the debtor's identity stays on the card until it is paid, but at
+most while the claim can be pursued (a consumer claim is time-barred three years after its due
+date, preskriptionslagen 2 §), and then goes at the deferred erasure. And Fortnox
 rate-limits per token (25 calls per 5 s), so a token is fetched once and reused until shortly
 before it expires, not per call.
 """
@@ -16,6 +19,7 @@ from datetime import date
 from typing import Any, ClassVar, cast
 
 import httpx
+from dateutil.relativedelta import relativedelta
 
 from app.connectors.base import Call, Egress, Outcome, Retained, done, no_data, refuse
 from app.connectors.common import json_object, safe_code
@@ -26,7 +30,11 @@ from app.settings import Settings
 TOKEN_MARGIN_S = 60.0  # refresh this long before the token's stated expiry
 MAX_PAGES = 100
 BFL_BASIS = "Bokföringslagen (1999:1078) 7 kap. 2 §; GDPR art. 17(3)(b)"
-CLAIM_BASIS = "GDPR art. 17(3)(e): an unpaid invoice is a legal claim; kept until it is paid"
+CLAIM_BASIS = (
+    "GDPR art. 17(3)(e): an unpaid invoice is a legal claim, kept until it is paid and at most "
+    "until it is time-barred (preskriptionslagen (1981:130) 2 §: three years for a consumer "
+    "claim, from the due date)")
+CLAIM_YEARS = 3
 ANONYMISED_CARD: dict[str, Any] = {
     "Name": "Anonymiserad kund", "Email": "", "Phone1": "", "Address1": "", "ZipCode": "",
     "City": "", "OrganisationNumber": "", "Active": False,
@@ -48,8 +56,14 @@ KNOWN_ERRORS = {
 
 
 def retention_until(invoice_year: int) -> str:
-    """31 December of the seventh year after the fiscal (calendar) year of the latest invoice."""
+    """The last day an invoice is kept: 31 December of the seventh year after its fiscal
+    (calendar) year (Bokföringslagen 7 kap. 2 §); it may be deleted from the day after."""
     return date(invoice_year + 7, 12, 31).isoformat()
+
+
+def claim_until(due: date) -> str:
+    """The last day a consumer claim can be pursued: three years from its due date."""
+    return (due + relativedelta(years=CLAIM_YEARS)).isoformat()
 
 
 class FortnoxConnector:
@@ -167,13 +181,13 @@ class FortnoxConnector:
         )
 
     async def _erase_retained(self, call: Call) -> Outcome:
-        """The deferred erasure: every paid invoice whose Bokföringslagen period has run out is
-        deleted; once none is left, the anonymised card goes too. An invoice still unpaid is a
-        claim that is kept until it is settled."""
-        today = call.as_of or date.today()
+        """The deferred erasure: every invoice whose Bokföringslagen period has run out is
+        deleted (an unpaid one only once its claim is time-barred too); with no claim left
+        that can be pursued the card is anonymised, and once no invoice is left it goes."""
+        today = (call.as_of or date.today()).isoformat()
         invoices = await self._invoices(call)
-        due = [i for i in invoices if not _unpaid(i)
-               and retention_until(_latest_year([i])) < today.isoformat()]
+        due = [i for i in invoices if retention_until(_latest_year([i])) < today
+               and (not _unpaid(i) or str(_claim_until([i])) < today)]
         for invoice in due:
             number = invoice.get("DocumentNumber")
             response = await self._api("DELETE", f"/3/invoices/{number}", call,
@@ -185,21 +199,33 @@ class FortnoxConnector:
             response = await self._api("DELETE", self._card(call), call, step="card")
             if response.status_code not in (200, 204, 404):
                 raise self._error(response)
-            return done(f"Deleted {len(due)} invoices whose retention period had run out, and "
-                        "the anonymised customer card.")
-        unpaid = [i for i in left if _unpaid(i)]
-        items = []
-        if len(unpaid) < len(left):
-            items.append(Retained("invoices", BFL_BASIS, retention_until(_latest_year(
-                [i for i in left if not _unpaid(i)])), "invoices", "bookkeeping"))
-        if unpaid:
-            items.append(Retained("unpaid invoices and the debtor's identity", CLAIM_BASIS, None,
-                                  "unpaid_invoices", "legal_claim"))
+            return Outcome(TaskStatus.done, f"Deleted {len(due)} invoices whose retention "
+                           "period had run out, and the anonymised customer card.",
+                           code="fortnox_deferred_all", params={"deleted": len(due)})
+        claim = _claim_until([i for i in left if _unpaid(i)])
+        live = claim is not None and claim >= today
+        if not live:
+            # No claim can be pursued any more: the identity kept for it goes (a card that
+            # was anonymised already is written the same again).
+            response = await self._api("PUT", self._card(call), call,
+                                       json={"Customer": ANONYMISED_CARD},
+                                       step="card-anonymised")
+            if response.status_code not in (200, 404):
+                raise self._error(response)
+        items = [Retained("invoices", BFL_BASIS, retention_until(_latest_year(left)),
+                          "invoices", "bookkeeping")]
+        if live:
+            items.append(Retained("debtor identity on the customer card (unpaid invoice)",
+                                  CLAIM_BASIS, claim, "debtor_identity", "limitation_period"))
         return Outcome(TaskStatus.retained,
                        f"Deleted {len(due)} invoices whose retention period had run out; "
-                       f"{len(left)} are kept (their period has not run out, or they are "
-                       "unpaid).", None, tuple(items), code="fortnox_deferred_partly",
-                       params={"deleted": len(due), "kept": len(left)})
+                       f"{len(left)} are kept to their date"
+                       + ("; the debtor's identity stays for the unpaid invoice." if live else
+                          "; the customer card is anonymised."), None, tuple(items),
+                       code="fortnox_deferred_partly",
+                       params={"deleted": len(due), "kept": len(left),
+                               "claim_until": claim if live else None,
+                               "until": retention_until(_latest_year(left))})
 
     async def _lift_restriction(self, call: Call) -> Outcome:
         response = await self._api(
@@ -307,24 +333,40 @@ def _error_code(response: httpx.Response) -> int | None:
 
 
 def _retained_invoices(invoices: list[dict[str, Any]]) -> Outcome:
-    """What an erasure keeps at Fortnox: every invoice under Bokföringslagen until its date,
-    and, while one is unpaid, the debtor's identity on the card for the claim."""
+    """What an erasure keeps at Fortnox: every invoice under Bokföringslagen through its last
+    day, and, while one is unpaid, the debtor's identity on the card through the last day the
+    claim can be pursued."""
     unpaid = [inv for inv in invoices if _unpaid(inv)]
     until = retention_until(_latest_year(invoices))
     items = [Retained("invoices", BFL_BASIS, until, "invoices", "bookkeeping")]
-    if unpaid:
+    claim = _claim_until(unpaid)
+    params: dict[str, Any] = {"invoices": len(invoices), "unpaid": len(unpaid), "until": until}
+    if claim is not None:
         items.append(Retained("debtor identity on the customer card (unpaid invoice)",
-                              CLAIM_BASIS, None, "debtor_identity", "legal_claim"))
+                              CLAIM_BASIS, claim, "debtor_identity", "limitation_period"))
         summary = (f"The Fortnox customer card's contact details were erased and the card marked "
                    f"inactive; its name, address and personnummer stay for {len(unpaid)} unpaid "
-                   f"invoice(s); {len(invoices)} invoices are kept by law.")
+                   f"invoice(s) until paid, at most through {claim}; {len(invoices)} invoices "
+                   "are kept by law.")
         code = "fortnox_claim_kept"
+        params["claim_until"] = claim
     else:
         summary = ("The Fortnox customer card was anonymised and marked inactive; "
                    f"{len(invoices)} invoices are kept by law.")
         code = "fortnox_anonymised"
-    return Outcome(TaskStatus.retained, summary, None, tuple(items), code=code,
-                   params={"invoices": len(invoices), "unpaid": len(unpaid), "until": until})
+    return Outcome(TaskStatus.retained, summary, None, tuple(items), code=code, params=params)
+
+
+def _claim_until(unpaid: list[dict[str, Any]]) -> str | None:
+    """The last day any of these unpaid invoices can still be claimed (None: there are none)."""
+    dates = []
+    for invoice in unpaid:
+        try:
+            dates.append(claim_until(date.fromisoformat(str(invoice.get("DueDate")))))
+        except ValueError:
+            raise PermanentError("fortnox listed an unpaid invoice without a valid "
+                                 "DueDate") from None
+    return max(dates, default=None)
 
 
 def _unpaid(invoice: dict[str, Any]) -> bool:

@@ -131,8 +131,9 @@ DEFERRED_ERASE = "erase_retained"
 
 
 def due_after(until: str) -> datetime:
-    """Kept until ``until`` (a date) inclusive: erased from the start of the next day (UTC,
-    which is at or after midnight in Sweden)."""
+    """A retained item's ``until`` is the LAST day it is kept (every connector says so): the
+    deferred erasure is due at the start of the next day (UTC, which is at or after midnight
+    in Sweden). Records kept through 31 December 2033 are erased from 1 January 2034."""
     day = date.fromisoformat(until) + timedelta(days=1)
     return datetime.combine(day, time(0), tzinfo=UTC)
 
@@ -144,7 +145,9 @@ def _dated(items: tuple[Retained, ...] | list[Retained]) -> list[Retained]:
 async def _schedule_deferred(
     session: AsyncSession, request: DsrRequest, task: Task, items: tuple[Retained, ...],
 ) -> None:
-    """Every retained item with an erase-by date becomes scheduled work at that system."""
+    """Every retained item kept through a date becomes scheduled work at that system, due the
+    day after the earliest such date (:func:`due_after`); items with no date (kept while the
+    contract is in force) are left to the post-contract rule."""
     dated = _dated(items)
     if not dated:
         return

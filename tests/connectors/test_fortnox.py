@@ -1,9 +1,13 @@
-"""The Fortnox connector: OAuth2 tokens, erasure with retained invoices, errors by code."""
+"""The Fortnox connector: OAuth2 tokens, erasure with retained invoices, the deferred erasure
+(each invoice after its seven years, the debtor's identity once the claim is time-barred),
+errors by code."""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
+from datetime import date
 from typing import Any
 
 import httpx
@@ -11,7 +15,13 @@ import pytest
 import respx
 
 from app.connectors.base import Connector
-from app.connectors.fortnox import ANONYMISED_CARD, BFL_BASIS, CLAIM_BASIS, retention_until
+from app.connectors.fortnox import (
+    ANONYMISED_CARD,
+    BFL_BASIS,
+    CLAIM_BASIS,
+    claim_until,
+    retention_until,
+)
 from app.errors import PermanentError
 from app.models import RequestType, TaskStatus
 from app.settings import Settings
@@ -24,9 +34,10 @@ CARD = {
 }
 
 
-def invoice(number: str, day: str, balance: float = 0.0) -> dict[str, Any]:
+def invoice(number: str, day: str, balance: float = 0.0, due: str | None = None) -> dict[str, Any]:
     return {
-        "DocumentNumber": number, "CustomerNumber": "1001", "InvoiceDate": day, "DueDate": day,
+        "DocumentNumber": number, "CustomerNumber": "1001", "InvoiceDate": day,
+        "DueDate": due or day,
         "Total": 399.0,
         "Balance": balance, "Booked": True, "Cancelled": False,
     }
@@ -202,7 +213,8 @@ async def test_erase_with_invoices_anonymises_and_retains_them(
     )
     outcome = await fortnox.execute(make_call("fortnox", "erase"))
 
-    # an invoice is unpaid: a legal claim, so the debtor's identity stays on the card
+    # an invoice is unpaid: a legal claim, so the debtor's identity stays on the card, but
+    # only while the claim can be pursued: through three years after its due date
     assert json.loads(put.calls.last.request.content) == {"Customer": {
         "Email": "", "Phone1": "", "Active": False}}
     assert outcome.status is TaskStatus.retained
@@ -210,10 +222,11 @@ async def test_erase_with_invoices_anonymises_and_retains_them(
         {"category": "invoices", "basis": BFL_BASIS, "until": "2033-12-31", "code": "invoices",
          "basis_code": "bookkeeping"},
         {"category": "debtor identity on the customer card (unpaid invoice)",
-         "basis": CLAIM_BASIS, "until": None, "code": "debtor_identity",
-         "basis_code": "legal_claim"},
+         "basis": CLAIM_BASIS, "until": "2029-02-01", "code": "debtor_identity",
+         "basis_code": "limitation_period"},
     ]
     assert "3 invoices" in outcome.summary and outcome.code == "fortnox_claim_kept"
+    assert outcome.params["claim_until"] == "2029-02-01"
 
 
 async def test_erase_with_paid_invoices_only_anonymises_the_card(
@@ -247,8 +260,71 @@ async def test_erase_falls_back_to_anonymising_when_delete_finds_invoices(
 
 
 def test_retention_is_seven_years_after_the_invoice_year() -> None:
+    # the LAST day kept: the deferred erasure runs the day after (1 January)
     assert retention_until(2026) == "2033-12-31"
     assert retention_until(2019) == "2026-12-31"
+
+
+def test_a_consumer_claim_is_kept_through_three_years_after_its_due_date() -> None:
+    assert claim_until(date(2026, 10, 31)) == "2029-10-31"
+    assert claim_until(date(2028, 2, 29)) == "2031-02-28"  # no 29 February that year
+
+
+def deferred(make_call: MakeCall, as_of: date, *untils: str) -> Any:
+    items = [{"category": "x", "basis": "y", "until": until} for until in untils]
+    return dataclasses.replace(make_call("fortnox", "erase_retained"), as_of=as_of,
+                               params={"items": items})
+
+
+async def test_deferred_erasure_ends_the_claim_then_keeps_the_invoices_to_their_date(
+    fortnox: Connector, make_call: MakeCall, api: str, token: respx.Route,
+    respx_mock: respx.MockRouter,
+) -> None:
+    respx_mock.get(api + "/3/invoices").respond(200, json=invoices(
+        invoice("4870", "2026-07-01"), invoice("4873", "2026-10-01", 449.0, "2026-10-31")))
+    put = respx_mock.put(api + "/3/customers/1001").respond(200, json={"Customer": CARD})
+    delete = respx_mock.delete(url__regex=api + r"/3/.*").respond(204)
+    outcome = await fortnox.execute(
+        deferred(make_call, date(2029, 11, 1), "2029-10-31", "2033-12-31"))
+
+    # the unpaid invoice is time-barred: the identity kept for it goes; every invoice stays
+    # under Bokföringslagen through 31 December 2033
+    assert not delete.called
+    assert json.loads(put.calls.last.request.content) == {"Customer": ANONYMISED_CARD}
+    assert put.calls.last.request.headers["Idempotency-Key"].endswith(":card-anonymised")
+    assert outcome.status is TaskStatus.retained
+    assert [(r.code, r.basis_code, r.until) for r in outcome.retained] == [
+        ("invoices", "bookkeeping", "2033-12-31")]
+
+
+async def test_deferred_erasure_keeps_a_claim_that_can_still_be_pursued(
+    fortnox: Connector, make_call: MakeCall, api: str, token: respx.Route,
+    respx_mock: respx.MockRouter,
+) -> None:
+    respx_mock.get(api + "/3/invoices").respond(200, json=invoices(
+        invoice("3990", "2019-05-01"), invoice("4873", "2026-10-01", 449.0, "2026-10-31")))
+    put = respx_mock.put(api + "/3/customers/1001").respond(200, json={"Customer": CARD})
+    delete = respx_mock.delete(api + "/3/invoices/3990").respond(204)
+    outcome = await fortnox.execute(deferred(make_call, date(2027, 1, 1), "2026-12-31"))
+
+    assert delete.called and not put.called  # the old paid invoice goes; the debtor stays
+    assert [(r.code, r.basis_code, r.until) for r in outcome.retained] == [
+        ("invoices", "bookkeeping", "2033-12-31"),
+        ("debtor_identity", "limitation_period", "2029-10-31")]
+
+
+async def test_deferred_erasure_deletes_a_time_barred_unpaid_invoice_after_its_seven_years(
+    fortnox: Connector, make_call: MakeCall, api: str, token: respx.Route,
+    respx_mock: respx.MockRouter,
+) -> None:
+    respx_mock.get(api + "/3/invoices").respond(200, json=invoices(
+        invoice("4870", "2026-07-01"), invoice("4873", "2026-10-01", 449.0, "2026-10-31")))
+    deleted = respx_mock.delete(url__regex=api + r"/3/.*").respond(204)
+    outcome = await fortnox.execute(deferred(make_call, date(2034, 1, 1), "2033-12-31"))
+
+    assert sorted(str(c.request.url).rsplit("/3/", 1)[1] for c in deleted.calls) == [
+        "customers/1001", "invoices/4870", "invoices/4873"]
+    assert outcome.status is TaskStatus.done and outcome.code == "fortnox_deferred_all"
 
 
 async def test_rectify_maps_fields_onto_the_card(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import date, timedelta
 from typing import Any
 
 from tests.e2e.installer import finish
@@ -108,9 +109,14 @@ def test_erasure_of_an_ended_contract_keeps_invoices_and_the_claim(api: Api) -> 
     invoices = retained["invoices"]
     assert "Bokföringslagen" in invoices["basis"]
     assert re.fullmatch(r"\d{4}-12-31", invoices["until"]), invoices  # 31 Dec, 7th year after
-    # C-1002 still owes an invoice: a legal claim (art. 17(3)(e)) until it is paid
+    # C-1002 still owes an invoice: a legal claim (art. 17(3)(e)) until it is paid, at most
+    # through the last day it can be pursued (three years from its due date)
     claim = retained["debtor_identity"]
-    assert "17(3)(e)" in claim["basis"] and claim["until"] is None
+    assert "17(3)(e)" in claim["basis"] and claim["basis_code"] == "limitation_period"
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", claim["until"]), claim
+    # ... and that is when its deferred erasure runs first: the day after
+    assert deferred_by_system(final)["fortnox"]["scheduled_for"] == (
+        f"{date.fromisoformat(claim['until']) + timedelta(days=1)}T00:00:00Z")
 
 
 def test_agent_request_waits_for_identity_verification(api: Api, portal: dict[str, str]) -> None:

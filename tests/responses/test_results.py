@@ -55,25 +55,29 @@ async def test_c1002_erasure_lists_what_is_kept_with_basis_and_date(
     assert {s["system"] for s in result["systems"]} == {"crm", "fortnox", "stadsnat"}
     assert all(s["done_at"] for s in result["systems"])
     kept = [(r["system"], r["code"], r["basis_code"]) for r in result["retained"]]
-    # C-1002 owes an invoice: the claim keeps the debtor's identity until it is paid
-    # (art. 17(3)(e)), and the accounting records are kept under Bokföringslagen.
-    assert kept == [("crm", "debtor_identity", "legal_claim"),
+    # C-1002 owes an invoice: the claim keeps the debtor's identity (and where it came from)
+    # until it is paid, at most through the last day it can be pursued (art. 17(3)(e),
+    # preskriptionslagen), and the accounting records are kept under Bokföringslagen.
+    assert kept == [("crm", "debtor_identity", "limitation_period"),
+                    ("crm", "data_sources", "limitation_period"),
                     ("crm", "accounting_records", "bookkeeping"),
                     ("fortnox", "invoices", "bookkeeping"),
-                    ("fortnox", "debtor_identity", "legal_claim")]
+                    ("fortnox", "debtor_identity", "limitation_period")]
+    claim = result["retained"][0]["until"]
     for item in result["retained"]:
         if item["basis_code"] == "bookkeeping":
             assert "Bokföringslagen" in item["basis"] and "7 kap. 2 §" in item["basis"]
             assert re.fullmatch(r"\d{4}-12-31", item["until"])
         else:
-            assert "17(3)(e)" in item["basis"] and item["until"] is None
-    assert result["retained"][1]["basis"] == ACCOUNTING_BASIS
+            assert "17(3)(e)" in item["basis"] and "preskriptionslagen" in item["basis"]
+            assert item["until"] == claim and re.fullmatch(r"\d{4}-\d{2}-\d{2}", claim)
+    assert result["retained"][2]["basis"] == ACCOUNTING_BASIS
     html = package.read("report.html").decode()
     wording = {"sv": ["Bokföringslagen (1999:1078) 7 kap. 2 §", "art. 17.3 e GDPR",
-                      "så länge fakturan då fortfarande är obetald"],
+                      "preskriptionslagen (1981:130) 2 §"],
                "en": ["Bookkeeping Act (1999:1078), chapter 7, section 2",
-                      "Article 17(3)(e) GDPR", "for as long as the invoice is then still unpaid"]}[language]
-    for text in [*wording, result["retained"][1]["until"]]:
+                      "Article 17(3)(e) GDPR", "Limitation Act (1981:130), section 2"]}[language]
+    for text in [*wording, result["retained"][2]["until"]]:
         assert text in html, text
     assert "unpaid_invoices" not in html and "debtor_identity" not in html
     heading = {"sv": "Uppgifter som sparas enligt lag", "en": "Data kept as the law requires"}
