@@ -211,7 +211,7 @@ async def reopen_for_lift(
     lifted it. The customer is told first (``restriction.lift_notice``)."""
     rule = guard(request, "lift")
     assert rule.to is not None
-    await notify.emit(session, request, "restriction.lift_notice", reason=reason)
+    await notify.emit(session, request, "restriction.lift_notice")  # no free text
     await _move(session, request, rule.to, action="lift_requested", actor=actor,
                 data={"reason": reason})
     signal_work(session)

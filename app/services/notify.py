@@ -8,8 +8,9 @@ are delivered or given up), with exponential backoff, and given up — ``failed`
 agents in ``GET /v1/requests/{id}/notifications`` and on the audit trail — only after
 ``DSR_NOTIFY_GIVE_UP_S`` (four days by default; the portal is promised at least three).
 
-Payloads carry ids, statuses and dates only: the customer number (the portal's own key), the
-request id, type and status, never a name, personnummer, e-mail or address.
+Payloads carry ids, statuses, dates and codes only: the customer number (the portal's own
+key), the request id, type and status, never a name, personnummer, e-mail or address, and never
+an agent's free text (a reason, a note): :func:`emit` refuses those keys.
 
 With ``DSR_PORTAL_WEBHOOK_URL`` unset nothing is written and nothing piles up: the flag travels
 in each session's ``info`` (set by :func:`app.db.create_sessionmaker`).
@@ -44,6 +45,8 @@ EVENTS = (
     "restriction.lift_notice",
 )
 LEASE_S = 60.0
+# Keys of an agent's free text, which may hold anything (personal data too): never sent.
+FREE_TEXT = frozenset({"reason", "note", "grounds", "explanation", "summary"})
 
 
 def enabled(session: AsyncSession) -> bool:
@@ -55,6 +58,7 @@ async def emit(
 ) -> Notification | None:
     """Queue ``event`` about ``request`` for the portal, in the caller's transaction."""
     assert event in EVENTS, event
+    assert FREE_TEXT.isdisjoint(extra), f"no free text in a notification: {sorted(extra)}"
     if not enabled(session):
         return None
     now = utcnow()

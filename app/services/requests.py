@@ -404,9 +404,11 @@ async def extend(
         data={"months": months, "due_before": before.isoformat(),
               "due_after": request.due_at.isoformat()},
     )
-    # Art. 12(3): the customer is told of the extension, with the reasons.
-    await notify.emit(session, request, "request.extended", reason=reason,
-                      due_at=request.due_at.isoformat(), extended_months=request.extended_months)
+    # Art. 12(3): the customer is told of the extension. The reasons are the agent's free
+    # text, which no notification carries: the portal reads them from the request
+    # (extension_reason), and the answer states them.
+    await notify.emit(session, request, "request.extended", due_at=request.due_at.isoformat(),
+                      extended_months=request.extended_months)
     return request
 
 
