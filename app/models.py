@@ -101,6 +101,8 @@ class TaskAction(StrEnum):
     rectify = "rectify"
     restrict = "restrict"
     lift_restriction = "lift_restriction"
+    # Art. 18(3): the customer's notice that a restriction will be lifted (services.lift)
+    lift_notice = "lift_notice"
     unlist = "unlist"
     stop_marketing = "stop_marketing"
     assess_objection = "assess_objection"
@@ -118,6 +120,7 @@ class EventAction(StrEnum):
     reject_requested = "reject_requested"
     cancel_requested = "cancel_requested"
     lift_requested = "lift_requested"
+    lift_notice_delivered = "lift_notice_delivered"
     request_in_progress = "request_in_progress"
     request_action_required = "request_action_required"
     request_completed = "request_completed"

@@ -200,6 +200,9 @@ class Settings(BaseSettings):
     notify_retry_base_s: float = Field(default=30.0, gt=0)
     notify_retry_max_s: float = Field(default=3600.0, gt=0)
     notify_give_up_s: float = Field(default=4 * 24 * 3600.0, gt=0)
+    # Art. 18(3): how long after the customer's notice of a lift was delivered (the portal
+    # acknowledged it, or an agent sent the letter) the first system lifts the restriction.
+    lift_notice_s: float = Field(default=3 * 24 * 3600.0, ge=0)
 
     # The policy's post-contract rule: lock after 6 months, erase (but accounting) after 12,
     # checked by a sweep that one worker runs once a day.

@@ -39,15 +39,7 @@ from app.connectors.catalog import SYSTEMS
 from app.db import unit_of_work, utcnow
 from app.errors import ConnectorError, PermanentError, TransientError
 from app.metrics import Metrics
-from app.models import (
-    DsrRequest,
-    Link,
-    Notification,
-    NotificationStatus,
-    RequestType,
-    Task,
-    TaskStatus,
-)
+from app.models import DsrRequest, Link, RequestType, Task, TaskAction, TaskStatus
 from app.services import lifecycle, recorder
 from app.services import tasks as task_service
 from app.services.foreground import Foreground
@@ -57,7 +49,7 @@ from app.services.signals import ANSWER_SIGNAL
 from app.services.vault import Vault
 from app.settings import CALLBACK_SYSTEMS, Settings
 
-LIFT_ACTION = "lift_restriction"
+LIFT_ACTION = TaskAction.lift_restriction.value
 
 log = logging.getLogger("app.dispatch")
 NOTIFY_CHANNEL = "dsr_tasks"
@@ -238,19 +230,6 @@ class Dispatcher:
     # -- claiming -------------------------------------------------------------------------------
 
     @staticmethod
-    def _noticed() -> Any:
-        """A restriction is lifted only after the customer's notice has gone out: a lift task
-        waits while the request's ``restriction.lift_notice`` is undelivered."""
-        return or_(
-            col(Task.action) != LIFT_ACTION,
-            ~exists().where(
-                col(Notification.request_id) == col(Task.request_id),
-                col(Notification.event) == "restriction.lift_notice",
-                col(Notification.status) == NotificationStatus.pending,
-            ),
-        )
-
-    @staticmethod
     def _not_blocked() -> Any:
         """Per-customer ordering: no earlier request's task at the same system is queued or in
         flight. Requests for one customer reach each system in order of receipt, so a
@@ -289,11 +268,15 @@ class Dispatcher:
         lease, a callback's time to poll, scheduled work's date); the claim walks that index
         in order and stops at its limit. Only scheduled work is judged by ``scheduled_by``
         (the as-of date of a ``dsr retention run``); leases, retries and polls always go by
-        real time."""
+        real time, and so does a restriction's lift: its notice period is a promise to the
+        customer (services.lift), which a simulated date must not shorten. A lift task is
+        claimable at all only once the customer's notice was delivered and the period set
+        (before that it has no ``ready_at``): the gate costs the claim nothing."""
         ready = col(Task.ready_at)
         due = ready <= bindparam("now") if not as_of else or_(
             ready <= bindparam("now"),
-            and_(col(Task.status) == TaskStatus.scheduled, ready <= bindparam("scheduled_by")))
+            and_(col(Task.status) == TaskStatus.scheduled, col(Task.action) != LIFT_ACTION,
+                 ready <= bindparam("scheduled_by")))
         return (
             select(Task, DsrRequest)
             .join(DsrRequest, col(DsrRequest.id) == col(Task.request_id))
@@ -303,7 +286,6 @@ class Dispatcher:
                        col(Task.scheduled_for).is_not(None)))
             .where(or_(col(Task.status) == TaskStatus.awaiting_callback,
                        Dispatcher._not_blocked()))
-            .where(Dispatcher._noticed())
             .order_by(ready)
             .limit(bindparam("limit"))
             .with_for_update(of=Task, skip_locked=True)

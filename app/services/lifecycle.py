@@ -34,7 +34,7 @@ from sqlmodel import col, select
 
 from app.db import utcnow
 from app.errors import InvalidState
-from app.models import DsrRequest, RequestStatus, Task, TaskStatus
+from app.models import DsrRequest, RequestStatus, Task, TaskAction, TaskStatus
 from app.services import audit, notify, recorder
 from app.services.signals import has_signal, signal_answer, signal_work, take_signal
 
@@ -55,6 +55,9 @@ TASK_FINAL = frozenset(
 # Work due at a later date (a deferred erasure): a final request may still hold it.
 TASK_SCHEDULED = frozenset({TaskStatus.scheduled})
 TASK_SETTLED = TASK_FINAL | TASK_SCHEDULED
+# A restriction being lifted (services.lift): its notice and lift tasks wait ``scheduled`` for
+# the customer's notice, yet the request is not done until they have run.
+LIFT_ACTIONS = frozenset({TaskAction.lift_restriction.value, TaskAction.lift_notice.value})
 TASK_IN_FLIGHT = frozenset({TaskStatus.running, TaskStatus.awaiting_callback})
 TASK_QUEUED = frozenset({TaskStatus.pending})
 TASK_NEEDS_PERSON = frozenset({TaskStatus.failed, TaskStatus.manual})
@@ -71,6 +74,18 @@ def is_final(status: RequestStatus) -> bool:
 
 def task_is_final(status: TaskStatus) -> bool:
     return status in TASK_FINAL
+
+
+def settled(task: Task) -> bool:
+    """Final, or work due later that the request need not wait for (a deferred erasure)."""
+    return task.status in TASK_FINAL or (
+        task.status in TASK_SCHEDULED and task.action not in LIFT_ACTIONS)
+
+
+def _unsent(task: Task) -> bool:
+    """Not sent anywhere yet: queued, waiting for a person, or a lift still held back."""
+    return task.status in TASK_QUEUED or task.status in TASK_NEEDS_PERSON or (
+        task.status in TASK_SCHEDULED and task.action in LIFT_ACTIONS)
 
 
 # -- overdue ------------------------------------------------------------------------------------
@@ -164,7 +179,9 @@ async def _move(
 ) -> None:
     before, now = request.status, utcnow()
     request.status, request.updated_at = to, now
-    request.answer_pending = to in ANSWERED
+    # a restriction being lifted keeps its notice letter pending (services.lift)
+    request.answer_pending = to in ANSWERED or (
+        request.answer_pending and to in ACTIVE and request.lift_requested_at is not None)
     if to in FINAL:
         request.finished_at = now
         request.closing_as = None
@@ -208,12 +225,14 @@ async def reopen_for_lift(
     session: AsyncSession, request: DsrRequest, *, actor: Actor, reason: str
 ) -> None:
     """A completed restriction is to be lifted: it is open again until every system has
-    lifted it. The customer is told first (``restriction.lift_notice``)."""
+    lifted it. Its answer is built again first, the letter that tells the customer
+    (services.lift sends it once it is stored)."""
     rule = guard(request, "lift")
     assert rule.to is not None
-    await notify.emit(session, request, "restriction.lift_notice")  # no free text
     await _move(session, request, rule.to, action="lift_requested", actor=actor,
                 data={"reason": reason})
+    request.answer_pending = True
+    signal_answer(session)
     signal_work(session)
 
 
@@ -242,7 +261,7 @@ async def request_close(
     assert rule.to is not None
     now = utcnow()
     for task in await tasks_of(session, request):
-        if task.status in TASK_QUEUED or task.status in TASK_NEEDS_PERSON:
+        if _unsent(task):
             await resolve_unsent(session, request, task, actor)
     in_flight = [t for t in await tasks_of(session, request) if t.status in TASK_BLOCKING]
     if not in_flight:
@@ -291,7 +310,7 @@ async def settle(
             await _move(session, request, request.closing_as,
                         action=f"request_{request.closing_as.value}", actor=actor)
         return
-    if all(t.status in TASK_SETTLED for t in tasks):
+    if all(settled(t) for t in tasks):
         target = RequestStatus.completed
     elif any(t.status in TASK_NEEDS_PERSON for t in tasks):
         target = RequestStatus.action_required

@@ -156,7 +156,7 @@ class Notifier:
 
     async def _record(self, notification_id: uuid.UUID, error: str | None, attempts: int,
                       created_at: datetime) -> None:
-        from app.services import lifecycle
+        from app.services import lifecycle, lift
 
         now = utcnow()
         async with unit_of_work(self.sessionmaker) as session:
@@ -168,6 +168,8 @@ class Notifier:
                 row.status, row.delivered_at, row.last_error = (
                     NotificationStatus.delivered, now, None)
                 signal_work(session)  # the next event of this request may go now
+                if row.event == lift.NOTICE_EVENT:  # art. 18(3): the notice period starts
+                    await lift.portal_acknowledged(session, row)
                 return
             row.last_error = error
             if (now - created_at).total_seconds() >= self.settings.notify_give_up_s:
@@ -181,6 +183,8 @@ class Notifier:
                               "attempts": attempts, "reason": error})
                 log.warning("portal notification given up", extra={
                     "notification_id": str(row.id), "dsr_request_id": str(row.request_id)})
+                if request is not None and row.event == lift.NOTICE_EVENT:
+                    await lift.portal_gave_up(session, row)  # the customer was not told
                 return
             ceiling = min(self.settings.notify_retry_max_s,
                           self.settings.notify_retry_base_s * 2 ** max(0, attempts - 1))

@@ -46,6 +46,7 @@ from app.models import (
 )
 from app.schemas import RequestCreate
 from app.services import audit, lifecycle, notify, tasks
+from app.services import lift as lift_service
 
 MAX_EXTENSION_MONTHS = 2  # GDPR art. 12(3): "by two further months where necessary"
 PORTAL_IDENTITY = "bankid"  # the portal's login is a BankID login
@@ -412,7 +413,7 @@ async def extend(
     return request
 
 
-LIFT_ACTION = "lift_restriction"
+LIFT_ACTION = lift_service.LIFT_ACTION
 
 
 async def lift(
@@ -420,10 +421,10 @@ async def lift(
 ) -> DsrRequest:
     """Art. 18(3): lift a completed restriction, telling the customer first.
 
-    The notice (portal notification ``restriction.lift_notice`` and a letter in the answer,
-    which is rebuilt when the lift is done) is recorded in this transaction; the lift itself
-    is one task per system where the restriction was applied, dispatched only once the notice
-    has been delivered (or at once when no portal is configured).
+    One lift task per system where the restriction was applied, and a notice task, all held
+    back (services.lift): the answer is built again as the notice letter, the customer is
+    told (the portal's ``restriction.lift_notice``, or an agent sends the letter), and only
+    ``DSR_LIFT_NOTICE_S`` after the notice was delivered does any system lift it.
     """
     lifecycle.guard(request, "lift")
     if request.type is not RequestType.restriction:
@@ -431,12 +432,11 @@ async def lift(
     rows = list(await session.scalars(select(Task).where(col(Task.request_id) == request.id)))
     if any(task.action == LIFT_ACTION for task in rows):
         raise InvalidState("This restriction has already been lifted.")
-    applied = [task for task in rows if task.status is TaskStatus.done
+    applied = [task.system for task in rows if task.status is TaskStatus.done
                and task.action == "restrict"]
     now = utcnow()
     request.lift_reason, request.lift_requested_at = reason, now
-    for task in applied:
-        session.add(Task.of(request, task.system, LIFT_ACTION))
+    await lift_service.begin(session, request, systems=applied)
     await response_supersede(session, request)
     await lifecycle.reopen_for_lift(session, request, actor=_actor(principal), reason=reason)
     if not applied:

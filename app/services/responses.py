@@ -43,7 +43,7 @@ from app.models import (
     Task,
     TaskResult,
 )
-from app.services import audit, lifecycle
+from app.services import audit, lifecycle, lift
 from app.services.package_content import (
     CallPages,
     PackageError,
@@ -116,13 +116,19 @@ _REQUESTS_OF = select(DsrRequest).where(col(DsrRequest.id).in_(bindparam("ids", 
 _LOCK_REQUESTS = _REQUESTS_OF.order_by(col(DsrRequest.id)).with_for_update()
 
 
-async def load_inputs(session: AsyncSession, request: DsrRequest, vault: Vault) -> PackageInputs:
-    """A plain snapshot of everything the package needs, partner data decrypted."""
-    return (await load_inputs_of(session, [request], vault))[request.id]
+async def load_inputs(
+    session: AsyncSession, request: DsrRequest, vault: Vault, *,
+    lift_notice_s: float | None = None,
+) -> PackageInputs:
+    """A plain snapshot of everything the package needs, partner data decrypted.
+    ``lift_notice_s``: the notice period a lift letter built now states (DSR_LIFT_NOTICE_S)."""
+    return (await load_inputs_of(session, [request], vault,
+                                 lift_notice_s=lift_notice_s))[request.id]
 
 
 async def load_inputs_of(
-    session: AsyncSession, requests: list[DsrRequest], vault: Vault,
+    session: AsyncSession, requests: list[DsrRequest], vault: Vault, *,
+    lift_notice_s: float | None = None,
 ) -> dict[uuid.UUID, PackageInputs]:
     """:func:`load_inputs` of several requests, in three queries whatever their number."""
     ids = [request.id for request in requests]
@@ -134,12 +140,13 @@ async def load_inputs_of(
     for link in await session.scalars(_LINKS_OF, {"customers": sorted(links)}):
         links[link.customer_number][link.system] = link.external_id
     return {request.id: _inputs(request, tasks[request.id], results,
-                                links[request.customer_number], vault)
+                                links[request.customer_number], vault, lift_notice_s)
             for request in requests}
 
 
 def _inputs(request: DsrRequest, tasks: list[Task], results: dict[uuid.UUID, TaskResult],
-            links: dict[str, str], vault: Vault) -> PackageInputs:
+            links: dict[str, str], vault: Vault,
+            lift_notice_s: float | None = None) -> PackageInputs:
     order = {name: i for i, name in enumerate(SYSTEMS)}
     tasks = sorted(tasks, key=lambda task: (order.get(task.system, len(order)), task.action))
     systems = []
@@ -165,9 +172,8 @@ def _inputs(request: DsrRequest, tasks: list[Task], results: dict[uuid.UUID, Tas
         reject_reason=request.reject_reason.value if request.reject_reason else None,
         extension={"months": request.extended_months, "reason": request.extension_reason,
                    "due_at": request.due_at.isoformat()} if request.extended_months else None,
-        lift={"reason": request.lift_reason,
-              "requested_at": request.lift_requested_at.isoformat()
-              if request.lift_requested_at else None} if request.lift_reason else None,
+        # reason, requested_at, notice_delivered_at, lift_from, notice_period_s (services.lift)
+        lift=lift.facts(request, tasks, lift_notice_s) if request.lift_reason else None,
     )
     return PackageInputs(facts, systems, dict(links))
 
@@ -247,6 +253,20 @@ async def supersede(session: AsyncSession, request: DsrRequest) -> None:
     await session.flush()
 
 
+# What a build is the answer of: a final request as it finished, or a restriction's notice
+# letter for the lift asked for then (services.lift); a store checks it again under lock.
+Mark = tuple[str, datetime | None]
+
+
+def answer_mark(request: DsrRequest) -> Mark | None:
+    """The answer due for ``request`` now, or None: none is (it is not finished)."""
+    if request.status in ANSWERED:
+        return ("final", request.finished_at)
+    if lift.lifting(request):
+        return ("lift", request.lift_requested_at)
+    return None
+
+
 async def ensure_package(
     sessionmaker: async_sessionmaker[AsyncSession], request_id: uuid.UUID, *,
     connectors: Mapping[str, Any], vault: Vault, settings: Settings,
@@ -262,10 +282,11 @@ async def ensure_package(
         if existing is not None:
             return existing
         request = await session.get(DsrRequest, request_id)
-        if request is None or request.status not in ANSWERED:
+        answered_at = answer_mark(request) if request is not None else None
+        if request is None or answered_at is None:
             raise InvalidState("The response is produced when the request is finished.")
-        inputs = await load_inputs(session, request, vault)
-        answered_at = request.finished_at
+        inputs = await load_inputs(session, request, vault,
+                                   lift_notice_s=settings.lift_notice_s)
     built = await _build(inputs, request_id, connectors=connectors, settings=settings)
     if built is None:
         raise NotReady("The response could not be prepared just now; try again shortly.")
@@ -294,24 +315,27 @@ async def _build(
 
 async def _store_locked(
     session: AsyncSession, locked: DsrRequest, existing: ResponsePackage | None,
-    built: BuiltPackage, answered_at: datetime | None, *, vault: Vault, settings: Settings,
+    built: BuiltPackage, answered_at: Mark, *, vault: Vault, settings: Settings,
 ) -> ResponsePackage | None:
     """Store ``built`` as the answer of ``locked`` (row-locked, with its stored package if any
     read under that lock); None if the request changed since its inputs were read."""
     if existing is not None:
         locked.answer_pending = False  # another builder stored it meanwhile
         return existing
-    if locked.status not in ANSWERED or locked.finished_at != answered_at:
+    if answer_mark(locked) != answered_at:
         # reopened while this was built (a restriction being lifted): the answer it would
         # store is no longer the answer; the next build makes the right one
         return None
-    return await store(session, locked, built, vault=vault,
-                       retention_days=settings.response_retention_days)
+    package = await store(session, locked, built, vault=vault,
+                          retention_days=settings.response_retention_days)
+    if answered_at[0] == "lift":  # art. 18(3): the letter exists, the customer is told now
+        await lift.letter_stored(session, locked, package, settings=settings)
+    return package
 
 
 async def _store_alone(
     sessionmaker: async_sessionmaker[AsyncSession], request_id: uuid.UUID, built: BuiltPackage,
-    answered_at: datetime | None, *, vault: Vault, settings: Settings,
+    answered_at: Mark, *, vault: Vault, settings: Settings,
 ) -> ResponsePackage | None:
     """:func:`_store_locked` in a transaction of its own, the request locked first."""
     async with unit_of_work(sessionmaker) as session:
@@ -351,6 +375,17 @@ _PENDING_BEFORE = _PENDING.where(col(DsrRequest.finished_at) <= bindparam("befor
 # When the first of those that became final after ``after`` did.
 _NEXT_PENDING = _pending(DsrRequest.finished_at).where(
     col(DsrRequest.finished_at) > bindparam("after"))
+# Restrictions being lifted whose notice letter is to be built (services.lift): pending but
+# not final, so ``finished_at`` is null. Built first and never put off: no system lifts
+# anything before the letter is stored. The same index, its null ``finished_at`` end.
+_LIFT_LETTERS = (
+    select(DsrRequest.id)
+    .outerjoin(ResponsePackage, col(ResponsePackage.request_id) == col(DsrRequest.id))
+    .where(col(DsrRequest.answer_pending).is_(True), col(DsrRequest.finished_at).is_(None),
+           col(DsrRequest.lift_requested_at).is_not(None),
+           col(DsrRequest.status).in_([s.value for s in lifecycle.ACTIVE]),
+           col(ResponsePackage.request_id).is_(None))
+    .limit(bindparam("limit")))
 
 
 async def build_pending(
@@ -372,17 +407,21 @@ async def build_pending(
     the next round (or the first download).
     """
     async with reading(sessionmaker) as session:
+        ids = list(await session.scalars(_LIFT_LETTERS, {"limit": limit}))
         if finished_before is None:
-            ids = list(await session.scalars(_PENDING, {"limit": limit}))
+            ids += await session.scalars(_PENDING, {"limit": limit - len(ids)})
         else:
-            ids = list(await session.scalars(
-                _PENDING_BEFORE, {"limit": limit, "before": finished_before}))
-        requests = [request for request in await session.scalars(_REQUESTS_OF, {"ids": ids})
-                    if request.status in ANSWERED] if ids else []
+            ids += await session.scalars(
+                _PENDING_BEFORE, {"limit": limit - len(ids), "before": finished_before})
+        marks = {request.id: (request, answer_mark(request)) for request in
+                 await session.scalars(_REQUESTS_OF, {"ids": ids})} if ids else {}
+        answered_at = {request_id: mark for request_id, (_request, mark) in marks.items()
+                       if mark is not None}
+        requests = [request for request, mark in marks.values() if mark is not None]
         if not requests:
             return 0
-        inputs = await load_inputs_of(session, requests, vault)
-    answered_at = {request.id: request.finished_at for request in requests}
+        inputs = await load_inputs_of(session, requests, vault,
+                                      lift_notice_s=settings.lift_notice_s)
     built: dict[uuid.UUID, BuiltPackage] = {}
     try:
         for request_id, request_inputs in inputs.items():
@@ -417,7 +456,7 @@ async def build_pending(
 
 async def _store_all(
     sessionmaker: async_sessionmaker[AsyncSession], built: dict[uuid.UUID, BuiltPackage],
-    answered_at: dict[uuid.UUID, datetime | None], *, vault: Vault, settings: Settings,
+    answered_at: dict[uuid.UUID, Mark], *, vault: Vault, settings: Settings,
 ) -> int:
     """Store these packages in one transaction, their requests locked in id order."""
     async with unit_of_work(sessionmaker) as session:

@@ -28,7 +28,7 @@ from app.auth import Principal
 from app.connectors.base import Outcome, Retained, format_partner_ref
 from app.db import upsert_statement, utcnow
 from app.errors import InvalidState, NotFound
-from app.models import DsrRequest, RequestType, Task, TaskResult, TaskStatus
+from app.models import DsrRequest, RequestType, Task, TaskAction, TaskResult, TaskStatus
 from app.services import lifecycle, recorder
 from app.services.lifecycle import SYSTEM_ACTOR, TASK_FINAL, Actor
 from app.services.vault import Vault
@@ -300,6 +300,12 @@ async def retry_task(
     task = await _task_of(session, request, task_id)
     if task.status is not TaskStatus.failed:
         raise InvalidState(f"Only a failed task can be retried; this one is {task.status.value}.")
+    if task.action == TaskAction.lift_notice:  # told again, never sent to a partner
+        from app.services import lift
+
+        await lift.resend(session, request, task, actor=(principal.sub, principal.role.value))
+        lifecycle.signal_work(session)
+        return task
     task.status, task.attempts, task.next_attempt_at = TaskStatus.pending, 0, None
     task.dispatch_round += 1
     task.external_ref = None
@@ -339,9 +345,17 @@ async def complete_task(
         raise InvalidState("An objection's assessment needs a decision: upheld or overridden.")
     if decision is not None and not assessing:
         raise InvalidState("A decision is recorded only for an objection's assessment.")
+    notice = task.action == TaskAction.lift_notice
+    if notice:
+        from app.services import lift
+
+        await lift.check_completion(session, request, task, status)
     outcome = Outcome(status, summary=note, retained=tuple(retained), code=(
         f"objection_{decision}" if decision else None), params={"decision": decision}
         if decision else {})
+    actor = (principal.sub, principal.role.value)
     await apply_outcome(session, request=request, task=task, outcome=outcome, vault=vault,
-                        actor=(principal.sub, principal.role.value))
+                        actor=actor)
+    if notice:  # the agent sent the letter: the notice period starts now
+        await lift.sent_by_agent(session, request, task, actor=actor)
     return task

@@ -41,9 +41,20 @@ async def test_only_a_completed_restriction_can_be_lifted_once(client, portal, a
                                headers=agent)
     assert lifted.status_code == 200, lifted.text
     assert lifted.json()["lift_reason"] == "Checked and corrected"
+    # held back until the customer has been told (tests/services/test_lift.py)
     assert [(t["action"], t["status"]) for t in lifted.json()["tasks"]
-            if t["action"] == "lift_restriction"] == [("lift_restriction", "pending")]
-    await dispatcher(app, fakes(crm=lambda c: base.done("lifted"))).run_until_idle()
+            if t["action"] == "lift_restriction"] == [("lift_restriction", "scheduled")]
+    # the lift's notice given by an agent, with no notice period, lets it run
+    worker = dispatcher(app, fakes(crm=lambda c: base.done("lifted")), lift_notice_s=0)
+    await worker.build_responses()
+    notice = next(t for t in (await client.get(f"/v1/requests/{restriction['id']}",
+                                                headers=agent)).json()["tasks"]
+                  if t["action"] == "lift_notice")
+    assert notice["status"] == "manual"
+    sent = await client.post(f"/v1/requests/{restriction['id']}/tasks/{notice['id']}/complete",
+                             json={"outcome": "done", "note": "Letter posted"}, headers=agent)
+    assert sent.status_code == 200, sent.text
+    await worker.run_until_idle()
     done = (await client.get(f"/v1/requests/{restriction['id']}", headers=agent)).json()
     assert done["status"] == "completed"
     assert_problem(await client.post(f"/v1/requests/{restriction['id']}/lift", json=lift,

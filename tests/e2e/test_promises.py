@@ -15,7 +15,7 @@ import sys
 import threading
 import zipfile
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -273,7 +273,7 @@ def test_the_portal_hears_every_event_once_in_order_signed(
 def test_lifting_a_restriction_tells_the_customer_first(
     launch: Launch, receiver: Receiver
 ) -> None:
-    service = launch(portal_env(receiver))
+    service = launch({**portal_env(receiver), "DSR_LIFT_NOTICE_S": "2"})
     with service.client() as client:
         api = Api(client)
         restriction = api.create({"type": "restriction",
@@ -297,15 +297,24 @@ def test_lifting_a_restriction_tells_the_customer_first(
         assert client.get("/sandbox/crm/customers/C-1001").json()["restricted"] is False
         assert fortnox(client, "/3/customers/1001")["Customer"]["Active"] is True
 
-        # the notice was delivered before the first system lifted anything
+        # the notice was delivered, and the notice period had passed, before the first
+        # system lifted anything; the letter was stored before that
         notices = client.get(f"/v1/requests/{restriction['id']}/notifications",
                              headers=api.agent).json()["items"]
         notice = next(n for n in notices if n["event"] == "restriction.lift_notice")
         assert notice["status"] == "delivered"
+        assert "reason" not in notice["payload"] and notice["payload"]["notice_period_s"] == 2
         trail = api.events(restriction["id"])["events"]
         first_lift = min(e["at"] for e in trail if e["data"].get("task_id") in {
-            t["id"] for t in lifts.values()})
-        assert notice["delivered_at"] < first_lift
+            t["id"] for t in lifts.values()} and e["action"] != "task_scheduled")
+        delivered = next(e for e in trail if e["action"] == "lift_notice_delivered")
+        assert delivered["data"]["via"] == "portal"
+        at = datetime.fromisoformat
+        assert at(notice["delivered_at"]) + timedelta(seconds=2) == at(
+            delivered["data"]["lift_from"]) <= at(first_lift)
+        letter = [e["at"] for e in trail if e["action"] == "response_built"][-1]
+        assert at(next(e["at"] for e in trail if e["action"] == "lift_requested")) \
+            < at(letter) < at(notice["delivered_at"])
         # and the answer now carries the lift letter
         response = client.get(f"/v1/requests/{restriction['id']}/response",
                               headers=api.agent)

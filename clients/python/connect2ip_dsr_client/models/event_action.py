@@ -7,6 +7,7 @@ class EventAction(StrEnum):
     CREATED = "created"
     DEFERRED_ERASURE_SCHEDULED = "deferred_erasure_scheduled"
     EXTENDED = "extended"
+    LIFT_NOTICE_DELIVERED = "lift_notice_delivered"
     LIFT_REQUESTED = "lift_requested"
     NOTIFICATION_FAILED = "notification_failed"
     REJECTED = "rejected"

@@ -6,6 +6,7 @@ class TaskAction(StrEnum):
     ERASE_RETAINED = "erase_retained"
     EXPORT = "export"
     EXPORT_PROVIDED = "export_provided"
+    LIFT_NOTICE = "lift_notice"
     LIFT_RESTRICTION = "lift_restriction"
     PORT_NUMBER = "port_number"
     RECTIFY = "rectify"
