@@ -371,8 +371,8 @@ async def test_deferred_erasure_of_the_billing_calls_runs_the_day_after_their_da
     same = (await client.post(f"{CRM}/C-1001/erase-retained",
                               headers={"Sandbox-As-Of": until.isoformat()})).json()
     assert 0 < len(customer.call_history) <= kept
-    assert [(r["code"], r["until"]) for r in same["retained"]][0] == (
-        "billing_call_history", until.isoformat())
+    first = same["retained"][0]
+    assert (first["code"], first["until"]) == ("billing_call_history", until.isoformat())
     after = (await client.post(f"{CRM}/C-1001/erase-retained", headers={
         "Sandbox-As-Of": (until + timedelta(days=1)).isoformat()})).json()
     assert customer.call_history == [] and "call_history" in after["erased_codes"]
