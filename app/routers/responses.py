@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import re
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import StreamingResponse
@@ -26,6 +26,7 @@ from app.deps import get_principal
 from app.errors import Gone, InvalidState, RangeNotSatisfiable
 from app.models import ResponsePackage
 from app.schemas import problem_responses
+from app.services import notices as notice_service
 from app.services import requests as request_service
 from app.services import responses as svc
 
@@ -175,3 +176,25 @@ async def check_response(
     return Response(status_code=200, media_type="application/zip",
                     headers=_headers(package, request_id))
 
+
+
+@router.get(
+    "/{request_id}/notices/{kind}", response_class=Response,
+    responses={200: {"description": "The notice as a self-contained HTML page, in the "
+                                    "request's language",
+                     "content": {"text/html": {"schema": {"type": "string"}}}},
+               **problem_responses(401, 404, 422)},
+    summary="A notice sent while the request is open (the extension letter)",
+    operation_id="getNotice",
+)
+async def get_notice(
+    http: Request, request_id: uuid.UUID, kind: Literal["extension"], principal: PrincipalDep,
+) -> Response:
+    """Art. 12(3): the letter that tells the customer of an extension, at once. The portal
+    shows it when `request.extended` arrives; without a portal an agent prints it."""
+    async with reading(http.app.state.sessionmaker) as session:
+        request = await request_service.get_request(
+            session, request_id=request_id, principal=principal)
+        page = await notice_service.render(session, request, kind)
+    return Response(page, media_type="text/html; charset=utf-8",
+                    headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})

@@ -18,68 +18,32 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from app.rights import letter_for
+from app.rights.facts import (
+    CARRIED_OUT,
+    CaseRecord,
+    PackageInputs,
+    RequestFacts,
+    SystemResult,
+    iso,
+)
 from app.services import policy, report
 from app.services.packages import TEXT_PREFIX, Entry, PackageWriter, csv_cell, field_types
 
 CallPages = Callable[[str], AsyncIterator[list[dict[str, Any]]]]
-RESULT_TYPES = ("erasure", "rectification", "restriction", "objection")
+__all__ = ["CARRIED_OUT", "CallPages", "PackageError", "PackageInputs", "RequestFacts",
+           "SystemResult", "write_contents"]
 
 
 class PackageError(Exception):
     """The package cannot be built now (a partner unreachable, data inconsistent)."""
 
 
-@dataclass(frozen=True, slots=True)
-class RequestFacts:
-    id: str
-    type: str
-    status: str
-    customer_number: str
-    language: str
-    received_at: datetime
-    finished_at: datetime | None
-    details: dict[str, Any]
-    reject_reason: str | None = None
-    note: str | None = None
-    extension: dict[str, Any] | None = None  # {"months", "reason", "due_at"} if extended
-    lift: dict[str, Any] | None = None  # {"reason", "requested_at"} if a restriction was lifted
-
-    def public(self) -> dict[str, Any]:
-        return {"id": self.id, "type": self.type, "status": self.status,
-                "customer_number": self.customer_number, "language": self.language,
-                "received_at": _iso(self.received_at), "answered_at": _iso(self.finished_at)}
-
-
-@dataclass(frozen=True, slots=True)
-class SystemResult:
-    system: str
-    title: str
-    key: str
-    action: str
-    status: str
-    summary: str
-    finished_at: datetime | None
-    retained: list[dict[str, Any]] = field(default_factory=list)
-    data: dict[str, Any] | None = None
-    uncertain: bool = False  # stopped after an attempt that may have been applied
-    scheduled_for: datetime | None = None  # scheduled work: a deferred erasure
-    code: str | None = None  # the outcome as a code the answer words (connectors.base.Outcome)
-    params: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class PackageInputs:
-    request: RequestFacts
-    systems: list[SystemResult]
-    links: dict[str, str] = field(default_factory=dict)
-
-
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+    return iso(value)
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False)  # json.dumps would build one per call
@@ -89,38 +53,38 @@ def _dumps(value: Any) -> str:
     return _ENCODER.encode(value)
 
 
-def kind_of(inputs: PackageInputs) -> str:
-    """The letter to write: the request type's, or a rejection's or a cancellation's."""
-    if inputs.request.status in ("rejected", "cancelled"):
-        return inputs.request.status
-    return inputs.request.type
-
-
-# Task statuses that mean something was done (or found) at a partner.
-CARRIED_OUT = ("done", "retained", "no_data")
-
-
 async def write_contents(
     inputs: PackageInputs, writer: PackageWriter, *, generated_at: datetime,
     call_pages: CallPages | None, report_rows: int, retention_days: int,
 ) -> None:
-    """Every file but the manifest, data files first so the report can list their hashes."""
-    kind, t = kind_of(inputs), report.texts(inputs.request.language)
+    """Every file but the manifest, data files first so the report can list their hashes.
+
+    Every sentence of the letter comes from :func:`app.rights.letter_for`: offered by the
+    right's letter and rendered only where its guard finds the recorded facts make it true;
+    the data files record each claim with the audit events it rests on."""
+    t = report.texts(inputs.request.language)
+    letter = letter_for(inputs)
+    kind = letter.kind
     context: dict[str, Any] = {
         "t": t, "kind": kind, "req": inputs.request.public(), "generated_at": _iso(generated_at),
         "retention_days": retention_days, "request_type": inputs.request.type,
         "policy": policy.for_language(inputs.request.language),
+        "letter": letter.rendered(t), "service_started": inputs.request.started_by_service,
     }
+    claims = letter.claims()
     if inputs.request.extension:  # art. 12(3): the extension and its reason, in the answer
         context["extension"] = inputs.request.extension
     if kind == "access":
         context["systems"] = await _write_access(inputs, writer, generated_at, call_pages,
-                                                 report_rows, t)
+                                                 report_rows, t, claims)
         context["recipients"] = recipients_of(inputs, context["policy"])
+        context["case_records"] = [_case(c) for c in inputs.case_records]
     elif kind == "portability":
-        context.update(await _write_portability(inputs, writer, generated_at, t, call_pages))
+        context.update(await _write_portability(inputs, writer, generated_at, t, call_pages,
+                                                claims))
     else:
-        context.update(_write_result(inputs, writer, generated_at, kind))
+        context.update(_write_result(inputs, writer, generated_at, kind, claims,
+                                     hide_systems=letter.hide_systems))
     context["files"] = [f.as_dict() for f in writer.files]
     with writer.entry("report.html") as out:
         out.write_pieces(report.render(context))
@@ -130,20 +94,24 @@ async def write_contents(
 
 
 def recipients_of(inputs: PackageInputs, said: dict[str, Any]) -> list[dict[str, str]]:
-    """The subprocessors that hold this customer's data: those whose export found data, and an
-    installation company where the customer has an installation order."""
-    holding = {s.system for s in inputs.systems
-               if s.system != "crm" and (s.data or s.status == "manual"
-                                         or s.system == "installer")}
-    register = next((s.data for s in inputs.systems if s.system == "crm" and s.data), {})
-    if register.get("installation_orders"):
-        holding.add("installer")  # the order names the installation company it went to
+    """The subprocessors that hold this customer's data (:func:`app.rights.access.holders`)."""
+    from app.rights.access import holders
+    from app.rights.facts import Facts
+
+    holding = set(holders(Facts(inputs)))
     return [recipient for system, recipient in said["recipients"].items() if system in holding]
+
+
+def _case(record: CaseRecord) -> dict[str, Any]:
+    return {"id": record.id, "type": record.type, "status": record.status,
+            "channel": record.channel, "received_at": _iso(record.received_at),
+            "finished_at": _iso(record.finished_at), "grounds": record.grounds}
 
 
 async def _write_access(
     inputs: PackageInputs, writer: PackageWriter, generated_at: datetime,
     call_pages: CallPages | None, report_rows: int, t: dict[str, Any],
+    claims: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
     shown: list[dict[str, Any]] = []
     with writer.entry("data.json") as out:
@@ -174,7 +142,8 @@ async def _write_access(
                                 "block": report.shape(value, t, name)}
                                for name, value in categories.items()],
             })
-        out.write("]\n}\n")
+        cases = [_case(c) for c in inputs.case_records]
+        out.write(f"],\n\"case_records\": {_dumps(cases)},\n\"claims\": {_dumps(claims)}\n}}\n")
     return shown
 
 
@@ -230,7 +199,7 @@ CALL_FIELDS = [{"name": "id", "type": "string"}, {"name": "at", "type": "string"
 
 async def _write_portability(
     inputs: PackageInputs, writer: PackageWriter, generated_at: datetime, t: dict[str, Any],
-    call_pages: CallPages | None = None,
+    call_pages: CallPages | None = None, claims: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     wants_csv = "csv" in (inputs.request.details.get("formats") or ["json", "csv"])
     datasets: list[dict[str, Any]] = []
@@ -253,7 +222,7 @@ async def _write_portability(
                                                     "text_prefix": TEXT_PREFIX},
         "datasets": datasets + ([{k: v for k, v in observed.items() if k != "rows"}]
                                 if observed else []),
-        "number_porting": porting,
+        "number_porting": porting, "claims": claims or [],
     })
     for dataset in datasets:
         if dataset["file"]:
@@ -332,24 +301,44 @@ def _objection(inputs: PackageInputs, systems: list[dict[str, Any]]) -> dict[str
     return objection
 
 
+def erased_on(until: Any) -> str | None:
+    """The day after the last day something is kept: the day its scheduled erasure runs."""
+    try:
+        return (date.fromisoformat(str(until)[:10]) + timedelta(days=1)).isoformat()
+    except ValueError:
+        return None
+
+
+def _with_erase_day(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**item, "erased_on": erased_on(item["until"]) if item.get("until") else None}
+            for item in items]
+
+
 def _write_result(
     inputs: PackageInputs, writer: PackageWriter, generated_at: datetime, kind: str,
+    claims: list[dict[str, Any]], *, hide_systems: bool = False,
 ) -> dict[str, Any]:
     req = inputs.request
     t = report.texts(req.language)
+    # Art. 12(6): before identity was verified the answer names no system and no data.
+    shown = [] if hide_systems else inputs.systems
     systems: list[dict[str, Any]] = [
         {"system": s.system, "title": s.title, "action": s.action, "status": s.status,
-         "summary": s.summary, "done_at": _iso(s.finished_at), "retained": s.retained,
+         "summary": s.summary, "done_at": _iso(s.finished_at),
+         "retained": _with_erase_day(s.retained),
          "uncertain": s.uncertain, "text": report.outcome_text(
              t, action=s.action, status=s.status, code=s.code, params=s.params,
              uncertain=s.uncertain)}
-        for s in inputs.systems if s.scheduled_for is None]
-    # The promise that what is kept by law is erased when its time is up, as the scheduled
-    # work that keeps it: one entry per system, with the date it runs.
+        for s in shown if s.scheduled_for is None]
+    if kind == "retention_lock":  # the policy's lock, not an art. 18 restriction
+        systems = [{**s, "action_label": t["lock"]["action"],
+                    "text": t["lock"].get(s["status"], s["text"])} for s in systems]
+    # The promise that what is kept is erased when its time is up, as the scheduled work
+    # that keeps it: one entry per system, with the date it runs.
     scheduled: list[dict[str, Any]] = [
         {"system": s.system, "title": s.title, "status": s.status,
-         "scheduled_for": _iso(s.scheduled_for), "items": s.retained}
-        for s in inputs.systems if s.scheduled_for is not None]
+         "scheduled_for": _iso(s.scheduled_for), "items": _with_erase_day(s.retained)}
+        for s in shown if s.scheduled_for is not None]
     if kind == "rejected":
         # A request rejected after some of it was carried out still says what was done.
         systems = [s for s in systems if s["status"] in CARRIED_OUT]
@@ -358,6 +347,7 @@ def _write_result(
     body: dict[str, Any] = {
         "format": f"connect2ip-dsr-{'rejection' if kind == 'rejected' else 'result'}/1",
         "generated_at": _iso(generated_at), "request": req.public(), "outcome": req.status,
+        "started_by": "service" if req.started_by_service else "customer",
     }
     extra: dict[str, Any] = {}
     body["systems"], body["retained"] = systems, retained
@@ -384,9 +374,11 @@ def _write_result(
     if kind == "rectification":
         extra["rectification"] = {"fields": sorted(req.details.get("changes") or {})}
     elif kind == "restriction":
-        extra["restriction"] = {"grounds": req.details.get("grounds"),
-                                "lift": "notified_before_lifting (GDPR art. 18(3))"}
+        extra["restriction"] = {"grounds": req.details.get("grounds")}
+    elif kind in ("retention_lock", "retention_erasure", "deferred_erasure"):
+        extra["notice"] = {"under": "privacy_policy",
+                           "contract_ended_on": req.details.get("contract_ended_on")}
     elif kind == "objection":
         extra["objection"] = _objection(inputs, systems)
-    writer.write_json("result.json", {**body, **extra})
+    writer.write_json("result.json", {**body, **extra, "claims": claims})
     return {"systems": systems, "retained": retained, **extra}

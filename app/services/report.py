@@ -21,6 +21,7 @@ from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 LANGUAGES = ("sv", "en")
@@ -28,6 +29,8 @@ _ISO_TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[
 SWEDEN = ZoneInfo("Europe/Stockholm")  # every time in an answer is Swedish time
 # Fields that hold an amount of money in kronor, shown as "1 234,50 kr".
 MONEY_FIELDS = frozenset({"amount_sek", "Total", "Balance"})
+# Fields that hold a phone number, shown in the Swedish way.
+PHONE_FIELDS = frozenset({"phone", "number", "Phone1", "counterpart"})
 # Keys that are the partner's own plumbing, never the customer's data (Fortnox's "@url").
 HIDDEN_PREFIX = "@"
 
@@ -52,7 +55,24 @@ def environment() -> Environment:
     env.filters["day"] = lambda value, t: str(value)[:10] if value else show(None, t)
     env.filters["count"] = count
     env.filters["value"] = lambda value, t, key: shown_value(key, value, t)
+    env.filters["phone"] = phone
     return env
+
+
+def phone(value: str | None) -> str:
+    """A phone number the way a Swedish reader writes it ("0470-12 34 56"); a number from
+    abroad in its international form; anything that is not a number as it is."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, "SE")
+    except phonenumbers.NumberParseException:
+        return value
+    if not phonenumbers.is_possible_number(number):
+        return value
+    style = (phonenumbers.PhoneNumberFormat.NATIONAL if number.country_code == 46
+             else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return phonenumbers.format_number(number, style)
 
 
 def count(n: int, t: dict[str, Any], noun: str) -> str:
@@ -99,6 +119,8 @@ def shown_value(key: str, value: Any, t: dict[str, Any]) -> str:
     words = t.get("values", {}).get(key, {})
     if isinstance(value, str) and value in words:
         return str(words[value])
+    if key in PHONE_FIELDS and isinstance(value, str):
+        return phone(value)
     if isinstance(value, list) and all(isinstance(v, str) for v in value) and value:
         return ", ".join(str(words.get(v, v)) for v in value)
     return show(value, t)
@@ -112,13 +134,25 @@ def outcome_text(
     template = t["outcomes"].get(code) if code else None
     if template:
         try:
-            return str(template).format(**(params or {}))
+            return str(template).format(**{k: _param(t, v) for k, v in (params or {}).items()})
         except (KeyError, IndexError, ValueError):
             pass
     if uncertain:
         return str(t["outcome_generic"]["uncertain"])
     by_action = t["outcome_by_action"].get(action, {})
     return str(by_action.get(status) or t["outcome_generic"].get(status, status))
+
+
+def _param(t: dict[str, Any], value: Any) -> str:
+    """An outcome's parameter in words: a list of category codes as a list, a date as a day."""
+    if isinstance(value, list):
+        words = [str(t["erased_categories"].get(v, v)) for v in value]
+        if len(words) <= 1:
+            return "".join(words)
+        return f"{', '.join(words[:-1])} {t['and']} {words[-1]}"
+    if isinstance(value, str) and _ISO_TS.match(value):
+        return when(value)[:10]
+    return str(value)
 
 
 def label(t: dict[str, Any], key: str) -> str:

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.auth import Principal, Role
-from app.connectors.catalog import plan
 from app.db import utcnow
 from app.errors import (
     Forbidden,
@@ -44,6 +43,7 @@ from app.models import (
     Task,
     TaskStatus,
 )
+from app.rights import plan
 from app.schemas import RequestCreate
 from app.services import audit, lifecycle, notify, tasks
 from app.services import lift as lift_service

@@ -20,6 +20,7 @@ that a response was given and what it was; a download then answers 410 Gone.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -27,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert
+from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
@@ -35,14 +37,17 @@ from app.connectors.catalog import SYSTEMS
 from app.db import reading, unit_of_work, utcnow
 from app.errors import InvalidState, NotReady
 from app.models import (
+    AuditEvent,
     DsrRequest,
     Link,
     RequestStatus,
+    RequestType,
     ResponseChunk,
     ResponsePackage,
     Task,
     TaskResult,
 )
+from app.rights.facts import CaseRecord, EventFact
 from app.services import audit, lifecycle, lift
 from app.services.package_content import (
     CallPages,
@@ -113,6 +118,16 @@ _RESULTS_OF = select(TaskResult).where(
 _LINKS_OF = select(Link).where(
     col(Link.customer_number).in_(bindparam("customers", expanding=True)))
 _REQUESTS_OF = select(DsrRequest).where(col(DsrRequest.id).in_(bindparam("ids", expanding=True)))
+# The trail's events a letter's claims rest on (the (request_id, seq) unique index).
+_EVENTS_OF = sa_select(col(AuditEvent.request_id), col(AuditEvent.seq), col(AuditEvent.action),
+                       col(AuditEvent.at), col(AuditEvent.data)).where(
+    col(AuditEvent.request_id).in_(bindparam("ids", expanding=True)))
+# The service's own case records about the customers (the customer_number index).
+_CASES_OF = sa_select(col(DsrRequest.id), col(DsrRequest.customer_number), col(DsrRequest.type),
+                      col(DsrRequest.status), col(DsrRequest.channel),
+                      col(DsrRequest.received_at), col(DsrRequest.finished_at),
+                      col(DsrRequest.details)).where(
+    col(DsrRequest.customer_number).in_(bindparam("customers", expanding=True)))
 _LOCK_REQUESTS = _REQUESTS_OF.order_by(col(DsrRequest.id)).with_for_update()
 
 
@@ -139,14 +154,46 @@ async def load_inputs_of(
     links: dict[str, dict[str, str]] = {request.customer_number: {} for request in requests}
     for link in await session.scalars(_LINKS_OF, {"customers": sorted(links)}):
         links[link.customer_number][link.system] = link.external_id
+    events: dict[uuid.UUID, list[EventFact]] = {request_id: [] for request_id in ids}
+    for row in await session.execute(_EVENTS_OF, {"ids": ids}):
+        task_id = (row.data or {}).get("task_id")
+        events[row.request_id].append(EventFact(row.seq, row.action, row.at,
+                                                str(task_id) if task_id else None))
+    cases = await _case_records(session, [r for r in requests
+                                          if r.type is RequestType.access])
     return {request.id: _inputs(request, tasks[request.id], results,
-                                links[request.customer_number], vault, lift_notice_s)
+                                links[request.customer_number], vault, lift_notice_s,
+                                events=events[request.id],
+                                cases=cases.get(request.customer_number, []))
             for request in requests}
+
+
+async def _case_records(
+    session: AsyncSession, requests: list[DsrRequest],
+) -> dict[str, list[CaseRecord]]:
+    """Art. 15: the service's own records about each customer of an access request."""
+    if not requests:
+        return {}
+    found: dict[str, list[CaseRecord]] = {}
+    customers = sorted({r.customer_number for r in requests})
+    for row in await session.execute(_CASES_OF, {"customers": customers}):
+        details = row.details or {}
+        found.setdefault(row.customer_number, []).append(CaseRecord(
+            id=str(row.id), type=str(getattr(row.type, "value", row.type)),
+            status=str(getattr(row.status, "value", row.status)),
+            channel=str(getattr(row.channel, "value", row.channel)),
+            received_at=row.received_at, finished_at=row.finished_at,
+            grounds=str(details["grounds"]) if isinstance(details.get("grounds"), str)
+            and details.get("grounds") != "retention_policy" else None))
+    for records in found.values():
+        records.sort(key=lambda record: record.received_at)
+    return found
 
 
 def _inputs(request: DsrRequest, tasks: list[Task], results: dict[uuid.UUID, TaskResult],
             links: dict[str, str], vault: Vault,
-            lift_notice_s: float | None = None) -> PackageInputs:
+            lift_notice_s: float | None = None, *, events: list[EventFact] | None = None,
+            cases: list[CaseRecord] | None = None) -> PackageInputs:
     order = {name: i for i, name in enumerate(SYSTEMS)}
     tasks = sorted(tasks, key=lambda task: (order.get(task.system, len(order)), task.action))
     systems = []
@@ -162,7 +209,7 @@ def _inputs(request: DsrRequest, tasks: list[Task], results: dict[uuid.UUID, Tas
             data=vault.open(row.ciphertext) if row is not None else None,
             uncertain=bool(outcome.get("uncertain")),
             scheduled_for=task.scheduled_for, code=outcome.get("code"),
-            params=dict(outcome.get("params") or {}),
+            params=dict(outcome.get("params") or {}), id=str(task.id),
         ))
     facts = RequestFacts(
         id=str(request.id), type=request.type.value, status=request.status.value,
@@ -174,8 +221,10 @@ def _inputs(request: DsrRequest, tasks: list[Task], results: dict[uuid.UUID, Tas
                    "due_at": request.due_at.isoformat()} if request.extended_months else None,
         # reason, requested_at, notice_delivered_at, lift_from, notice_period_s (services.lift)
         lift=lift.facts(request, tasks, lift_notice_s) if request.lift_reason else None,
+        channel=request.channel.value, verified=request.verified_at is not None,
+        events=tuple(sorted(events or [], key=lambda event: event.seq)),
     )
-    return PackageInputs(facts, systems, dict(links))
+    return PackageInputs(facts, systems, dict(links), case_records=list(cases or []))
 
 
 async def build_zip(
@@ -184,6 +233,8 @@ async def build_zip(
 ) -> BuiltPackage:
     """The package as a temporary zip file (the caller stores or discards it)."""
     generated_at = (now or utcnow()).replace(microsecond=0)
+    inputs = dataclasses.replace(inputs, settings={
+        **inputs.settings, "case_retention_days": settings.case_retention_days})
     writer = PackageWriter(generated_at)
     try:
         await write_contents(inputs, writer, generated_at=generated_at, call_pages=call_pages,

@@ -115,8 +115,11 @@ async def _create_once(
     session: AsyncSession, customer: str, kind: RequestType, ended: date
 ) -> DsrRequest | None:
     """The request, under a unique key so that two sweeps at once make one."""
-    details: dict[str, Any] = {"grounds": LOCK_GROUNDS} if kind is RequestType.restriction \
-        else {}
+    # The date the contract ended is what the notice to the customer rests on ("eftersom
+    # ditt avtal upphörde den ..."): it is recorded on the request, as a date, not a person.
+    details: dict[str, Any] = {"contract_ended_on": ended.isoformat()}
+    if kind is RequestType.restriction:
+        details["grounds"] = LOCK_GROUNDS
     reason = (f"the privacy policy: the contract ended on {ended}, data is "
               + ("locked after six months" if kind is RequestType.restriction
                  else "erased after twelve months, accounting data excepted"))

@@ -33,7 +33,7 @@ REQUIRED = {
            "Rätt till begränsning", "Rätt att invända", "Rätt till dataportabilitet",
            "Integritetsskyddsmyndigheten", "Box 8114", "104 20 Stockholm", "imy@imy.se",
            "Överföring till länder utanför EU/EES", "Automatiserade beslut",
-           "beskriver inte automatiserat beslutsfattande", "Hammargatan 6", "516404-6590",
+           "inga beslut om dig som enbart grundas på automatiserad behandling", "Hammargatan 6", "516404-6590",
            "Alla tider anges i svensk tid."],
     "en": ["Purposes, legal basis and retention by category", "Recipients of your data",
            "Fortnox Finans", "the police and SOS Alarm", "on request under law",
@@ -43,7 +43,7 @@ REQUIRED = {
            "Right to restriction", "Right to object", "Right to data portability",
            "Integritetsskyddsmyndigheten", "Box 8114", "104 20 Stockholm", "imy@imy.se",
            "Transfers outside the EU/EEA", "Automated decisions",
-           "does not describe automated decision-making", "Hammargatan 6", "516404-6590",
+           "no decision about you based solely on automated processing", "Hammargatan 6", "516404-6590",
            "All times are Swedish time."],
 }
 # Subprocessors the customer has no data with are not named as recipients.

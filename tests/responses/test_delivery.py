@@ -58,8 +58,12 @@ async def test_no_response_before_the_end_and_a_cancelled_request_says_nothing_w
     result = json.loads(package.read("result.json"))
     assert result["outcome"] == "cancelled"
     assert result["cancellation"]["carried_out"] == []
-    assert {s["status"] for s in result["systems"]} == {"cancelled"}
-    assert "Ingenting hann utföras" in package.read("report.html").decode()
+    # Art. 12(6): cancelled before identity was verified, the answer names no system at all.
+    assert result["systems"] == [] and result["retained"] == []
+    assert [c["claim"] for c in result["claims"]] == ["closed.unverified"]
+    html = package.read("report.html").decode()
+    assert "innan vi hade kunnat bekräfta din identitet" in html
+    assert not any(name in html for name in ("Fortnox", "Stadsnät", "kundregister"))
 
 
 async def test_expiry_purges_the_file_but_keeps_its_sha256(app, client, portal) -> None:  # type: ignore[no-untyped-def]

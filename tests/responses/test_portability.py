@@ -78,5 +78,7 @@ async def test_number_porting_says_what_was_sent_to_snpac(app, client, portal, a
     assert porting["sent_to"] == "SNPAC" and porting["receiving_operator"] == "Telia"
     assert porting["phone_number"] == "+46470123456" and porting["status"] == "done"
     html = package.read("report.html").decode()
-    assert "We sent SNPAC only your phone number and the name of the receiving operator" in html
-    assert "+46470123456" in html and "Telia" in html and "2026-12-02" in html
+    assert "we sent only the phone number and the name of the receiving operator" in html
+    assert "No other data about you has been sent to Telia" in html
+    assert "0470-12 34 56" in html and "+46470123456" not in html
+    assert "your telephony subscription for the number 0470-12 34 56 with us ends" in html

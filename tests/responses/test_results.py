@@ -80,7 +80,7 @@ async def test_c1002_erasure_lists_what_is_kept_with_basis_and_date(
     for text in [*wording, result["retained"][2]["until"]]:
         assert text in html, text
     assert "unpaid_invoices" not in html and "debtor_identity" not in html
-    heading = {"sv": "Uppgifter som sparas enligt lag", "en": "Data kept as the law requires"}
+    heading = {"sv": "Uppgifter som sparas", "en": "Data that is kept"}
     assert heading[language] in html and "Integritetsskyddsmyndigheten" in html
     for value in ("Erik Provsson", "19720918-9815", "erik.provsson@example.com"):
         assert value not in html and value not in json.dumps(result)
@@ -96,7 +96,7 @@ async def test_rectification_names_fields_never_values(app, client, portal) -> N
     result = json.loads(package.read("result.json"))
     assert result["rectification"] == {"fields": ["email"]}
     html = package.read("report.html").decode()
-    assert "Rättade uppgifter" in html and "E-postadress" in html
+    assert "Uppgifter som begäran gällde" in html and "E-postadress" in html
     for name in package.namelist():
         assert b"astrid.ny" not in package.read(name)
 
@@ -110,7 +110,8 @@ async def test_restriction_says_how_and_when_it_is_lifted(app, client, portal) -
     assert result["restriction"]["grounds"] == "accuracy_contested"
     html = package.read("report.html").decode()
     assert "How and when the restriction can be lifted" in html
-    assert "until we have checked the data" in html and "art. 18(3)" in html
+    assert "until we have verified the data" in html and "Article 18(3)" in html
+    assert "now marked as restricted in our own customer register" in html
 
 
 async def test_objection_to_marketing_leaves_the_listing_alone(app, client, portal, agent) -> None:  # type: ignore[no-untyped-def]
@@ -124,7 +125,8 @@ async def test_objection_to_marketing_leaves_the_listing_alone(app, client, port
                                    "stopped": ["stop_marketing"]}
     html = package.read("report.html").decode()
     assert "Direktmarknadsföring till dig har upphört" in html
-    assert "Din katalogpost påverkas inte" in html and "Borttagning ur katalogen" not in html
+    assert "Din katalogpost hos Eniro/Hitta påverkas inte" in html
+    assert "Borttagning ur katalogen" not in html and "har tagits bort" not in html
 
 
 async def test_objection_to_marketing_unlists_when_asked(app, client, portal, agent) -> None:  # type: ignore[no-untyped-def]
@@ -177,9 +179,9 @@ async def test_objection_on_legitimate_interest_says_what_the_agent_decided(  # 
 
 @pytest.mark.parametrize(("language", "texts"), [
     ("sv", ["Beslut: din begäran har avslagits", "orimlig", "Integritetsskyddsmyndigheten",
-            "art. 12.4 GDPR", "Box 8114"]),
+            "artikel 12.4 i dataskyddsförordningen", "Box 8114"]),
     ("en", ["Decision: your request has been refused", "excessive",
-            "Integritetsskyddsmyndigheten", "GDPR art. 12(4)", "Box 8114"]),
+            "Integritetsskyddsmyndigheten", "Article 12(4) GDPR", "Box 8114"]),
 ])
 async def test_rejected_request_gets_a_letter(
     app, client, agent, language: str, texts: list[str]

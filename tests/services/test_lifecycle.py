@@ -230,7 +230,9 @@ async def test_cancelled_answer_lists_what_was_done(client, agent, app) -> None:
         "crm": "done", "stadsnat": "cancelled"}
     assert result["cancellation"]["carried_out"] == ["crm"]
     report = package.read("report.html").decode()
-    assert "Ditt ärende har avslutats innan allt var utfört" in report
+    assert "En del av ärendet hann utföras innan det avslutades" in report
+    assert "Allt i ärendet hann utföras" not in report
+    assert [c["claim"] for c in result["claims"]] == ["cancelled.some_done"]
 
 
 # -- per-customer ordering and erased data -------------------------------------------------------

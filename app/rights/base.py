@@ -1,0 +1,63 @@
+"""What one right is: its details model, its plan, its completion rule and its letter.
+
+A :class:`Right` is one entry in :data:`app.rights.RIGHTS`; adding a request type is one such
+entry (a module beside this one) plus its texts in the i18n files.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from app.models import RequestType
+from app.rights.facts import Facts
+from app.rights.letter import Letter
+
+Step = tuple[str, str]  # (system, action)
+FINAL_TASKS = frozenset({"done", "no_data", "retained", "cancelled", "scheduled"})
+
+
+def complete_when_every_task_settled(statuses: Iterable[str]) -> bool:
+    """The usual completion rule: every task final, or scheduled for later (a deferred
+    erasure keeps its promise after the answer)."""
+    return all(status in FINAL_TASKS for status in statuses)
+
+
+@dataclass(frozen=True)
+class Right:
+    type: RequestType
+    article: str  # the GDPR article it answers, for people reading the code
+    details: builtins.type[BaseModel]
+    # The action each system carries out for this right (the own register is always asked;
+    # a partner only where the customer has a link there).
+    actions: Mapping[str, str]
+    letter: Callable[[Facts], Letter]
+    # More steps the request's details call for (an objection's unlisting, a number port).
+    extra_steps: Callable[[Mapping[str, Any], set[str]], list[Step]] | None = None
+    # Which systems of ``actions`` take part, given the details (a rectification reaches only
+    # the systems that hold a changed field).
+    takes_part: Callable[[str, Mapping[str, Any]], bool] | None = None
+    # Every (system, action) that ``extra_steps`` may add.
+    may_add: tuple[Step, ...] = ()
+    complete: Callable[[Iterable[str]], bool] = complete_when_every_task_settled
+
+    def plan(self, details: Mapping[str, Any], linked: set[str]) -> list[Step]:
+        """The (system, action) pairs a request needs, given the systems the customer is
+        linked to, in the catalogue's order."""
+        from app.connectors.catalog import SYSTEMS
+
+        steps: list[Step] = []
+        for name, spec in SYSTEMS.items():
+            action = self.actions.get(name)
+            if action is None or (spec.needs_link and name not in linked):
+                continue
+            if self.takes_part is not None and not self.takes_part(name, details):
+                continue
+            steps.append((name, action))
+        if self.extra_steps is not None:
+            steps.extend(self.extra_steps(details, linked))
+        return steps

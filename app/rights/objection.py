@@ -1,0 +1,97 @@
+"""Objection (art. 21): to direct marketing always honoured (and the marketing consent
+withdrawn); to processing on legitimate interest weighed by a person. The directory listing is
+the customer's separate choice (``unlist``), and the letter speaks of it only as it is."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from app.models import RequestType
+from app.rights.base import Right, Step
+from app.rights.common import say_extension
+from app.rights.facts import Evidence, Facts
+from app.rights.letter import Letter, always, claim
+from app.schemas import ObjectionDetails
+
+always("objection.intro", "objection.always_honoured", "objection.overridden_remedy")
+
+
+def _marketing(details: Mapping[str, Any]) -> bool:
+    return details.get("processing") == "direct_marketing"
+
+
+@claim("objection.marketing_stopped")
+def _stopped(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
+    task = facts.task("stop_marketing")
+    return facts.evidence([task]) if task is not None and task.status == "done" else None
+
+
+@claim("objection.unlisted")
+def _unlisted(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
+    task = facts.task("unlist", system="eniro")
+    return facts.evidence([task]) if task is not None and task.status == "done" else None
+
+
+@claim("objection.no_listing")
+def _no_listing(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
+    if not facts.details.get("unlist"):
+        return None
+    task = facts.task("unlist", system="eniro")
+    if task is None:
+        return None if "eniro" in facts.linked else facts.events("created")
+    return facts.evidence([task]) if task.status == "no_data" else None
+
+
+@claim("objection.listing_kept")
+def _listing_kept(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
+    if facts.details.get("unlist") or "eniro" not in facts.linked \
+            or facts.task("unlist", system="eniro") is not None:
+        return None
+    return facts.events("created")
+
+
+def _decided(decision: str) -> Any:
+    def guard(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
+        task = facts.task("assess_objection")
+        if task is None or task.status != "done" or task.params.get("decision") != decision:
+            return None
+        return facts.evidence([task])
+    return guard
+
+
+claim("objection.upheld")(_decided("upheld"))
+claim("objection.overridden")(_decided("overridden"))
+
+
+def letter(facts: Facts) -> Letter:
+    out = Letter(facts, "objection")
+    out.say("intro", "objection.intro")
+    if _marketing(facts.details):
+        if out.say("objection", "objection.marketing_stopped"):
+            out.say("objection", "objection.always_honoured")
+        out.first("objection", "objection.unlisted", "objection.no_listing",
+                  "objection.listing_kept")
+    else:
+        out.first("objection", "objection.upheld", "objection.overridden")
+        if out.has("objection.overridden"):
+            out.say("objection", "objection.overridden_remedy")
+    say_extension(out)
+    return out
+
+
+def _steps(details: Mapping[str, Any], linked: set[str]) -> list[Step]:
+    if _marketing(details):
+        # Always honoured: marketing use stops and the marketing consent is withdrawn.
+        steps: list[Step] = [("crm", "stop_marketing")]
+        if details.get("unlist") and "eniro" in linked:
+            steps.append(("eniro", "unlist"))
+        return steps
+    # Art. 21(1): continuing needs compelling grounds, which only a person can weigh.
+    return [("crm", "assess_objection")]
+
+
+RIGHT = Right(type=RequestType.objection, article="21", details=ObjectionDetails,
+              letter=letter, actions={}, extra_steps=_steps,
+              may_add=(("crm", "stop_marketing"), ("eniro", "unlist"),
+                       ("crm", "assess_objection")))

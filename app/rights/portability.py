@@ -1,0 +1,96 @@
+"""Portability (art. 20): the data the customer provided, as JSON and CSV; with a receiving
+operator, the number port through SNPAC, and what was (and was not) sent to that operator."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from app.models import RequestType
+from app.rights.base import Right, Step
+from app.rights.common import say_extension
+from app.rights.facts import Evidence, Facts
+from app.rights.letter import Letter, always, claim
+from app.schemas import PortabilityDetails
+
+PORTING = "port_number"
+
+always("portability.csv")
+
+
+@claim("portability.intro")
+def _provided(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
+    tasks = facts.of("export_provided")
+    if not tasks or any(t.status not in ("done", "no_data") for t in tasks):
+        return None
+    return facts.evidence(tasks)
+
+
+def _operator(facts: Facts) -> str | None:
+    operator = facts.details.get("receiving_operator")
+    return str(operator) if operator else None
+
+
+def _port(facts: Facts) -> Any:
+    return facts.task(PORTING, system="snpac")
+
+
+@claim("portability.porting_approved", "portability.ends_subscription")
+def _approved(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
+    task = _port(facts)
+    if task is None or task.status != "done" or params.get("operator") != _operator(facts) \
+            or params.get("number") != facts.inputs.links.get("snpac"):
+        return None
+    return facts.evidence([task])
+
+
+@claim("portability.porting_not_done")
+def _not_done(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
+    task = _port(facts)
+    if task is None or task.status == "done" or params.get("operator") != _operator(facts):
+        return None
+    return facts.evidence([task]) or facts.events("created")
+
+
+@claim("portability.no_number")
+def _no_number(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
+    if _operator(facts) is None or _port(facts) is not None or "snpac" in facts.linked:
+        return None
+    return facts.events("created")
+
+
+@claim("portability.sent_to_snpac_only")
+def _sent(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
+    """Art. 20(2): what went where. SNPAC got the number and the operator's name; nothing of
+    this package was sent to the receiving operator."""
+    task = _port(facts)
+    if task is None or params.get("operator") != _operator(facts):
+        return None
+    return facts.evidence([task]) or facts.events("created")
+
+
+def letter(facts: Facts) -> Letter:
+    out = Letter(facts, "portability")
+    out.say("intro", "portability.intro")
+    out.say("intro", "portability.csv")
+    operator = _operator(facts)
+    if operator:
+        number = facts.inputs.links.get("snpac")
+        out.first("porting", ("portability.porting_approved",
+                              {"operator": operator, "number": number}),
+                  ("portability.porting_not_done", {"operator": operator}),
+                  "portability.no_number")
+        out.say("porting", "portability.sent_to_snpac_only", operator=operator)
+        out.say("porting", "portability.ends_subscription", operator=operator, number=number)
+    say_extension(out)
+    return out
+
+
+def _steps(details: Mapping[str, Any], linked: set[str]) -> list[Step]:
+    return [("snpac", PORTING)] if details.get("receiving_operator") and "snpac" in linked \
+        else []
+
+
+RIGHT = Right(type=RequestType.portability, article="20", details=PortabilityDetails,
+              letter=letter, actions={"crm": "export_provided"}, extra_steps=_steps,
+              may_add=(("snpac", PORTING),))

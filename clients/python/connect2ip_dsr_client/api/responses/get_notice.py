@@ -1,0 +1,223 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.problem import Problem
+from typing import cast
+from typing import Literal, cast
+from uuid import UUID
+
+
+
+def _get_kwargs(
+    request_id: UUID,
+    kind: Literal['extension'],
+
+) -> dict[str, Any]:
+    
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/v1/requests/{request_id}/notices/{kind}".format(request_id=quote(str(request_id), safe=""),kind=quote(str(kind), safe=""),),
+    }
+
+
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | str | None:
+    if response.status_code == 200:
+        response_200 = response.text
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+
+
+        return response_422
+
+    if response.status_code == 431:
+        response_431 = Problem.from_dict(response.json())
+
+
+
+        return response_431
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | str]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    request_id: UUID,
+    kind: Literal['extension'],
+    *,
+    client: AuthenticatedClient,
+
+) -> Response[Problem | str]:
+    """ A notice sent while the request is open (the extension letter)
+
+     Art. 12(3): the letter that tells the customer of an extension, at once. The portal
+    shows it when `request.extended` arrives; without a portal an agent prints it.
+
+    Args:
+        request_id (UUID):
+        kind (Literal['extension']):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | str]
+     """
+
+
+    kwargs = _get_kwargs(
+        request_id=request_id,
+kind=kind,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    request_id: UUID,
+    kind: Literal['extension'],
+    *,
+    client: AuthenticatedClient,
+
+) -> Problem | str | None:
+    """ A notice sent while the request is open (the extension letter)
+
+     Art. 12(3): the letter that tells the customer of an extension, at once. The portal
+    shows it when `request.extended` arrives; without a portal an agent prints it.
+
+    Args:
+        request_id (UUID):
+        kind (Literal['extension']):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | str
+     """
+
+
+    return sync_detailed(
+        request_id=request_id,
+kind=kind,
+client=client,
+
+    ).parsed
+
+async def asyncio_detailed(
+    request_id: UUID,
+    kind: Literal['extension'],
+    *,
+    client: AuthenticatedClient,
+
+) -> Response[Problem | str]:
+    """ A notice sent while the request is open (the extension letter)
+
+     Art. 12(3): the letter that tells the customer of an extension, at once. The portal
+    shows it when `request.extended` arrives; without a portal an agent prints it.
+
+    Args:
+        request_id (UUID):
+        kind (Literal['extension']):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | str]
+     """
+
+
+    kwargs = _get_kwargs(
+        request_id=request_id,
+kind=kind,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    request_id: UUID,
+    kind: Literal['extension'],
+    *,
+    client: AuthenticatedClient,
+
+) -> Problem | str | None:
+    """ A notice sent while the request is open (the extension letter)
+
+     Art. 12(3): the letter that tells the customer of an extension, at once. The portal
+    shows it when `request.extended` arrives; without a portal an agent prints it.
+
+    Args:
+        request_id (UUID):
+        kind (Literal['extension']):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | str
+     """
+
+
+    return (await asyncio_detailed(
+        request_id=request_id,
+kind=kind,
+client=client,
+
+    )).parsed
