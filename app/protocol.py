@@ -152,8 +152,18 @@ class NotificationData(BaseModel):
     request_type: str
     status: str
     due_at: str | None = Field(default=None, description="request.received, .extended")
-    reason: str | None = Field(
-        default=None, description="request.extended, restriction.lift_notice")
+    extended_months: int | None = Field(
+        default=None, description="request.extended: the months added in all (1 or 2); the "
+        "letter with the reason is at notice_url")
+    notice_url: str | None = Field(
+        default=None, description="request.extended: path of the extension letter (HTML), "
+        "on this service")
+    notice_period_s: float | None = Field(
+        default=None, description="restriction.lift_notice: how long after delivery of this "
+        "notice the first system may lift the restriction")
+    lift_from: str | None = Field(
+        default=None, description="restriction.lift_notice: the earliest moment the lift may "
+        "start (a lower bound: the period counts from delivery)")
     response_url: str | None = Field(
         default=None, description="request.completed: path of the download, on this service")
 

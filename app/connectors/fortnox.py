@@ -222,7 +222,8 @@ class FortnoxConnector:
                        f"{len(left)} are kept to their date"
                        + ("; the debtor's identity stays for the unpaid invoice." if live else
                           "; the customer card is anonymised."), None, tuple(items),
-                       code="fortnox_deferred_partly",
+                       # the letter says what this run did: invoices went, or the identity
+                       code="fortnox_deferred_partly" if live else "fortnox_identity_erased",
                        params={"deleted": len(due), "kept": len(left),
                                "claim_until": claim if live else None,
                                "until": retention_until(_latest_year(left))})

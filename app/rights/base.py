@@ -7,9 +7,9 @@ entry (a module beside this one) plus its texts in the i18n files.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -18,13 +18,13 @@ from app.rights.facts import Facts
 from app.rights.letter import Letter
 
 Step = tuple[str, str]  # (system, action)
-FINAL_TASKS = frozenset({"done", "no_data", "retained", "cancelled", "scheduled"})
+T = TypeVar("T")
 
 
-def complete_when_every_task_settled(statuses: Iterable[str]) -> bool:
-    """The usual completion rule: every task final, or scheduled for later (a deferred
-    erasure keeps its promise after the answer)."""
-    return all(status in FINAL_TASKS for status in statuses)
+def every_task_settled(tasks: Sequence[T], settled: Callable[[T], bool]) -> bool:
+    """The usual completion rule: the request is done when every one of its tasks is settled
+    (final, or work due later that it need not wait for; ``services.lifecycle.settled``)."""
+    return all(settled(task) for task in tasks)
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,8 @@ class Right:
     takes_part: Callable[[str, Mapping[str, Any]], bool] | None = None
     # Every (system, action) that ``extra_steps`` may add.
     may_add: tuple[Step, ...] = ()
-    complete: Callable[[Iterable[str]], bool] = complete_when_every_task_settled
+    # When the request is done, given its tasks and the lifecycle's "settled" predicate.
+    complete: Callable[[Sequence[Any], Callable[[Any], bool]], bool] = every_task_settled
 
     def plan(self, details: Mapping[str, Any], linked: set[str]) -> list[Step]:
         """The (system, action) pairs a request needs, given the systems the customer is

@@ -17,7 +17,7 @@ always("rejected.intro", "rejected.remedy", *(f"rejected.reason.{r}" for r in RE
 
 
 def _work(facts: Facts) -> list[Any]:
-    return [t for t in facts.tasks if t.scheduled_for is None]
+    return [t for t in facts.tasks if t.action != "erase_retained"]
 
 
 @claim("closed.unverified")

@@ -100,8 +100,8 @@ def _deferred_notice(facts: Facts, params: Mapping[str, Any]) -> Evidence | None
 
 def _ran_after_answer(facts: Facts) -> list[Any]:
     answered = facts.request.finished_at
-    return [t for t in facts.of(DEFERRED) if t.carried_out and t.finished_at is not None
-            and answered is not None and t.finished_at > answered]
+    return [t for t in facts.of(DEFERRED) if (t.carried_out or t.status == "scheduled")
+            and t.finished_at is not None and answered is not None and t.finished_at > answered]
 
 
 @claim("erasure.deferred_done")

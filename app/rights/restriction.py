@@ -93,7 +93,10 @@ def _lift_notice_undated(facts: Facts, params: Mapping[str, Any]) -> Evidence | 
 
 
 def notice_days(facts: Facts) -> int:
-    return round(float(facts.inputs.settings.get("lift_notice_s", 259200)) / 86400)
+    """The notice period the letter states, in days (DSR_LIFT_NOTICE_S when it was built)."""
+    seconds = (facts.request.lift or {}).get("notice_period_s") \
+        or facts.inputs.settings.get("lift_notice_s", 259200)
+    return max(1, round(float(seconds) / 86400))
 
 
 @claim("lift.lifted")

@@ -26,6 +26,7 @@ from app.deps import get_principal
 from app.errors import Gone, InvalidState, RangeNotSatisfiable
 from app.models import ResponsePackage
 from app.schemas import problem_responses
+from app.services import lift as lift_service
 from app.services import notices as notice_service
 from app.services import requests as request_service
 from app.services import responses as svc
@@ -108,12 +109,14 @@ async def _package(http: Request, request_id: uuid.UUID, principal: Principal
         request = await request_service.get_request(
             session, request_id=request_id, principal=principal)
         package = await session.get(ResponsePackage, request_id)
-        status = request.status
+        status, lifting = request.status, lift_service.lifting(request)
     if package is not None and not svc.downloadable(package):
         gone_on = (package.purged_at or package.expires_at).date().isoformat()
         raise Gone(f"The response expired on {gone_on} after its retention period; its "
                    f"SHA-256 was {package.sha256}.")
-    if status not in svc.ANSWERED:
+    if status not in svc.ANSWERED and not (package is not None and lifting):
+        # A restriction being lifted has its notice letter as its answer before any system
+        # lifts it (art. 18(3)); any other open request has none yet.
         raise InvalidState("The response is produced when the request is finished.")
     if package is None:
         package = await svc.ensure_package(

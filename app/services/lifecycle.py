@@ -35,6 +35,7 @@ from sqlmodel import col, select
 from app.db import utcnow
 from app.errors import InvalidState
 from app.models import DsrRequest, RequestStatus, Task, TaskAction, TaskStatus
+from app.rights import RIGHTS
 from app.services import audit, notify, recorder
 from app.services.signals import has_signal, signal_answer, signal_work, take_signal
 
@@ -310,7 +311,7 @@ async def settle(
             await _move(session, request, request.closing_as,
                         action=f"request_{request.closing_as.value}", actor=actor)
         return
-    if all(settled(t) for t in tasks):
+    if RIGHTS[request.type].complete(tasks, settled):  # the right's completion rule
         target = RequestStatus.completed
     elif any(t.status in TASK_NEEDS_PERSON for t in tasks):
         target = RequestStatus.action_required

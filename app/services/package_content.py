@@ -34,6 +34,7 @@ from app.services import policy, report
 from app.services.packages import TEXT_PREFIX, Entry, PackageWriter, csv_cell, field_types
 
 CallPages = Callable[[str], AsyncIterator[list[dict[str, Any]]]]
+DEFERRED = "erase_retained"  # scheduled work on an erasure: its own table in the answer
 __all__ = ["CARRIED_OUT", "CallPages", "PackageError", "PackageInputs", "RequestFacts",
            "SystemResult", "write_contents"]
 
@@ -329,7 +330,9 @@ def _write_result(
          "uncertain": s.uncertain, "text": report.outcome_text(
              t, action=s.action, status=s.status, code=s.code, params=s.params,
              uncertain=s.uncertain)}
-        for s in shown if s.scheduled_for is None]
+        for s in shown if s.action != DEFERRED]
+    if kind == "deferred_erasure":  # the notice is about the scheduled work alone
+        systems = []
     if kind == "retention_lock":  # the policy's lock, not an art. 18 restriction
         systems = [{**s, "action_label": t["lock"]["action"],
                     "text": t["lock"].get(s["status"], s["text"])} for s in systems]
@@ -337,8 +340,11 @@ def _write_result(
     # that keeps it: one entry per system, with the date it runs.
     scheduled: list[dict[str, Any]] = [
         {"system": s.system, "title": s.title, "status": s.status,
-         "scheduled_for": _iso(s.scheduled_for), "items": _with_erase_day(s.retained)}
-        for s in shown if s.scheduled_for is not None]
+         "scheduled_for": _iso(s.scheduled_for), "items": _with_erase_day(s.retained),
+         "ran_at": _iso(s.finished_at), "text": report.outcome_text(
+             t, action=s.action, status=s.status, code=s.code, params=s.params)
+         if s.finished_at else None}
+        for s in shown if s.action == DEFERRED]
     if kind == "rejected":
         # A request rejected after some of it was carried out still says what was done.
         systems = [s for s in systems if s["status"] in CARRIED_OUT]

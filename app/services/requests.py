@@ -405,11 +405,12 @@ async def extend(
         data={"months": months, "due_before": before.isoformat(),
               "due_after": request.due_at.isoformat()},
     )
-    # Art. 12(3): the customer is told of the extension. The reasons are the agent's free
-    # text, which no notification carries: the portal reads them from the request
-    # (extension_reason), and the answer states them.
+    # Art. 12(3): the customer is told of the extension at once. The reasons are the agent's
+    # free text, which no notification carries: the letter at notice_url states them (as the
+    # final answer does).
     await notify.emit(session, request, "request.extended", due_at=request.due_at.isoformat(),
-                      extended_months=request.extended_months)
+                      extended_months=request.extended_months,
+                      notice_url=f"/v1/requests/{request.id}/notices/extension")
     return request
 
 

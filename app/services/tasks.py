@@ -110,6 +110,7 @@ async def apply_outcome(
         task.finished_at, task.last_error = now, None
     if task.action == DEFERRED_ERASE and outcome.status is TaskStatus.retained:
         if await _reschedule(session, request, task, outcome):
+            await _tell_of_deferred_erasure(session, request)
             await lifecycle.settle(session, request, actor=actor)
             return
     elif request.type is RequestType.erasure and outcome.status is TaskStatus.retained:
@@ -122,7 +123,22 @@ async def apply_outcome(
             session, upsert_statement(session, TaskResult, tuple(result), ("task_id",)), result)
     await _record(session, request, task, action=f"task_{outcome.status.value}", actor=actor,
                   data={"summary": outcome.summary} if outcome.summary else None)
+    if task.action == DEFERRED_ERASE and outcome.status in TASK_FINAL:
+        await _tell_of_deferred_erasure(session, request)
     await lifecycle.settle(session, request, actor=actor)
+
+
+async def _tell_of_deferred_erasure(session: AsyncSession, request: DsrRequest) -> None:
+    """A deferred erasure ran for an answered request: the customer gets a short notice of
+    it (the answer is built again as that notice; the first one's SHA-256 stays on the trail,
+    and its download window closed years ago)."""
+    if request.status not in lifecycle.FINAL:
+        return
+    from app.services.responses import supersede  # responses reads tasks: imported late
+
+    await supersede(session, request)
+    request.answer_pending = True
+    lifecycle.signal_answer(session)
 
 
 # -- deferred erasure ----------------------------------------------------------------------------

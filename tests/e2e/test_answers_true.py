@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.installer import finish
-from tests.e2e.service import Api, bearer
+from tests.e2e.service import Api, Service, bearer
+from tests.e2e.test_promises import output_of, retention_run
 
 
 def is_final(request: dict[str, Any]) -> bool:
@@ -48,7 +49,7 @@ def claims(data: dict[str, Any]) -> set[str]:
     return {c["claim"] for c in data["claims"]}
 
 
-def test_the_demo_customers_answers_say_only_what_happened(api: Api) -> None:
+def test_the_demo_customers_answers_say_only_what_happened(api: Api, service: Service) -> None:
     portal_1002 = bearer("portal", "C-1002")
     # C-1002 has no directory listing: asking to be unlisted removes nothing.
     objection = api.create({"type": "objection", "details": {
@@ -67,6 +68,8 @@ def test_the_demo_customers_answers_say_only_what_happened(api: Api) -> None:
             "erasure.told_all"} <= claims(data)
     assert "erasure.all_erased" not in claims(data)
     assert "Sparas t.o.m." in html and "Raderas senast" not in html
+
+    first_sha = api.get(erasure["id"])["response"]["sha256"]
 
     # A rectification after that erasure finds nothing to correct, and says so.
     rectification = api.create({"type": "rectification", "details": {
@@ -110,3 +113,16 @@ def test_the_demo_customers_answers_say_only_what_happened(api: Api) -> None:
     assert {"retention.lock_intro", "retention.locked"} <= claims(data)
     assert "retention_policy" not in html and "din begäran" not in html
     assert "18.3" not in html and data["started_by"] == "service"
+
+    # Years later the deferred erasure runs: the customer gets a notice of its own, in the
+    # service's voice, and the first answer's SHA-256 stays on the trail.
+    out = output_of(retention_run(service, "--as-of", "2029-11-02"))
+    assert "erase_retained" in out, out
+    api.wait_for([erasure["id"]], lambda r: r.get("response") is not None
+                 and r["response"]["sha256"] != first_sha, timeout_s=30)
+    data, html = answer(api, erasure["id"], "c1002-deferred-erasure-notice")
+    assert "erasure.deferred_notice" in claims(data)
+    assert "Du har bett" not in html and "Meddelande" in html
+    trail = api.events(erasure["id"])["events"]
+    assert any(e["action"] == "response_superseded" and e["data"]["sha256"] == first_sha
+               for e in trail)

@@ -24,6 +24,9 @@ def test_schemathesis_finds_nothing(launch: Launch, tmp_path: Path) -> None:
     with service.client() as http:
         created = http.post("/v1/requests", json=agent_body("erasure"),
                             headers=bearer("agent")).json()
+        # extended, so that its extension letter exists for the notices operation
+        http.post(f"/v1/requests/{created['id']}/extend", headers=bearer("agent"),
+                  json={"months": 1, "reason": "Many requests this month"})
     env = {**os.environ, "DSR_FUZZ_TOKEN": token("agent", sub="schemathesis"),
            "DSR_FUZZ_REQUEST_ID": created["id"], "DSR_FUZZ_TASK_ID": created["tasks"][0]["id"],
            "NO_COLOR": "1"}

@@ -30,7 +30,13 @@ class NotificationData:
             request_type (str):
             status (str):
             due_at (None | str | Unset): request.received, .extended
-            reason (None | str | Unset): request.extended, restriction.lift_notice
+            extended_months (int | None | Unset): request.extended: the months added in all (1 or 2); the letter with the
+                reason is at notice_url
+            lift_from (None | str | Unset): restriction.lift_notice: the earliest moment the lift may start (a lower bound:
+                the period counts from delivery)
+            notice_period_s (float | None | Unset): restriction.lift_notice: how long after delivery of this notice the
+                first system may lift the restriction
+            notice_url (None | str | Unset): request.extended: path of the extension letter (HTML), on this service
             response_url (None | str | Unset): request.completed: path of the download, on this service
      """
 
@@ -39,7 +45,10 @@ class NotificationData:
     request_type: str
     status: str
     due_at: None | str | Unset = UNSET
-    reason: None | str | Unset = UNSET
+    extended_months: int | None | Unset = UNSET
+    lift_from: None | str | Unset = UNSET
+    notice_period_s: float | None | Unset = UNSET
+    notice_url: None | str | Unset = UNSET
     response_url: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -62,11 +71,29 @@ class NotificationData:
         else:
             due_at = self.due_at
 
-        reason: None | str | Unset
-        if isinstance(self.reason, Unset):
-            reason = UNSET
+        extended_months: int | None | Unset
+        if isinstance(self.extended_months, Unset):
+            extended_months = UNSET
         else:
-            reason = self.reason
+            extended_months = self.extended_months
+
+        lift_from: None | str | Unset
+        if isinstance(self.lift_from, Unset):
+            lift_from = UNSET
+        else:
+            lift_from = self.lift_from
+
+        notice_period_s: float | None | Unset
+        if isinstance(self.notice_period_s, Unset):
+            notice_period_s = UNSET
+        else:
+            notice_period_s = self.notice_period_s
+
+        notice_url: None | str | Unset
+        if isinstance(self.notice_url, Unset):
+            notice_url = UNSET
+        else:
+            notice_url = self.notice_url
 
         response_url: None | str | Unset
         if isinstance(self.response_url, Unset):
@@ -85,8 +112,14 @@ class NotificationData:
         })
         if due_at is not UNSET:
             field_dict["due_at"] = due_at
-        if reason is not UNSET:
-            field_dict["reason"] = reason
+        if extended_months is not UNSET:
+            field_dict["extended_months"] = extended_months
+        if lift_from is not UNSET:
+            field_dict["lift_from"] = lift_from
+        if notice_period_s is not UNSET:
+            field_dict["notice_period_s"] = notice_period_s
+        if notice_url is not UNSET:
+            field_dict["notice_url"] = notice_url
         if response_url is not UNSET:
             field_dict["response_url"] = response_url
 
@@ -115,14 +148,44 @@ class NotificationData:
         due_at = _parse_due_at(d.pop("due_at", UNSET))
 
 
-        def _parse_reason(data: object) -> None | str | Unset:
+        def _parse_extended_months(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        extended_months = _parse_extended_months(d.pop("extended_months", UNSET))
+
+
+        def _parse_lift_from(data: object) -> None | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
             return cast(None | str | Unset, data)
 
-        reason = _parse_reason(d.pop("reason", UNSET))
+        lift_from = _parse_lift_from(d.pop("lift_from", UNSET))
+
+
+        def _parse_notice_period_s(data: object) -> float | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(float | None | Unset, data)
+
+        notice_period_s = _parse_notice_period_s(d.pop("notice_period_s", UNSET))
+
+
+        def _parse_notice_url(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        notice_url = _parse_notice_url(d.pop("notice_url", UNSET))
 
 
         def _parse_response_url(data: object) -> None | str | Unset:
@@ -141,7 +204,10 @@ class NotificationData:
             request_type=request_type,
             status=status,
             due_at=due_at,
-            reason=reason,
+            extended_months=extended_months,
+            lift_from=lift_from,
+            notice_period_s=notice_period_s,
+            notice_url=notice_url,
             response_url=response_url,
         )
 
