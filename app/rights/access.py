@@ -65,7 +65,7 @@ def _case_records(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
 
 
 def letter(facts: Facts) -> Letter:
-    out = Letter(facts, "access")
+    out = Letter(facts, "access", layout="copy")
     out.say("intro", "access.intro_complete")
     out.say("intro", "access.files")
     systems = holders(facts)

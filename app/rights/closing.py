@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.rights.common import say_extension, unverified
-from app.rights.facts import Evidence, Facts
+from app.rights.facts import Evidence, Facts, iso
 from app.rights.letter import Letter, always, claim
 
 REASONS = ("manifestly_unfounded", "excessive", "identity_not_verified", "other")
@@ -67,6 +67,11 @@ def _done_before(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
 
 def cancelled(facts: Facts) -> Letter:
     out = Letter(facts, "cancelled", hide_systems=unverified(facts))
+    shown = [] if out.hide_systems else _work(facts)
+    out.extra["cancellation"] = {
+        "explanation": facts.request.note, "decided_at": iso(facts.request.finished_at),
+        "carried_out": [t.system for t in shown if t.carried_out],
+        "uncertain": [t.system for t in shown if t.uncertain]}
     out.first("cancellation", "closed.unverified", "cancelled.none_done", "cancelled.all_done",
               "cancelled.some_done")
     out.say("cancellation", "cancelled.uncertain")
@@ -74,8 +79,14 @@ def cancelled(facts: Facts) -> Letter:
     return out
 
 
+IMY = "Integritetsskyddsmyndigheten (IMY), Box 8114, 104 20 Stockholm, imy@imy.se, www.imy.se"
+
+
 def rejected(facts: Facts) -> Letter:
     out = Letter(facts, "rejected", hide_systems=unverified(facts))
+    out.extra["rejection"] = {"reason": facts.request.reject_reason,
+                              "explanation": facts.request.note,
+                              "decided_at": iso(facts.request.finished_at), "complaint_to": IMY}
     out.say("intro", "rejected.intro")
     reason = facts.request.reject_reason
     if reason in REASONS:

@@ -121,6 +121,9 @@ def letter(facts: Facts) -> Letter:
         return _deferred_notice_letter(facts, ran_later)
     service = facts.request.started_by_service
     out = Letter(facts, "retention_erasure" if service else "erasure")
+    if service:
+        out.extra["notice"] = {"under": "privacy_policy",
+                               "contract_ended_on": facts.details.get("contract_ended_on")}
     ended = facts.contract_ended_on()
     if not (service and out.say("intro", "retention.erasure_intro", ended=ended)):
         out.say("intro", "erasure.intro")
@@ -143,7 +146,8 @@ def letter(facts: Facts) -> Letter:
 def _deferred_notice_letter(facts: Facts, ran: list[Any]) -> Letter:
     """Years after the answer, a deferred erasure ran: a short notice in the service's voice
     (the first answer's download has long expired; its SHA-256 stays on the trail)."""
-    out = Letter(facts, "deferred_erasure")
+    out = Letter(facts, "deferred_erasure", show_work=False)
+    out.extra["notice"] = {"under": "privacy_policy", "deferred_erasure_ran": True}
     out.say("intro", "erasure.deferred_notice", date=max(t.finished_at for t in ran))
     waiting = [t.scheduled_for for t in facts.of(DEFERRED)
                if t.status == "scheduled" and t.scheduled_for]

@@ -57,6 +57,13 @@ def _always(_facts: Facts, _params: Mapping[str, Any]) -> Evidence:
 
 
 @dataclass(frozen=True, slots=True)
+class Duration:
+    """A length of time a letter states, in the largest unit that divides it exactly."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class Said:
     section: str
     key: str
@@ -72,6 +79,14 @@ class Letter:
     kind: str  # the title and articles to use: a request type, a closing or a notice
     said: list[Said] = field(default_factory=list)
     hide_systems: bool = False  # art. 12(6): nothing about the customer's systems is shown
+    # How the answer is laid out: "copy" (art. 15: every system's data), "datasets" (art. 20:
+    # files to take along) or "outcome" (what each system did, and what is kept).
+    layout: str = "outcome"
+    show_work: bool = True  # the table of what each system did (a notice may leave it out)
+    action_words: str | None = None  # "lock": the policy's lock, not words of art. 18
+    # The right's own parts of result.json (and the report), e.g. the fields a
+    # rectification concerned; written beside the claims.
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def say(self, section: str, key: str, **params: Any) -> bool:
         """Add the sentence if its guard finds it true; whether it was added."""
@@ -121,6 +136,12 @@ def word(t: Mapping[str, Any], name: str, value: Any) -> str:
         return join(t, [str(t["named"].get(v, v)) for v in value])
     if name == "months" and isinstance(value, int):
         return count_words(t, value, "months")
+    if isinstance(value, Duration):
+        whole = round(value.seconds)
+        for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+            if whole >= size and whole % size == 0:
+                return count_words(t, whole // size, unit)
+        return count_words(t, whole, "seconds")
     if isinstance(value, datetime):
         from app.services.report import SWEDEN
 

@@ -64,8 +64,28 @@ claim("objection.upheld")(_decided("upheld"))
 claim("objection.overridden")(_decided("overridden"))
 
 
+def _result(facts: Facts) -> dict[str, Any]:
+    """What the objection stopped and what continues, and why (art. 21)."""
+    details = facts.details
+    found: dict[str, Any] = {"processing": details.get("processing")}
+    if _marketing(details):
+        found["unlist"] = bool(details.get("unlist"))
+        found["stopped"] = [t.action for t in facts.tasks if t.status in ("done", "retained")]
+        return found
+    assessed = facts.task("assess_objection")
+    decision = assessed.params.get("decision") if assessed else None
+    found.update({
+        "activity": details.get("activity"), "grounds": details.get("grounds"),
+        "decision": decision, "reason": assessed.summary if assessed else None,
+        "stopped": [details.get("activity")] if decision == "upheld" else [],
+        "continues": [details.get("activity")] if decision == "overridden" else [],
+    })
+    return found
+
+
 def letter(facts: Facts) -> Letter:
     out = Letter(facts, "objection")
+    out.extra["objection"] = _result(facts)
     out.say("intro", "objection.intro")
     if _marketing(facts.details):
         if out.say("objection", "objection.marketing_stopped"):

@@ -70,7 +70,7 @@ def _sent(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
 
 
 def letter(facts: Facts) -> Letter:
-    out = Letter(facts, "portability")
+    out = Letter(facts, "portability", layout="datasets")
     out.say("intro", "portability.intro")
     out.say("intro", "portability.csv")
     operator = _operator(facts)

@@ -58,6 +58,7 @@ register_recipients("rectification", RECTIFYING, changed_fields, CORRECTED)
 
 def letter(facts: Facts) -> Letter:
     out = Letter(facts, "rectification")
+    out.extra["rectification"] = {"fields": changed_fields(facts)}
     out.say("intro", "rectification.intro")
     tasks = facts.of(*RECTIFYING)
     done = [t.system for t in tasks if t.status == "done"]

@@ -14,7 +14,7 @@ from app.models import RequestType
 from app.rights.base import Right
 from app.rights.common import register_recipients, say_extension, say_recipients
 from app.rights.facts import Evidence, Facts
-from app.rights.letter import Letter, always, claim
+from app.rights.letter import Duration, Letter, always, claim
 from app.schemas import RestrictionDetails
 
 RESTRICTING = ("restrict",)
@@ -86,17 +86,17 @@ def _lift_notice(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
 @claim("lift.notice_undated")
 def _lift_notice_undated(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
     lift = facts.request.lift or {}
-    if not lift or _lift_from(facts) is not None or params.get("days") != notice_days(facts) \
+    if not lift or _lift_from(facts) is not None or params.get("period") != notice_period(facts) \
             or any(t.status == "done" for t in _lift_tasks(facts)):
         return None
     return facts.events("lift_requested")
 
 
-def notice_days(facts: Facts) -> int:
-    """The notice period the letter states, in days (DSR_LIFT_NOTICE_S when it was built)."""
+def notice_period(facts: Facts) -> Duration:
+    """The notice period the letter states (DSR_LIFT_NOTICE_S when it was built)."""
     seconds = (facts.request.lift or {}).get("notice_period_s") \
         or facts.inputs.settings.get("lift_notice_s", 259200)
-    return max(1, round(float(seconds) / 86400))
+    return Duration(float(seconds))
 
 
 @claim("lift.lifted")
@@ -129,6 +129,9 @@ def letter(facts: Facts) -> Letter:
     out = Letter(facts, "retention_lock" if service else "restriction")
     done = _done_systems(facts)
     if service:
+        out.action_words = "lock"
+        out.extra["notice"] = {"under": "privacy_policy",
+                               "contract_ended_on": facts.details.get("contract_ended_on")}
         ended = facts.contract_ended_on()
         out.say("intro", "retention.lock_intro", ended=ended)
         out.first("outcome", ("retention.locked", {"systems": done}),
@@ -137,6 +140,7 @@ def letter(facts: Facts) -> Letter:
             out.say("outcome", "retention.lock_then_erased",
                     date=ended + relativedelta(months=12))
     else:
+        out.extra["restriction"] = {"grounds": facts.details.get("grounds")}
         out.say("intro", "restriction.intro")
         out.first("outcome", ("restriction.marked", {"systems": done}),
                   "restriction.nothing_held")
@@ -147,11 +151,13 @@ def letter(facts: Facts) -> Letter:
         out.say("restriction", "restriction.lift_promise")
     if facts.request.lift:
         tasks = _lift_tasks(facts)
+        if not any(t.status == "done" for t in tasks):
+            out.kind = "lift_notice"  # told before anything is lifted: a notice of its own
         lifted = [t.system for t in tasks if t.status == "done"]
         finished = [t.finished_at for t in tasks if t.finished_at]
         if not (lifted and out.say("lift", "lift.lifted", systems=lifted, date=max(finished))):
             out.first("lift", ("lift.notice", {"date": _lift_from(facts)}),
-                      ("lift.notice_undated", {"days": notice_days(facts)}))
+                      ("lift.notice_undated", {"period": notice_period(facts)}))
         out.say("lift", "lift.reason_follows")
     say_extension(out)
     return out

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from app.rights import letter_for
+from app.rights import Letter, letter_for
 from app.rights.facts import (
     CARRIED_OUT,
     CaseRecord,
@@ -71,21 +71,21 @@ async def write_contents(
         "retention_days": retention_days, "request_type": inputs.request.type,
         "policy": policy.for_language(inputs.request.language),
         "letter": letter.rendered(t), "service_started": inputs.request.started_by_service,
+        "layout": letter.layout,
     }
     claims = letter.claims()
     if inputs.request.extension:  # art. 12(3): the extension and its reason, in the answer
         context["extension"] = inputs.request.extension
-    if kind == "access":
+    if letter.layout == "copy":
         context["systems"] = await _write_access(inputs, writer, generated_at, call_pages,
                                                  report_rows, t, claims)
         context["recipients"] = recipients_of(inputs, context["policy"])
         context["case_records"] = [_case(c) for c in inputs.case_records]
-    elif kind == "portability":
+    elif letter.layout == "datasets":
         context.update(await _write_portability(inputs, writer, generated_at, t, call_pages,
                                                 claims))
     else:
-        context.update(_write_result(inputs, writer, generated_at, kind, claims,
-                                     hide_systems=letter.hide_systems))
+        context.update(_write_result(inputs, writer, generated_at, letter, claims))
     context["files"] = [f.as_dict() for f in writer.files]
     with writer.entry("report.html") as out:
         out.write_pieces(report.render(context))
@@ -282,26 +282,6 @@ def _porting(inputs: PackageInputs) -> dict[str, Any] | None:
 # -- erasure, rectification, restriction, objection, rejection ----------------------------------
 
 
-def _objection(inputs: PackageInputs, systems: list[dict[str, Any]]) -> dict[str, Any]:
-    """What the objection stopped and what continues, and why (art. 21)."""
-    details = inputs.request.details
-    objection: dict[str, Any] = {"processing": details.get("processing")}
-    if details.get("processing") == "direct_marketing":
-        objection["unlist"] = bool(details.get("unlist"))
-        objection["stopped"] = [s["action"] for s in systems if s["status"] in ("done",
-                                                                                "retained")]
-        return objection
-    assessed = next((s for s in inputs.systems if s.action == "assess_objection"), None)
-    decision = assessed.params.get("decision") if assessed else None
-    objection.update({
-        "activity": details.get("activity"), "grounds": details.get("grounds"),
-        "decision": decision, "reason": assessed.summary if assessed else None,
-        "stopped": [details.get("activity")] if decision == "upheld" else [],
-        "continues": [details.get("activity")] if decision == "overridden" else [],
-    })
-    return objection
-
-
 def erased_on(until: Any) -> str | None:
     """The day after the last day something is kept: the day its scheduled erasure runs."""
     try:
@@ -316,13 +296,15 @@ def _with_erase_day(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _write_result(
-    inputs: PackageInputs, writer: PackageWriter, generated_at: datetime, kind: str,
-    claims: list[dict[str, Any]], *, hide_systems: bool = False,
+    inputs: PackageInputs, writer: PackageWriter, generated_at: datetime, letter: Letter,
+    claims: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    req = inputs.request
+    """result.json: what each system did, what is kept and scheduled, the right's own parts
+    (``letter.extra``) and the claims; the report shows the same."""
+    req, kind = inputs.request, letter.kind
     t = report.texts(req.language)
     # Art. 12(6): before identity was verified the answer names no system and no data.
-    shown = [] if hide_systems else inputs.systems
+    shown = [] if letter.hide_systems else inputs.systems
     systems: list[dict[str, Any]] = [
         {"system": s.system, "title": s.title, "action": s.action, "status": s.status,
          "summary": s.summary, "done_at": _iso(s.finished_at),
@@ -331,11 +313,15 @@ def _write_result(
              t, action=s.action, status=s.status, code=s.code, params=s.params,
              uncertain=s.uncertain)}
         for s in shown if s.action != DEFERRED]
-    if kind == "deferred_erasure":  # the notice is about the scheduled work alone
+    if not letter.show_work:  # a notice about the scheduled work alone
         systems = []
-    if kind == "retention_lock":  # the policy's lock, not an art. 18 restriction
-        systems = [{**s, "action_label": t["lock"]["action"],
-                    "text": t["lock"].get(s["status"], s["text"])} for s in systems]
+    if kind in ("rejected", "cancelled"):  # what was read is not given out with a refusal
+        systems = [{**s, "text": t["closed_export"]} if s["action"] in ("export",
+                   "export_provided") and s["status"] == "done" else s for s in systems]
+    if letter.action_words:  # e.g. the policy's lock, not in the words of art. 18
+        words = t[letter.action_words]
+        systems = [{**s, "action_label": words["action"],
+                    "text": words.get(s["status"], s["text"])} for s in systems]
     # The promise that what is kept is erased when its time is up, as the scheduled work
     # that keeps it: one entry per system, with the date it runs.
     scheduled: list[dict[str, Any]] = [
@@ -355,7 +341,7 @@ def _write_result(
         "generated_at": _iso(generated_at), "request": req.public(), "outcome": req.status,
         "started_by": "service" if req.started_by_service else "customer",
     }
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = dict(letter.extra)
     body["systems"], body["retained"] = systems, retained
     if scheduled:
         body["scheduled_erasure"] = scheduled
@@ -366,25 +352,5 @@ def _write_result(
         extra["lift"] = {**req.lift, "lifted_at": [
             {"system": s["system"], "status": s["status"], "done_at": s["done_at"]}
             for s in systems if s["action"] == "lift_restriction"]}
-    if kind == "rejected":
-        extra["rejection"] = {"reason": req.reject_reason, "explanation": req.note,
-                              "decided_at": _iso(req.finished_at),
-                              "complaint_to": "Integritetsskyddsmyndigheten (IMY), Box 8114, "
-                                              "104 20 Stockholm, imy@imy.se, www.imy.se"}
-    elif kind == "cancelled":
-        extra["cancellation"] = {
-            "explanation": req.note, "decided_at": _iso(req.finished_at),
-            "carried_out": [s["system"] for s in systems if s["status"] in CARRIED_OUT],
-            "uncertain": [s["system"] for s in systems if s["uncertain"]],
-        }
-    if kind == "rectification":
-        extra["rectification"] = {"fields": sorted(req.details.get("changes") or {})}
-    elif kind == "restriction":
-        extra["restriction"] = {"grounds": req.details.get("grounds")}
-    elif kind in ("retention_lock", "retention_erasure", "deferred_erasure"):
-        extra["notice"] = {"under": "privacy_policy",
-                           "contract_ended_on": req.details.get("contract_ended_on")}
-    elif kind == "objection":
-        extra["objection"] = _objection(inputs, systems)
     writer.write_json("result.json", {**body, **extra, "claims": claims})
     return {"systems": systems, "retained": retained, **extra}

@@ -29,6 +29,10 @@ _ISO_TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[
 SWEDEN = ZoneInfo("Europe/Stockholm")  # every time in an answer is Swedish time
 # Fields that hold an amount of money in kronor, shown as "1 234,50 kr".
 MONEY_FIELDS = frozenset({"amount_sek", "Total", "Balance"})
+# Fields that are dates, whatever clock time a system stores with them ("2021-03-15", never
+# an invented "10:00"): when a contract started, a service since, an invoice's dates.
+DATE_FIELDS = frozenset({"started_at", "ended_at", "since", "date", "invoice_date", "due_date",
+                         "InvoiceDate", "DueDate", "opened_on", "closed_on"})
 # Fields that hold a phone number, shown in the Swedish way.
 PHONE_FIELDS = frozenset({"phone", "number", "Phone1", "counterpart"})
 # Keys that are the partner's own plumbing, never the customer's data (Fortnox's "@url").
@@ -121,6 +125,8 @@ def shown_value(key: str, value: Any, t: dict[str, Any]) -> str:
         return str(words[value])
     if key in PHONE_FIELDS and isinstance(value, str):
         return phone(value)
+    if key in DATE_FIELDS and isinstance(value, str) and _ISO_TS.match(value):
+        return when(value)[:10]
     if isinstance(value, list) and all(isinstance(v, str) for v in value) and value:
         return ", ".join(str(words.get(v, v)) for v in value)
     return show(value, t)

@@ -11,9 +11,13 @@ import io
 import json
 import os
 import zipfile
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
+
+from tests.e2e.conftest import Launch
 from tests.e2e.installer import finish
 from tests.e2e.service import Api, Service, bearer
 from tests.e2e.test_promises import output_of, retention_run
@@ -126,3 +130,79 @@ def test_the_demo_customers_answers_say_only_what_happened(api: Api, service: Se
     trail = api.events(erasure["id"])["events"]
     assert any(e["action"] == "response_superseded" and e["data"]["sha256"] == first_sha
                for e in trail)
+
+
+def test_c1001_every_right_and_c1003_leaving_read_true(launch: Launch) -> None:
+    """C-1001 (active, every system, an installation order) through every right, a lift and
+    an objection an agent overrides; C-1003's erasure a year after its contract ended."""
+    service = launch({"DSR_LIFT_NOTICE_S": "2"})
+    portal = bearer("portal", "C-1001")
+    with service.client() as client:
+        api = Api(client)
+        portability = api.create({"type": "portability",
+                                  "details": {"receiving_operator": "Telia"}}, portal)
+        api.wait_for([portability["id"]], is_final)
+        data, html = answer(api, portability["id"], "c1001-portability-telia")
+        assert {"portability.porting_approved", "portability.sent_to_snpac_only",
+                "portability.ends_subscription"} <= claims(data)
+        assert "0470-12 34 56" in html
+
+        rectification = api.create({"type": "rectification", "details": {
+            "changes": {"address": "Storgatan 1"}}}, portal)
+        finish(api, [rectification["id"]])  # the installer's step is an agent's
+        data, html = answer(api, rectification["id"], "c1001-rectification-address")
+        assert {"rectification.corrected", "rectification.told_all"} <= claims(data)
+        assert "installationsföretaget" in html and "Storgatan 1" not in html
+
+        legitimate = api.create({"type": "objection", "details": {
+            "processing": "legitimate_interest", "activity": "analys av webbplatsbesök",
+            "grounds": "Jag vill inte bli analyserad"}}, portal)
+        waiting = api.wait_for([legitimate["id"]], lambda r: r["status"] == "action_required")
+        task = waiting[legitimate["id"]]["tasks"][0]
+        api.post(f"/v1/requests/{legitimate['id']}/tasks/{task['id']}/complete",
+                 {"outcome": "done", "decision": "overridden",
+                  "note": "Statistiken behövs för nätets säkerhet"})
+        api.wait_for([legitimate["id"]], is_final)
+        data, html = answer(api, legitimate["id"], "c1001-objection-overridden")
+        assert {"objection.overridden"} <= claims(data) and "objection.upheld" not in claims(data)
+
+        restriction = api.create({"type": "restriction",
+                                  "details": {"grounds": "accuracy_contested"}}, portal)
+        finish(api, [restriction["id"]])
+        data, html = answer(api, restriction["id"], "c1001-restriction")
+        assert {"restriction.marked", "restriction.told_all"} <= claims(data)
+        api.post(f"/v1/requests/{restriction['id']}/lift", {"reason": "Adressen är kontrollerad"})
+        waiting = api.wait_for([restriction["id"]], lambda r: r["status"] == "action_required")
+        data, html = answer(api, restriction["id"], "c1001-lift-notice")
+        assert "lift.notice_undated" in claims(data) and "lift.lifted" not in claims(data)
+        assert "två sekunder" in html  # the notice period as configured, never rounded
+        assert client.get("/sandbox/crm/customers/C-1001").json()["restricted"] is True
+
+        erasure = api.create({"type": "erasure"}, portal)
+        finish(api, [erasure["id"]])
+        data, html = answer(api, erasure["id"], "c1001-erasure-active")
+        assert {"erasure.erased_except_kept", "erasure.kept_for_contract",
+                "erasure.told_all"} <= claims(data)
+        assert "erasure.all_erased" not in claims(data)
+
+        rejected = api.create({"type": "access", "customer_number": "C-1003",
+                               "channel": "letter", "identity_verification": "id_document"},
+                              api.agent)
+        api.post(f"/v1/requests/{rejected['id']}/reject",
+                 {"reason": "excessive", "note": "Fjärde begäran denna vecka"})
+        api.wait_for([rejected["id"]], is_final)
+        data, html = answer(api, rejected["id"], "c1003-access-rejected")
+        assert "Integritetsskyddsmyndigheten" in html and data["rejection"]["reason"] == \
+            "excessive"
+
+        ended = date.fromisoformat(
+            client.get("/sandbox/crm/customers/C-1003").json()["contract"]["ended_at"][:10])
+        as_of = ended + relativedelta(months=12) + timedelta(days=1)
+        output_of(retention_run(service, "--as-of", as_of.isoformat()))
+        page = client.get("/v1/requests?customer_number=C-1003&type=erasure",
+                          headers=api.agent).json()
+        erase = page["items"][0]
+        api.wait_for([erase["id"]], is_final)
+        data, html = answer(api, erase["id"], "c1003-retention-erasure")
+        assert "retention.erasure_intro" in claims(data) and "Du har bett" not in html
+        assert ended.isoformat() in html

@@ -153,6 +153,15 @@ CASES = [
         lift={"reason": "checked", "requested_at": T0.isoformat(),
               "lift_from": (T0 + timedelta(days=3)).isoformat()}),
          {"lift.notice"}, {"lift.lifted"}),
+    Case("the lift letter, built before the notice goes out", inputs(
+        "restriction", [*RESTRICT_ALL[:2], task("crm", "lift_notice", "scheduled"),
+                        task("crm", "lift_restriction", "scheduled"),
+                        task("stadsnat", "lift_restriction", "scheduled")],
+        status="in_progress", details={"grounds": "accuracy_contested"},
+        links={"stadsnat": "x"},
+        lift={"reason": "checked", "requested_at": T0.isoformat(), "lift_from": None,
+              "notice_delivered_at": None, "notice_period_s": 259200.0}),
+         {"lift.notice_undated"}, {"lift.lifted", "lift.notice", "erasure.scheduled"}),
     Case("a lift carried out everywhere", inputs(
         "restriction", [*RESTRICT_ALL[:2],
                         task("crm", "lift_restriction", "done",
@@ -339,3 +348,13 @@ def test_months_and_counts_are_written_as_a_reader_writes_them() -> None:
     assert count_words(sv, 1, "cases") == "ett ärende"  # neuter: "ett", not "en"
     assert count_words(sv, 3, "cases") == "tre ärenden"
     assert count_words(sv, 14, "months") == "14 månader"
+
+
+def test_the_notice_period_is_stated_exactly() -> None:
+    from app.rights.letter import Duration, word
+
+    sv, en = report.texts("sv"), report.texts("en")
+    assert word(sv, "period", Duration(259200)) == "tre dagar"
+    assert word(en, "period", Duration(86400)) == "one day"
+    assert word(sv, "period", Duration(7200)) == "två timmar"
+    assert word(sv, "period", Duration(2)) == "två sekunder"  # never rounded to "en dag"
