@@ -31,7 +31,14 @@ from app.rights.facts import (
     iso,
 )
 from app.services import policy, report
-from app.services.packages import TEXT_PREFIX, Entry, PackageWriter, csv_cell, field_types
+from app.services.packages import (
+    TEXT_PREFIX,
+    Entry,
+    PackageWriter,
+    csv_cell,
+    field_types,
+    slug,
+)
 
 CallPages = Callable[[str], AsyncIterator[list[dict[str, Any]]]]
 DEFERRED = "erase_retained"  # scheduled work on an erasure: its own table in the answer
@@ -198,12 +205,37 @@ CALL_FIELDS = [{"name": "id", "type": "string"}, {"name": "at", "type": "string"
                {"name": "duration_s", "type": "integer"}, {"name": "withheld", "type": "boolean"}]
 
 
+# Names the package gives its own files: no dataset's file may take one of them.
+RESERVED_FILES = frozenset({"manifest.json", "report.html", "data.json", "result.json",
+                            "call_history.csv", "call_history.jsonl"})
+
+
+def csv_file_name(stem: str, position: int, taken: set[str]) -> str:
+    """The file a dataset's CSV is written to, chosen by the service.
+
+    A dataset's key comes from a system (a partner's callback among them) and is kept as data
+    in ``data.json``; the file name is only ever a :func:`~app.services.packages.slug` of it.
+    A key that is a slug already keeps its name (``customer.csv``); any other, or one whose
+    name is taken, gets the dataset's position after its slug (``snpac-tmp-zipslip-4.csv``),
+    so names are unique and none holds a path separator or a dot-dot."""
+    base = slug(stem)
+    name = f"{base}.csv"
+    if base != stem or name in taken:
+        name, n = f"{base}-{position}.csv", position
+        while name in taken:  # a key that is itself "<slug>-<n>": count on
+            n += 1
+            name = f"{base}-{n}.csv"
+    taken.add(name)
+    return name
+
+
 async def _write_portability(
     inputs: PackageInputs, writer: PackageWriter, generated_at: datetime, t: dict[str, Any],
     call_pages: CallPages | None = None, claims: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     wants_csv = "csv" in (inputs.request.details.get("formats") or ["json", "csv"])
     datasets: list[dict[str, Any]] = []
+    taken = set(RESERVED_FILES)
     for system in inputs.systems:
         for name, value in (system.data or {}).items():
             rows = [value] if isinstance(value, dict) else value
@@ -212,7 +244,8 @@ async def _write_portability(
             fields = [{**f, "description": report.label(t, f["name"])} for f in field_types(rows)]
             stem = name if system.system == "crm" else f"{system.system}-{name}"
             datasets.append({"name": name, "system": system.system, "title": system.title,
-                             "file": f"{stem}.csv" if wants_csv else None,
+                             "file": csv_file_name(stem, len(datasets) + 1, taken)
+                             if wants_csv else None,
                              "fields": fields, "rows": rows})
     observed = await _write_observed(inputs, writer, t, call_pages, wants_csv)
     porting = _porting(inputs)
@@ -246,7 +279,7 @@ async def _write_observed(
         with writer.entry(name) as out:
             table = csv.writer(out, lineterminator="\r\n") if wants_csv else None
             if table is not None:
-                table.writerow([f["name"] for f in CALL_FIELDS])
+                table.writerow([csv_cell(f["name"]) for f in CALL_FIELDS])
             async for page in call_pages(inputs.request.customer_number):
                 for row in page:
                     if row.get("withheld"):

@@ -9,6 +9,11 @@ pieces.
 
 The CSV helpers define the one mapping between a JSON value and a CSV cell (RFC 4180, UTF-8,
 header row), and back, so a CSV file parses back to exactly the rows in ``data.json``.
+
+Entry names are the service's own: a partner's words (a dataset's key in a callback) become a
+name only through :func:`slug`, and :meth:`PackageWriter.entry` refuses any name that is not a
+plain file name (no directory, no dot-dot, no drive, no repeat), so no extractor of the zip can
+be led to write outside its folder.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import tempfile
+import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -36,6 +43,25 @@ CONTENT_TYPES = {
     ".json": "application/json", ".html": "text/html; charset=utf-8",
     ".csv": "text/csv; charset=utf-8",
 }
+
+
+# A file name in the zip: a slug, one dot, an extension. Nothing an extractor could take for a
+# directory (``/``, ``\\``), a parent (``..``), a drive (``C:``) or a hidden file.
+SAFE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,79}\.[a-z0-9]{1,8}")
+_NOT_SLUG = re.compile(r"[^a-z0-9_]+")  # a run of anything else (dashes too) is one dash
+SLUG_MAX = 48
+
+
+def slug(text: str, fallback: str = "dataset") -> str:
+    """``text`` as a slug of ``[a-z0-9_-]`` (accents dropped, any other run of characters one
+    ``-``), at most :data:`SLUG_MAX` long; ``fallback`` when nothing is left."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    out = _NOT_SLUG.sub("-", ascii_text.lower())[:SLUG_MAX].strip("-_")
+    return out or fallback
+
+
+class UnsafeEntryName(ValueError):
+    """A zip entry name that is not a plain file name of the service's choosing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +139,9 @@ class PackageWriter:
 
     @contextlib.contextmanager
     def entry(self, name: str) -> Iterator[Entry]:
+        # Every caller names its files from slugs already; this is the second lock on the door.
+        if not SAFE_NAME.fullmatch(name) or any(f.name == name for f in self.files):
+            raise UnsafeEntryName("a response package entry needs a plain, unique file name")
         info = zipfile.ZipInfo(name, date_time=self._stamp)
         info.compress_type = zipfile.ZIP_DEFLATED
         info.external_attr = 0o600 << 16
@@ -131,7 +160,7 @@ class PackageWriter:
     def write_csv(self, name: str, fields: list[dict[str, str]], rows: Iterable[dict]) -> None:
         with self.entry(name) as out:
             writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-            writer.writerow([f["name"] for f in fields])
+            writer.writerow([csv_cell(f["name"]) for f in fields])  # a header is text too
             for row in rows:
                 writer.writerow([csv_cell(row.get(f["name"]), f["type"]) for f in fields])
 
