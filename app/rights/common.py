@@ -75,6 +75,26 @@ def tasks_with(facts: Facts, actions: tuple[str, ...], statuses: frozenset[str]
     return [t for t in facts.of(*actions) if t.status in statuses]
 
 
+def nothing_held(actions: tuple[str, ...]) -> Guard:
+    """A guard: every task of ``actions`` found no data (nothing was there to act on)."""
+
+    def guard(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
+        tasks = facts.of(*actions)
+        if not tasks or any(t.status != "no_data" for t in tasks):
+            return None
+        return facts.evidence(tasks)
+    return guard
+
+
+def started_by_service(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
+    """The service started the request under the policy, after a contract that ended on
+    ``params["ended"]``."""
+    ended = facts.contract_ended_on()
+    if not facts.request.started_by_service or ended is None or params.get("ended") != ended:
+        return None
+    return facts.events("created")
+
+
 # -- the extension (art. 12(3)) ------------------------------------------------------------------
 
 

@@ -14,7 +14,13 @@ from typing import Any
 
 from app.models import RequestType
 from app.rights.base import Right
-from app.rights.common import register_recipients, say_extension, say_recipients
+from app.rights.common import (
+    nothing_held,
+    register_recipients,
+    say_extension,
+    say_recipients,
+    started_by_service,
+)
 from app.rights.facts import Evidence, Facts
 from app.rights.letter import Letter, always, claim
 from app.schemas import NoDetails
@@ -28,16 +34,8 @@ BY_LAW = frozenset({"bookkeeping", "legal_claim", "number_portability", "traffic
 always("erasure.intro")
 
 
-def _retained_items(facts: Facts) -> list[dict[str, Any]]:
-    return [item for t in facts.of(*ERASING) for item in t.retained]
-
-
-@claim("retention.erasure_intro")
-def _service_started(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
-    ended = facts.contract_ended_on()
-    if not facts.request.started_by_service or ended is None or params.get("ended") != ended:
-        return None
-    return facts.events("created")
+claim("retention.erasure_intro")(started_by_service)
+claim("erasure.nothing_held")(nothing_held(ERASING))
 
 
 @claim("erasure.all_erased")
@@ -45,14 +43,6 @@ def _all_erased(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
     tasks = facts.of(*ERASING)
     if not tasks or any(t.status not in ("done", "no_data") for t in tasks) \
             or not any(t.status == "done" for t in tasks):
-        return None
-    return facts.evidence(tasks)
-
-
-@claim("erasure.nothing_held")
-def _nothing_held(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
-    tasks = facts.of(*ERASING)
-    if not tasks or any(t.status != "no_data" for t in tasks):
         return None
     return facts.evidence(tasks)
 

@@ -13,7 +13,7 @@ from typing import Any
 from app.connectors.catalog import SYSTEMS
 from app.models import RequestType
 from app.rights.base import Right
-from app.rights.common import register_recipients, say_extension, say_recipients
+from app.rights.common import nothing_held, register_recipients, say_extension, say_recipients
 from app.rights.facts import Evidence, Facts
 from app.rights.letter import Letter, always, claim
 from app.schemas import RectificationDetails
@@ -36,12 +36,7 @@ def _corrected(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
     return facts.evidence(done)
 
 
-@claim("rectification.nothing_held")
-def _nothing_held(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
-    tasks = facts.of(*RECTIFYING)
-    if not tasks or any(t.status != "no_data" for t in tasks):
-        return None
-    return facts.evidence(tasks)
+claim("rectification.nothing_held")(nothing_held(RECTIFYING))
 
 
 @claim("rectification.held_nothing")

@@ -12,7 +12,13 @@ from dateutil.relativedelta import relativedelta
 
 from app.models import RequestType
 from app.rights.base import Right
-from app.rights.common import register_recipients, say_extension, say_recipients
+from app.rights.common import (
+    nothing_held,
+    register_recipients,
+    say_extension,
+    say_recipients,
+    started_by_service,
+)
 from app.rights.facts import Evidence, Facts
 from app.rights.letter import Duration, Letter, always, claim
 from app.schemas import RestrictionDetails
@@ -40,20 +46,8 @@ def _marked(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
 claim("restriction.marked", "retention.locked")(_marked)
 
 
-@claim("restriction.nothing_held")
-def _nothing_held(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
-    tasks = facts.of(*RESTRICTING)
-    if not tasks or any(t.status != "no_data" for t in tasks):
-        return None
-    return facts.evidence(tasks)
-
-
-@claim("retention.lock_intro")
-def _lock_intro(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
-    ended = facts.contract_ended_on()
-    if not facts.request.started_by_service or ended is None or params.get("ended") != ended:
-        return None
-    return facts.events("created")
+claim("restriction.nothing_held")(nothing_held(RESTRICTING))
+claim("retention.lock_intro")(started_by_service)
 
 
 @claim("retention.lock_then_erased")
