@@ -229,6 +229,14 @@ CASES = [
         "erasure", [*ERASE_ALL[:2], *(task(t["system"], t["action"], "cancelled")
                                       for t in ERASE_ALL[2:])], status="cancelled"),
          {"cancelled.some_done"}, {"cancelled.all_done", "cancelled.none_done"}),
+    Case("cancelled after a system failed for good", inputs(
+        "erasure", [task("crm", "erase", "done"), task("fortnox", "erase", "failed")],
+        status="cancelled", links={"fortnox": "1"}),
+         {"cancelled.some_done"}, {"cancelled.all_done", "erasure.told_all"}),
+    Case("restriction where one system had nothing", inputs(
+        "restriction", [task("crm", "restrict", "done"), task("fortnox", "restrict", "no_data")],
+        details={"grounds": "objection_pending"}, links={"fortnox": "1"}),
+         {"restriction.marked", "restriction.told_all"}, {"restriction.nothing_held"}),
     Case("cancelled before anything was done", inputs(
         "access", [task("crm", "export", "cancelled")], status="cancelled"),
          {"cancelled.none_done"}, {"cancelled.some_done", "cancelled.all_done"}),
