@@ -1,4 +1,4 @@
-"""The ``dsr`` command: serve, worker, migrate, token, sandbox, openapi."""
+"""The ``dsr`` command: serve, worker, migrate, token, sandbox, openapi, audit."""
 
 from __future__ import annotations
 
@@ -139,6 +139,108 @@ def retention_run(as_of: datetime | None, dry_run: bool) -> None:
             "before its retention period ends); use --dry-run to see what will be due")
     for line in asyncio.run(run_retention(settings, as_of=day, dry_run=dry_run)):
         click.echo(line)
+
+
+@main.group()
+def audit() -> None:
+    """The audit trail: check every request's, export one for an auditor."""
+
+
+@audit.command("verify")
+@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="check this exported trail offline instead (needs only "
+              "--public-key; no settings, no database)")
+@click.option("--public-key", "public_key", default=None,
+              help="with --file: the published verification key (base64, PEM, or a file)")
+def audit_verify(file: Path | None, public_key: str | None) -> None:
+    """Check every trail against the audit key and the ledger (exit 1 naming each request
+    whose trail was changed, truncated or deleted), or one exported file."""
+    import asyncio
+
+    if file is not None:
+        from app.audit import keys, trail
+
+        if not public_key:
+            raise click.UsageError("--file needs --public-key")
+        try:
+            checked = trail.verify_file(file.read_bytes(), keys.load_public_key(public_key))
+        except ValueError as exc:
+            raise click.ClickException(f"--public-key: not an Ed25519 public key ({exc})") \
+                from None
+        except trail.FileRefused as exc:
+            raise click.ClickException(f"{file}: FAILED: {exc}") from None
+        click.echo(f"{file}: OK: request {checked.request_id}, {checked.events} events, "
+                   f"exported {checked.exported_at}, signature valid")
+        return
+    if public_key:
+        raise click.UsageError("--public-key goes with --file")
+    from app.audit import keys, trail
+    from app.db import create_engine, create_sessionmaker, utcnow
+
+    settings = _settings()
+
+    async def _run() -> trail.Verdict:
+        engine = create_engine(settings.database_url)
+        try:
+            return await trail.verify_all(
+                create_sessionmaker(engine), keys.for_settings(settings), now=utcnow(),
+                retention_days=settings.case_retention_days)
+        finally:
+            await engine.dispose()
+
+    verdict = asyncio.run(_run())
+    for line in verdict.failures:
+        click.echo(f"FAILED {line}")
+    summary = (f"{verdict.requests} requests, {verdict.events} events, "
+               f"{verdict.ledger_entries} ledger entries"
+               + (f", {verdict.purged} purged after the retention period" if verdict.purged
+                  else ""))
+    if not verdict.ok:
+        raise click.ClickException(f"{len(verdict.failures)} problems; {summary}")
+    click.echo(f"all audit trails hold: {summary}")
+
+
+@audit.command("export")
+@click.argument("request_id", type=click.UUID)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write here instead of stdout")
+def audit_export(request_id: object, output: Path | None) -> None:
+    """Write the request's trail, signed, for `dsr audit verify --file F --public-key K`."""
+    import asyncio
+    import uuid
+
+    from app.audit import keys, trail
+    from app.db import create_engine, create_sessionmaker, utcnow
+
+    settings = _settings()
+    assert isinstance(request_id, uuid.UUID)
+
+    async def _run() -> bytes:
+        engine = create_engine(settings.database_url)
+        try:
+            return await trail.export(create_sessionmaker(engine), keys.for_settings(settings),
+                                      request_id, now=utcnow())
+        finally:
+            await engine.dispose()
+
+    try:
+        data = asyncio.run(_run())
+    except trail.ExportRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    if output:
+        output.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+
+
+@audit.command("public-key")
+@click.option("--pem", is_flag=True, help="as PEM (SubjectPublicKeyInfo) instead of base64")
+def audit_public_key(pem: bool) -> None:
+    """Print the verification key of exported trails (publish it to auditors)."""
+    from app.audit import keys
+
+    public = keys.for_settings(_settings()).public
+    click.echo(keys.public_key_pem(public).strip() if pem else keys.public_key_text(public))
 
 
 @main.command()

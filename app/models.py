@@ -360,6 +360,35 @@ class AuditEvent(SQLModel, table=True):
     hash: str = _str(64)
 
 
+class AuditLedger(SQLModel, table=True):
+    """A checkpoint of one request's chain (its count and head), written by every transaction
+    that appends to the chain; append-only, with no foreign key, so it outlives what it
+    records: a deleted request or its deleted newest events no longer match it. Numbered
+    without gaps (``seq``, from :class:`AuditLedgerHead`) and each MAC'd with the audit key, so
+    its own entries cannot be removed, edited or forged either (see app/audit/ledger.py)."""
+
+    __tablename__ = "audit_ledger"
+    __table_args__ = (sa.Index("ix_audit_ledger_request_id_event_seq", "request_id",
+                               "event_seq"),)
+
+    seq: int = Field(sa_type=sa.BigInteger, primary_key=True, sa_column_kwargs={
+        "autoincrement": False})
+    request_id: uuid.UUID
+    event_seq: int
+    head: str = _str(64)
+    at: datetime = _ts()
+    mac: str = _str(64)
+
+
+class AuditLedgerHead(SQLModel, table=True):
+    """The ledger's one counter row: its last ``seq`` (taken under this row's lock)."""
+
+    __tablename__ = "audit_ledger_head"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int = Field(sa_type=sa.BigInteger, default=0)
+
+
 class TaskResult(SQLModel, table=True):
     """What a system returned for an access or portability task, encrypted at rest.
 

@@ -190,6 +190,9 @@ class Settings(BaseSettings):
     # Fernet key(s) that encrypt partner data held while a response is prepared; the first
     # encrypts, all decrypt (rotation). Generate one with `dsr keygen`.
     data_key: SecretStr = SecretStr(DEV_DATA_KEY)
+    # The key the audit trail is chained (HMAC) and signed with, kept outside the database;
+    # unset outside production: derived from the development secret (see app/audit/keys.py).
+    audit_key: SecretStr | None = None
 
     # Notifications to the portal backend (Standard Webhooks). Unset URL: nothing is sent and
     # nothing is queued. Deliveries back off exponentially and are given up (visible to agents
@@ -347,6 +350,10 @@ class Settings(BaseSettings):
             problems.append("DSR_PUBLIC_URL must be set to the https:// URL partners and the "
                             "portal reach this service at (every API and worker process)")
         problems += self._jwt_problems() + self._data_key_problems()
+        audit_key = self.audit_key.get_secret_value() if self.audit_key else ""
+        if estimated_bits(audit_key.encode()) < 128:
+            problems.append("DSR_AUDIT_KEY must be set to a random secret kept outside the "
+                            "database (`openssl rand -base64 32`)")
         for system in PARTNER_SYSTEMS:
             url: str | None = getattr(self, f"{system}_url")
             if not url:  # the default is the sandbox, which production does not have

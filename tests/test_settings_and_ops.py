@@ -34,7 +34,7 @@ def _whsec() -> str:
 
 SAFE_PROD = {
     "env": "production", "jwt_secret": secrets.token_urlsafe(32),
-    "data_key": Fernet.generate_key().decode(),
+    "data_key": Fernet.generate_key().decode(), "audit_key": secrets.token_urlsafe(32),
     "database_url": "postgresql+asyncpg://dsr@db.internal/dsr",
     "public_url": "https://dsr.connect2ip.se",
     "fortnox_client_id": "connect2ip-dsr", "fortnox_client_secret": secrets.token_urlsafe(24),

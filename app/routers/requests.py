@@ -243,7 +243,9 @@ async def list_events(
     session: ReadSessionDep, _principal: StaffDep, request: RequestDep
 ) -> EventsOut:
     events = await audit.list_events(session, request.id)
-    report = audit.verify_events(events, head=request.audit_head, count=request.audit_seq)
+    # the same check as `dsr audit verify`: the keyed chain, and the ledger's checkpoints of it
+    report = audit.verify_events(events, head=request.audit_head, count=request.audit_seq,
+                                 checkpoints=await audit.checkpoints(session, request.id))
     return EventsOut(
         request_id=request.id, chain_intact=report.ok,
         events=[EventOut.model_validate(e, from_attributes=True) for e in events],
