@@ -67,7 +67,10 @@ class SubjectIdentity(BaseModel):
 class PartnerRetained(BaseModel):
     category: str
     basis: str = Field(description="the legal basis for keeping it")
-    until: date | None = Field(default=None, description="null while a contract is in force")
+    until: date | None = Field(
+        default=None, description="the last day it is kept, from the day the request was "
+        "received up to 2100-12-31 (another date fails the task); null while a contract is "
+        "in force")
 
 
 class PartnerResult(BaseModel):

@@ -139,6 +139,33 @@ class Retained:
         return body
 
 
+# The dates accepted for ``Retained.until``, from a partner or an agent: not before the day the
+# request was received (a period already over is data that should be gone, not data kept) and
+# not after LATEST_UNTIL. The longest period the service knows is Bokföringslagen's seven years
+# after the fiscal year; 2100-12-31 leaves decades of room for any other law while refusing
+# the impossible (9999-12-31, whose following day, when the deferred erasure is due, does not
+# exist). A date outside the range is refused where it comes in: 422 for an agent; for a
+# partner, the task fails with a reason saying so and nothing of the answer is kept.
+LATEST_UNTIL = date(2100, 12, 31)
+
+
+def until_problem(until: str | None, *, received: date | None = None) -> str | None:
+    """Why a retained item's ``until`` is not accepted, or None if it is (null: no date yet).
+
+    The reason names neither the value nor the item: a partner's date may be anything."""
+    if until is None:
+        return None
+    try:
+        day = date.fromisoformat(until)
+    except (TypeError, ValueError):
+        return "is not an ISO date (YYYY-MM-DD)"
+    if day > LATEST_UNTIL:
+        return f"is after {LATEST_UNTIL.isoformat()}, the latest date accepted"
+    if received is not None and day < received:
+        return f"is before the request was received ({received.isoformat()})"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     status: TaskStatus

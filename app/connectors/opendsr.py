@@ -26,6 +26,7 @@ from app.connectors.base import (
     no_data,
     parse_partner_ref,
     retained,
+    until_problem,
 )
 from app.connectors.common import (
     bearer,
@@ -213,6 +214,13 @@ def result_outcome(result: dict[str, Any], system: str) -> Outcome:
         items = result.get("retained")
         if not isinstance(items, list) or not items:
             raise PermanentError(f"{system} reported retained data without listing it")
-        return retained(summary, [parse_retained(item, system) for item in items], data)
+        kept = [parse_retained(item, system) for item in items]
+        problem = next((found for found in map(until_problem, (i.until for i in kept)) if found),
+                       None)
+        if problem is not None:  # the task fails, named: not an error that leaves it waiting
+            return Outcome(TaskStatus.failed, f"{system} answered with a retained item whose "
+                           f"until date {problem}; the answer was refused and nothing of it "
+                           "was kept.")
+        return retained(summary, kept, data)
     return done(summary, data)
 

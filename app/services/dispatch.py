@@ -30,6 +30,8 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, event, exists, make_url, or_, text
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
@@ -400,7 +402,33 @@ class Dispatcher:
     # -- executing ------------------------------------------------------------------------------
 
     async def run_one(self, claimed: Claimed) -> None:
-        """Carry out one claimed task and record the result (never raises)."""
+        """Carry out one claimed task and record the result (never raises).
+
+        Whatever goes wrong, the task is not left open: an error while recording the answer
+        (a bug, a value the database refuses) fails the task with a reason an agent can read
+        (the logs have the error's type, never its message: it may hold SQL or data). Only
+        a database that cannot be reached (or is busy) is retried; if the failure cannot be
+        written either, the lease runs out and the task is taken again."""
+        try:
+            await self._run_one(claimed)
+        except Exception as exc:
+            call = claimed.call
+            log.error("recording a task's result failed", extra={
+                "task_id": str(call.task_id), "error_type": type(exc).__name__})
+            unreachable = isinstance(exc, OperationalError | InterfaceError | PoolTimeout)
+            error: ConnectorError = TransientError(
+                "the service's database could not be reached to record the answer") \
+                if unreachable else PermanentError(
+                    f"The service could not record {call.system}'s answer (an internal "
+                    f"error: {type(exc).__name__}); nothing of it was kept. See the service "
+                    "logs for this task, then retry it or complete it by hand.")
+            try:
+                await self._record_error(claimed, error, transient=unreachable)
+            except Exception as again:
+                log.error("recording a task's failure failed; its lease will run out", extra={
+                    "task_id": str(call.task_id), "error_type": type(again).__name__})
+
+    async def _run_one(self, claimed: Claimed) -> None:
         call = claimed.call
         connector = self.connectors.get(call.system)
         started = asyncio.get_running_loop().time()

@@ -25,9 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.auth import Principal
-from app.connectors.base import Outcome, Retained, format_partner_ref
+from app.connectors.base import Outcome, Retained, format_partner_ref, until_problem
 from app.db import upsert_statement, utcnow
-from app.errors import InvalidState, NotFound
+from app.errors import InvalidState, NotFound, Unprocessable
 from app.models import DsrRequest, RequestType, Task, TaskAction, TaskResult, TaskStatus
 from app.services import lifecycle, recorder
 from app.services.lifecycle import SYSTEM_ACTOR, TASK_FINAL, Actor
@@ -73,14 +73,24 @@ async def _end_throttling(
                   data={"throttled_s": seconds})
 
 
-def _checked(task: Task, outcome: Outcome, closing: bool) -> Outcome:
-    """The outcome to record: a wrong subject is refused; a closing request starts nothing."""
+def _checked(task: Task, outcome: Outcome, request: DsrRequest) -> Outcome:
+    """The outcome to record: a wrong subject or an impossible date is refused (the task
+    fails with the reason); a closing request starts nothing."""
+    closing = request.closing_as is not None
     if outcome.subject is not None and task.subject_ref is not None \
             and outcome.subject != task.subject_ref:
         outcome = Outcome(
             TaskStatus.failed,
             f"{task.system} answered about another subject than the one it was sent; the "
             "answer was refused and nothing of it was kept.")
+    received = request.received_at.astimezone(UTC).date()
+    problem = next((found for found in (until_problem(item.until, received=received)
+                                        for item in outcome.retained) if found), None)
+    if problem is not None:
+        outcome = Outcome(
+            TaskStatus.failed,
+            f"{task.system} answered with a retained item whose until date {problem}; the "
+            "answer was refused and nothing of it was kept.", subject=outcome.subject)
     if closing and outcome.status in lifecycle.TASK_NEEDS_PERSON:
         outcome = Outcome(TaskStatus.cancelled, f"Stopped with the request: {outcome.summary}",
                           subject=outcome.subject)
@@ -93,7 +103,7 @@ async def apply_outcome(
 ) -> None:
     """Store a connector's (or partner callback's) outcome on the task and settle the request."""
     now = utcnow()
-    outcome = _checked(task, outcome, request.closing_as is not None)
+    outcome = _checked(task, outcome, request)
     await _end_throttling(session, request, task, now)
     task.status, task.updated_at = outcome.status, now
     task.lease_owner = task.lease_until = None
@@ -356,6 +366,13 @@ async def complete_task(
         )
     if status is TaskStatus.retained and not retained:
         raise InvalidState("A retained outcome must list what is kept, with basis and date.")
+    received = request.received_at.astimezone(UTC).date()
+    for number, item in enumerate(retained):
+        problem = until_problem(item.until, received=received)
+        if problem is not None:  # an agent's typo is answered, not recorded as a failure
+            raise Unprocessable(f"retained[{number}].until {problem}", errors=[
+                {"loc": ["body", "retained", number, "until"], "msg": problem,
+                 "type": "value_error"}])
     assessing = task.action == "assess_objection"
     if assessing and decision is None:
         raise InvalidState("An objection's assessment needs a decision: upheld or overridden.")

@@ -412,3 +412,31 @@ async def test_the_stored_request_is_the_one_intake_answered_with(client, agent,
     assert (stored.extended_months, stored.answer_pending, stored.audit_seq) == (0, False, 1)
     chain = (await client.get(f"/v1/requests/{created['id']}/events", headers=agent)).json()
     assert chain["chain_intact"] is True
+
+
+@pytest.mark.parametrize("until", ["9999-12-31", "2101-01-01", "2001-01-01"])
+async def test_an_agent_completing_with_an_impossible_date_gets_422(client, agent, app, until) -> None:  # type: ignore[no-untyped-def]
+    """until 9999-12-31 was a 500 (its deferred erasure, due the day after, overflowed)."""
+    from app.connectors import base
+    from app.services.dispatch import Dispatcher
+    from tests.services.fakes import fakes
+
+    created = await create(client, agent, agent_body("erasure", identity_verification="bankid"))
+    connectors = fakes(crm=lambda call: base.manual("Erase it by hand."))
+    await Dispatcher(app.state.settings, app.state.sessionmaker, connectors).run_until_idle()
+    body = (await client.get(f"/v1/requests/{created['id']}", headers=agent)).json()
+    task = next(t for t in body["tasks"] if t["status"] == "manual")
+    answer = await client.post(
+        f"/v1/requests/{created['id']}/tasks/{task['id']}/complete", headers=agent, json={
+            "outcome": "retained", "note": "Invoices kept.",
+            "retained": [{"category": "invoices", "basis": "BFL 7 kap.", "until": until}]})
+    assert_problem(answer, 422)
+    assert answer.json()["errors"][0]["loc"] == ["body", "retained", 0, "until"]
+    after = (await client.get(f"/v1/requests/{created['id']}", headers=agent)).json()
+    assert next(t for t in after["tasks"] if t["id"] == task["id"])["status"] == "manual"
+    fine = await client.post(
+        f"/v1/requests/{created['id']}/tasks/{task['id']}/complete", headers=agent, json={
+            "outcome": "retained", "note": "Invoices kept.",
+            "retained": [{"category": "invoices", "basis": "BFL 7 kap.",
+                          "until": "2033-12-31"}]})
+    assert fine.status_code == 200, fine.text

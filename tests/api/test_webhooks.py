@@ -190,3 +190,30 @@ async def test_callback_overtaking_the_worker_is_kept(client, agent, app, portal
         "status"] == "applied"
     await dispatcher.run_one(claimed[0])  # its late "awaiting_callback" must not undo "done"
     assert await task_status(client, agent, created["id"], "stadsnat") == TaskStatus.done
+
+
+def kept_until(task_id: str, until: str) -> dict:  # type: ignore[type-arg]
+    return {**completed(task_id), "result": {
+        "outcome": "retained", "summary": "Kept by law.",
+        "retained": [{"category": "connection log", "basis": "LEK 9 kap.", "until": until}]}}
+
+
+@pytest.mark.parametrize("until", ["9999-12-31", "2101-01-01", "2001-01-01"])
+async def test_an_impossible_retained_date_fails_the_task_with_a_reason(client, portal, agent, app, until) -> None:  # type: ignore[no-untyped-def]
+    """9999-12-31 was a 500 (the deferred erasure, due the day after, overflowed) and the task
+    waited on; any date outside [the day the request was received, 2100-12-31] fails it."""
+    await client.put("/v1/links/C-1001/stadsnat", json={"external_id": "SN-1"}, headers=agent)
+    created = await create(client, portal, {"type": "erasure"})
+    connectors = fakes(stadsnat=lambda c: base.awaiting_callback(str(c.task_id)))
+    await Dispatcher(app.state.settings, app.state.sessionmaker, connectors).run_until_idle()
+    body = (await client.get(f"/v1/requests/{created['id']}", headers=agent)).json()
+    task_id = next(t["id"] for t in body["tasks"] if t["system"] == "stadsnat")
+    raw, headers = signed("stadsnat", kept_until(task_id, until))
+    answer = await client.post("/v1/webhooks/stadsnat", content=raw, headers=headers)
+    assert answer.status_code == 200, answer.text
+    body = (await client.get(f"/v1/requests/{created['id']}", headers=agent)).json()
+    stadsnat = next(t for t in body["tasks"] if t["system"] == "stadsnat")
+    assert stadsnat["status"] == "failed"
+    assert "until date" in stadsnat["last_error"] and until not in stadsnat["last_error"]
+    assert not any(t["action"] == "erase_retained" for t in body["tasks"])
+    assert body["status"] == "action_required"

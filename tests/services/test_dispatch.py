@@ -572,3 +572,53 @@ async def test_throttling_does_not_use_up_attempts(client, portal, app) -> None:
     await until_settled(d, rounds=20)
     (task,) = await task_rows(app, created["id"])
     assert task.status is TaskStatus.done and task.attempts == 1
+
+
+def kept_until(until: str) -> base.Outcome:
+    return base.retained("kept", [base.Retained("invoices", "Bokföringslagen 7 kap. 2 §", until)])
+
+
+@pytest.mark.parametrize("polled", [False, True])
+async def test_an_impossible_date_in_an_answer_fails_the_task(client, portal, agent, app, polled) -> None:  # type: ignore[no-untyped-def]
+    """retained until 9999-12-31 (whose next day does not exist) escaped run_one: the task
+    stayed open, was taken again every lease, and the request never needed an agent."""
+    await link(client, agent, "C-1001", "fortnox", "1001")
+    created = await create(client, portal, {"type": "erasure"})
+    connectors = fakes(fortnox=(lambda c: base.awaiting_callback(ref="job-1")) if polled
+                       else (lambda c: kept_until("9999-12-31")))
+    d = dispatcher(app, connectors, callback_timeout_s=0.05)
+    await d.run_until_idle()
+    if polled:
+        await asyncio.sleep(0.1)
+        connectors["fortnox"].poll_behaviour = lambda c: kept_until("9999-12-31")
+        await d.run_until_idle()
+    tasks = await task_rows(app, created["id"])
+    fortnox = next(t for t in tasks if t.system == "fortnox")
+    assert fortnox.status is TaskStatus.failed and fortnox.lease_owner is None
+    assert "until date is after 2100-12-31" in (fortnox.last_error or "")
+    assert not any(t.action == "erase_retained" for t in tasks)
+    assert (await request_row(app, created["id"])).status == "action_required"
+
+
+async def test_an_unexpected_error_recording_an_answer_fails_the_task(client, portal, app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Any exception while an answer is recorded ends the task failed with a reason an agent
+    can read (no stack trace, no data), never an open task nobody hears of."""
+    from app.services import tasks as task_service
+
+    real = task_service.apply_outcome
+
+    async def broken(session, **kw):  # type: ignore[no-untyped-def]
+        if kw["outcome"].status is TaskStatus.done:
+            raise ValueError("customer 19811218-9876 could not be stored")
+        await real(session, **kw)
+
+    monkeypatch.setattr(task_service, "apply_outcome", broken)
+    created = await create(client, portal, {"type": "access"})
+    d = dispatcher(app, fakes())
+    await d.run_until_idle()
+    (task,) = await task_rows(app, created["id"])
+    assert task.status is TaskStatus.failed and task.lease_owner is None
+    assert "could not record crm's answer" in (task.last_error or "")
+    assert "19811218" not in (task.last_error or "") and "Traceback" not in task.last_error
+    assert (await request_row(app, created["id"])).status == "action_required"
+    assert await d.claim(10) == []  # nothing is left to be taken again

@@ -27,7 +27,8 @@ class PartnerRetained:
         Attributes:
             basis (str): the legal basis for keeping it
             category (str):
-            until (datetime.date | None | Unset): null while a contract is in force
+            until (datetime.date | None | Unset): the last day it is kept, from the day the request was received up to
+                2100-12-31 (another date fails the task); null while a contract is in force
      """
 
     basis: str
