@@ -16,6 +16,7 @@ confusion are refused before the signature is even looked at.
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -37,6 +38,14 @@ CUSTOMER_NUMBER_RE = re.compile(r"\AC-[0-9]{1,12}\Z")
 MAX_SUBJECT_CHARS = 100
 # A bearer token longer than this is refused before it is decoded; real ones are a few kB.
 MAX_TOKEN_CHARS = 8192
+# The time claims: NumericDates (RFC 7519 §2: JSON numbers, not strings; python-jose reads
+# "exp": "9999999999" as a number). A token may not expire more than MAX_TOKEN_LIFETIME_S
+# from now (an "exp" of 10^20 is a key that never expires; the service mints at most
+# DSR_TOKEN_TTL_SECONDS, itself at most 7 days) nor claim to be issued later than the clock
+# allows for (CLOCK_SKEW_S).
+TIME_CLAIMS = ("exp", "iat", "nbf")
+MAX_TOKEN_LIFETIME_S = 7 * 24 * 3600
+CLOCK_SKEW_S = 60
 
 
 class Role(StrEnum):
@@ -136,7 +145,24 @@ class TokenVerifier:
             raise Unauthorized("The bearer token has expired.") from None
         except (JOSEError, JWKError, ValueError, TypeError):
             raise Unauthorized("The bearer token is invalid.") from None
+        check_times(claims, time.time())
         return principal_from_claims(claims)
+
+
+def _numeric_date(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool) \
+        and math.isfinite(value)
+
+
+def check_times(claims: dict[str, Any], now: float) -> None:
+    """The time claims as RFC 7519 has them, and within what this service accepts."""
+    for name in TIME_CLAIMS:
+        if name in claims and not _numeric_date(claims[name]):
+            raise Unauthorized(f"The bearer token's {name} claim is not a number.")
+    if claims["exp"] > now + MAX_TOKEN_LIFETIME_S:
+        raise Unauthorized("The bearer token expires too far in the future.")
+    if "iat" in claims and claims["iat"] > now + CLOCK_SKEW_S:
+        raise Unauthorized("The bearer token claims to be issued in the future.")
 
 
 def _printable(value: object, max_chars: int) -> TypeGuard[str]:
@@ -169,10 +195,13 @@ def mint_token(
     """A signed token for local use: HS256 with the secret, or the configured private key."""
     if role is Role.portal and not (customer_number and CUSTOMER_NUMBER_RE.match(customer_number)):
         raise ValueError("a portal token needs --customer, e.g. C-1001")
+    ttl = ttl_seconds or settings.token_ttl_seconds
+    if not 0 < ttl <= MAX_TOKEN_LIFETIME_S:
+        raise ValueError(f"a token's lifetime is 1 to {MAX_TOKEN_LIFETIME_S} seconds")
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": sub, "role": role.value, "aud": settings.jwt_audience, "iss": settings.jwt_issuer,
-        "iat": now, "exp": now + (ttl_seconds or settings.token_ttl_seconds),
+        "iat": now, "exp": now + ttl,
     }
     if customer_number:
         claims["customer_number"] = customer_number

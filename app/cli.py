@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import click
 from pydantic import ValidationError
 
 from app.settings import DEFAULT_PORT, Settings, UnsafeSettings, load_settings
+
+# ``dsr retention run --as-of``: dates the service's work can be judged at (the policy counts
+# months back from it; a year-1 date has no months before it).
+EARLIEST_AS_OF = date(2000, 1, 1)
 
 
 def _settings(**overrides: object) -> Settings:
@@ -78,6 +82,8 @@ def worker(metrics_port: int | None) -> None:
     from app.runtime import run_worker_process, tune_gc
 
     settings = _settings()
+    if metrics_port is not None:
+        _port_free(metrics_port)
     configure_logging(settings.log_level)
     tune_gc()
 
@@ -89,6 +95,22 @@ def worker(metrics_port: int | None) -> None:
         await run_worker_process(settings, stop, metrics_port=metrics_port)
 
     asyncio.run(_main())
+
+
+def _port_free(port: int) -> None:
+    """Refuse, in one line, a metrics port that cannot be bound (before the worker starts:
+    the metrics server failing later ended in a traceback)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # as the metrics server binds: a port left in TIME_WAIT is free, one listened on is not
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise click.ClickException(
+                f"cannot serve metrics on 127.0.0.1:{port}: {reason.lower()}") from None
 
 
 @main.command()
@@ -126,6 +148,7 @@ def retention_run(as_of: datetime | None, dry_run: bool) -> None:
     """Run everything due at that date once, and print what was (or would be) done."""
     import asyncio
 
+    from app.connectors.base import LATEST_UNTIL
     from app.db import utcnow
     from app.logging import configure_logging
     from app.services.sweep import run_retention
@@ -133,10 +156,18 @@ def retention_run(as_of: datetime | None, dry_run: bool) -> None:
     settings = _settings()
     configure_logging("WARNING")
     day = as_of.date() if as_of else utcnow().date()
-    if day > utcnow().date() and settings.is_production and not dry_run:
+    if not EARLIEST_AS_OF <= day <= LATEST_UNTIL:  # 0001-01-01 ended in a traceback
+        raise click.BadParameter(
+            f"must be a date from {EARLIEST_AS_OF.isoformat()} to {LATEST_UNTIL.isoformat()}",
+            param_hint="--as-of")
+    if day != utcnow().date() and settings.is_production and not dry_run:
+        # A run in production acts as of today: a later date would erase data before its
+        # retention period ends, and any other date is a simulation, which real partners
+        # must never be told of (Sandbox-As-Of is a development header).
         raise click.ClickException(
-            "refusing to run work due in the future in production (it would erase data "
-            "before its retention period ends); use --dry-run to see what will be due")
+            "refusing to run work as of another day than today in production (a later date "
+            "would erase data before its retention period ends; simulated dates are for "
+            "development); use --dry-run to see what is or will be due")
     for line in asyncio.run(run_retention(settings, as_of=day, dry_run=dry_run)):
         click.echo(line)
 

@@ -200,3 +200,28 @@ async def test_a_kid_that_is_not_a_string_is_401_not_500(
     ) as client:
         answer = await client.get("/v1/requests", headers={"Authorization": f"Bearer {token}"})
     assert_problem(answer, 401)
+
+
+@pytest.mark.parametrize(("label", "over"), [
+    ("exp as a numeric string", {"exp": str(int(time.time()) + 300)}),
+    ("iat as a numeric string", {"iat": str(int(time.time()))}),
+    ("nbf as a numeric string", {"nbf": str(int(time.time()) - 10)}),
+    ("exp as a boolean", {"exp": True}),
+    ("iat in the future", {"iat": int(time.time()) + 3600}),
+    ("exp of 10^20", {"exp": 10**20}),
+    ("exp a year ahead", {"exp": int(time.time()) + 365 * 24 * 3600}),
+])
+async def test_time_claims_out_of_shape_or_range_are_401(client, label: str, over) -> None:  # type: ignore[no-untyped-def]
+    """python-jose takes "exp": "1764410400" for a number and checks neither a future iat nor
+    an exp that never comes; each of these was accepted."""
+    token = jwt.encode(_claims(**over), TEST_SECRET, "HS256")
+    response = await client.get("/v1/requests", headers={"Authorization": f"Bearer {token}"})
+    assert_problem(response, 401)
+    fine = jwt.encode(_claims(iat=int(time.time()) + 5), TEST_SECRET, "HS256")  # clock skew
+    assert (await client.get("/v1/requests", headers={
+        "Authorization": f"Bearer {fine}"})).status_code == 200
+
+
+def test_mint_refuses_a_lifetime_the_verifier_would_refuse() -> None:
+    with pytest.raises(ValueError, match="lifetime"):
+        mint_token(hs_settings(), role=Role.agent, sub="a", ttl_seconds=365 * 24 * 3600)

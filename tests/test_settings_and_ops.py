@@ -411,3 +411,44 @@ def test_a_long_running_process_freezes_what_start_up_made_and_collects_young_ob
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def _dsr(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    """Run ``dsr`` in a child process, as an operator does (a traceback shows there)."""
+    import os
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DSR_")}
+    clean.update({"DSR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db", **env})
+    return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=tmp_path, env=clean,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01", "9999-12-31", "1999-12-31"])
+def test_retention_as_of_out_of_range_is_one_line_not_a_traceback(tmp_path, as_of) -> None:  # type: ignore[no-untyped-def]
+    run = _dsr(tmp_path, "retention", "run", "--as-of", as_of)
+    assert run.returncode != 0
+    assert "Traceback" not in run.stderr + run.stdout
+    assert "--as-of" in run.stderr and "2000-01-01 to 2100-12-31" in run.stderr
+
+
+def test_worker_on_a_metrics_port_in_use_is_one_line_not_a_traceback(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = _dsr(tmp_path, "worker", "--metrics-port", str(port))
+    assert run.returncode != 0
+    assert "Traceback" not in run.stderr + run.stdout
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and f"127.0.0.1:{port}" in lines[0], run.stderr
+
+
+def test_production_runs_retention_as_of_today_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A production run as of a past date told real partners Sandbox-As-Of; a simulated date
+    is for development, and production acts as of today (or lists with --dry-run)."""
+    env = {f"DSR_{key.upper()}": str(value) for key, value in SAFE_PROD.items()}
+    run = _dsr(tmp_path, "retention", "run", "--as-of", "2026-01-01", **env)
+    assert run.returncode != 0 and "Traceback" not in run.stderr
+    assert "as of another day than today in production" in run.stderr, run.stderr
