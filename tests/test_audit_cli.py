@@ -5,8 +5,11 @@ published key alone and fails when one byte of it changes."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -35,6 +38,10 @@ def dsr(database_url: str, *args: str, cwd: Path, **env: str) -> subprocess.Comp
     return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=cwd,
                           env=_env(database_url, **env), capture_output=True, text=True,
                           timeout=120, check=False)
+
+
+def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
 
 
 async def _walk(client, agent) -> uuid.UUID:  # type: ignore[no-untyped-def]
@@ -190,6 +197,14 @@ async def test_an_exported_trail_verifies_with_the_public_key_alone(  # type: ig
         assert f"OK: request {rid}, 5 events" in checked.stdout
 
     raw = exported.read_bytes()
+    openssl = shutil.which("openssl")
+    if openssl:  # or any standard Ed25519 tool, given the payload's bytes
+        envelope = json.loads(raw)
+        (tmp_path / "msg").write_bytes(envelope["payload"].encode())
+        (tmp_path / "sig").write_bytes(base64.b64decode(envelope["signature"]))
+        checked = _run([openssl, "pkeyutl", "-verify", "-pubin", "-inkey", str(pem), "-rawin",
+                        "-in", str(tmp_path / "msg"), "-sigfile", str(tmp_path / "sig")])
+        assert checked.returncode == 0 and "Verified Successfully" in checked.stdout
     verdict = trail.verify_file(raw, keys.load_public_key(public))
     assert (verdict.request_id, verdict.events) == (str(rid), 5)
     for position in range(len(raw)):  # one byte changed anywhere: refused
