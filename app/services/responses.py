@@ -557,10 +557,30 @@ async def iter_package(
         yield piece[max(first - offset, 0):last - offset + 1]
 
 
+# One ``response_downloaded`` event per caller, package and this period: every ranged GET
+# used to append one, so a portal token could grow a trail without limit (a client that
+# resumes, or one that asks for "bytes=0-0" in a loop). The trail says who fetched which
+# package (its SHA-256) and when first in each hour: at most 24 a day per caller for the
+# package's 30 days, whatever the client does; HEAD records nothing.
+DOWNLOAD_EVENT_PERIOD = timedelta(hours=1)
+
+
 async def record_download(
     session: AsyncSession, request: DsrRequest, package: ResponsePackage, *, actor: str,
     role: str, byte_range: tuple[int, int] | None = None,
 ) -> None:
+    """Note a download on the trail, unless this caller's download of this package was
+    noted within ``DOWNLOAD_EVENT_PERIOD`` (the caller holds the request's lock, so two
+    parallel ranges do not both write one)."""
+    since = utcnow() - DOWNLOAD_EVENT_PERIOD
+    recent = await session.scalars(
+        select(AuditEvent)
+        .where(col(AuditEvent.request_id) == request.id,
+               col(AuditEvent.action) == "response_downloaded",
+               col(AuditEvent.actor) == actor, col(AuditEvent.actor_role) == role,
+               col(AuditEvent.at) >= since))
+    if any(event.data.get("sha256") == package.sha256 for event in recent):
+        return
     data: dict[str, Any] = {"sha256": package.sha256, "size": package.size}
     if byte_range is not None:
         data["range"] = f"{byte_range[0]}-{byte_range[1]}"
