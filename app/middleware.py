@@ -25,8 +25,24 @@ log = logging.getLogger("app.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
+_NO_BODY = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 class BodyTooLarge(Exception):
     pass
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A receive that hands out the messages already read, then the client's own (which
+    tells of a disconnect)."""
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed
 
 
 class RequestContextMiddleware:
@@ -70,6 +86,15 @@ class RequestContextMiddleware:
             if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
                 await self._too_large(scope, receive, send_with_id)
                 return
+            if length is None and scope.get("method") not in _NO_BODY:
+                # A body without a length (Transfer-Encoding: chunked) is read here, up to the
+                # limit: past it inside the app, FastAPI's body parsing caught BodyTooLarge
+                # and answered 400 malformed-json.
+                buffered = await self._read_body(receive)
+                if buffered is None:
+                    await self._too_large(scope, receive, send_with_id)
+                    return
+                receive = _replay(buffered, receive)
             received = 0
 
             async def limited_receive() -> Message:
@@ -108,6 +133,21 @@ class RequestContextMiddleware:
                 },
             )
             request_id_var.reset(token)
+
+    async def _read_body(self, receive: Receive) -> list[Message] | None:
+        """The request's body messages, or None once they add up to more than the limit."""
+        messages: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":  # the client went away: let the app see it
+                return messages
+            size += len(message.get("body", b""))
+            if size > self.max_body_bytes:
+                return None
+            if not message.get("more_body", False):
+                return messages
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._refuse(PayloadTooLarge(

@@ -4,6 +4,11 @@ Verified against the raw body with each of the partner's ``whsec_`` secrets (sev
 rotation; constant-time compare and the 5-minute tolerance come from the reference
 ``standardwebhooks`` implementation). A ``webhook-id`` is applied once: a repeat gets ``200`` and
 changes nothing. A partner can only report on its own tasks.
+
+A signed body is still a partner's input: one nested deeper than :data:`MAX_JSON_DEPTH` (30,000
+``[`` made the parser recurse until it crashed) or holding a NUL anywhere (PostgreSQL stores
+none in text or JSON) is a ``400`` naming where, before anything is recorded, so the partner can
+send it again, corrected, with the same ``webhook-id``.
 """
 
 from __future__ import annotations
@@ -20,7 +25,13 @@ from standardwebhooks.webhooks import Webhook
 
 from app.deps import SettingsDep
 from app.errors import BadRequest, InvalidSignature, MalformedBody, NotFound, PermanentError
-from app.protocol import signed_header_parameters
+from app.protocol import (
+    PartnerCallback,
+    PartnerResult,
+    PartnerRetained,
+    SubjectIdentity,
+    signed_header_parameters,
+)
 from app.schemas import Problem, examples, problem_responses
 from app.services import webhooks as service
 from app.settings import CALLBACK_SYSTEMS, Settings
@@ -29,6 +40,10 @@ router = APIRouter(prefix="/v1/webhooks", tags=["partner webhooks"])
 log = logging.getLogger("app.webhooks")
 
 MAX_WEBHOOK_ID = 255
+MAX_JSON_DEPTH = 32  # objects and arrays inside one another; the protocol needs a handful
+# Names a problem may show in a path: the protocol's own (a partner's data keys are "*").
+_NAMES = frozenset().union(*(model.model_fields for model in (
+    PartnerCallback, PartnerResult, PartnerRetained, SubjectIdentity)))
 
 
 class WebhookAck(BaseModel):
@@ -61,7 +76,11 @@ _WEBHOOK_PROBLEMS[401] = {
 }
 _WEBHOOK_PROBLEMS[400] = {**_WEBHOOK_PROBLEMS[400], "description": "`malformed-json`: not "
                           "a JSON object; `bad-request`: a body that names no task of this "
-                          "partner's or says nothing the service understands. Final."}
+                          "partner's or says nothing the service understands, one nested "
+                          f"deeper than {MAX_JSON_DEPTH} levels, or one with a NUL character "
+                          "(U+0000) in any key or string (`errors` names where). Nothing was "
+                          "recorded: resending it unchanged will not help; corrected, it may "
+                          "keep its webhook-id."}
 _WEBHOOK_PROBLEMS[404] = {**_WEBHOOK_PROBLEMS[404], "description": "No such system, or no "
                           "task of this partner's with that subject_request_id. Final."}
 
@@ -92,13 +111,56 @@ async def verified_body(
     webhook_id = headers["webhook-id"]
     if len(webhook_id) > MAX_WEBHOOK_ID:
         raise BadRequest("webhook-id is too long.")
+    if not webhook_id.isprintable():
+        raise BadRequest("webhook-id may not contain control characters.")
     try:
         payload = json.loads(body)
+    except RecursionError:  # the C parser gives up on deep nesting before it finds an error
+        raise _too_deep() from None
     except ValueError:
         raise MalformedBody("The webhook body is not valid JSON.") from None
     if not isinstance(payload, dict):
         raise MalformedBody("The webhook body must be a JSON object.")
+    _check_storable(payload)
     return system, webhook_id, payload
+
+
+def _too_deep() -> BadRequest:
+    return BadRequest(f"The webhook body is nested deeper than {MAX_JSON_DEPTH} levels; "
+                      "nothing was applied.")
+
+
+def _check_storable(payload: dict[str, Any]) -> None:
+    """Refuse a body nested deeper than :data:`MAX_JSON_DEPTH` or holding a NUL in any key or
+    string, naming the first such place by the protocol's field names (never echoing the
+    partner's own keys or text). Iterative, so no depth can make it recurse."""
+    stack: list[tuple[Any, tuple[str | int, ...], int]] = [(payload, (), 1)]
+    while stack:
+        value, loc, depth = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise _nul(loc)
+            continue
+        if isinstance(value, dict | list) and depth > MAX_JSON_DEPTH:
+            raise _too_deep()
+        if isinstance(value, dict):
+            if any("\x00" in key for key in value):
+                raise _nul(loc)
+            stack.extend((item, (*loc, key if key in _NAMES else "*"), depth + 1)
+                         for key, item in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((item, (*loc, n), depth + 1)
+                         for n, item in reversed(list(enumerate(value))))
+
+
+def _nul(loc: tuple[str | int, ...]) -> BadRequest:
+    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+    where = where.removeprefix(".") or "the body"
+    return BadRequest(
+        f"{where} contains a NUL character (U+0000), which the service cannot store; nothing "
+        "was applied. Send it again without.",
+        errors=[{"loc": ["body", *loc], "msg": "must not contain NUL characters",
+                 "type": "value_error"}])
 
 
 @router.post(

@@ -274,3 +274,130 @@ async def test_unknown_fields_are_named_by_location_not_by_their_name(client, po
         "/v1/requests", json={"type": "access", "details": {"astrid": 1}}, headers=portal), 422)
     assert problem["errors"][0]["loc"] == ["body", "access", "details", "*"]
     assert "extra fields are not accepted" in problem["errors"][0]["msg"]
+
+
+# -- partner callbacks that crashed a parser or the database ---------------------------------
+
+
+def _signed_raw(system: str, raw: str) -> tuple[bytes, dict[str, str]]:
+    from datetime import UTC, datetime
+
+    from standardwebhooks.webhooks import Webhook
+
+    from app.settings import dev_webhook_secret
+
+    msg_id = f"msg_{uuid.uuid4().hex}"
+    signature = Webhook(dev_webhook_secret(system)).sign(msg_id, datetime.now(UTC), raw)
+    return raw.encode(), {"webhook-id": msg_id, "webhook-signature": signature,
+                          "webhook-timestamp": signature and str(int(time.time())),
+                          "content-type": "application/json"}
+
+
+@pytest.fixture
+async def at_partner(client, portal, agent, app) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """An access request whose stadsnät task is at the partner, awaiting its callback."""
+    from app.connectors import base
+    from app.services.dispatch import Dispatcher
+    from tests.services.fakes import fakes
+
+    await client.put("/v1/links/C-1001/stadsnat", json={"external_id": "SN-1"}, headers=agent)
+    created = await create(client, portal, {"type": "access"})
+    connectors = fakes(stadsnat=lambda c: base.awaiting_callback(str(c.task_id)))
+    await Dispatcher(app.state.settings, app.state.sessionmaker, connectors).run_until_idle()
+    body = (await client.get(f"/v1/requests/{created['id']}", headers=agent)).json()
+    task = next(t for t in body["tasks"] if t["system"] == "stadsnat")
+    assert task["status"] == "awaiting_callback"
+    return {"request": created["id"], "task": task["id"]}
+
+
+async def _unchanged(client, agent, app, at_partner, events: int) -> None:  # type: ignore[no-untyped-def]
+    from app.models import WebhookReceipt
+
+    body = (await client.get(f"/v1/requests/{at_partner['request']}", headers=agent)).json()
+    task = next(t for t in body["tasks"] if t["id"] == at_partner["task"])
+    assert task["status"] == "awaiting_callback" and body["status"] == "in_progress"
+    assert await count(app, AuditEvent) == events
+    assert await count(app, WebhookReceipt) == 0  # the partner may send it again, corrected
+
+
+def _completed(task_id: str, result: dict[str, Any]) -> dict[str, Any]:
+    return {"subject_request_id": task_id, "request_status": "completed",
+            "subject_identities": [{"identity_type": "controller_customer_id",
+                                    "identity_value": "SN-1"}], "result": result}
+
+
+@pytest.mark.parametrize("depth", [30_000, 200, 40])
+@pytest.mark.parametrize("closed", [True, False])
+async def test_a_deeply_nested_callback_is_400_and_changes_nothing(  # type: ignore[no-untyped-def]
+    client, agent, app, at_partner, depth: int, closed: bool
+) -> None:
+    """30,000 nested arrays in a correctly signed callback were a 500 (RecursionError)."""
+    nested = "[" * depth + ("]" * depth if closed else "")
+    raw = json.dumps(_completed(at_partner["task"], {"outcome": "done", "data": {"x": 0}}))
+    raw = raw.replace('{"x": 0}', '{"x": ' + nested + "}")
+    events = await count(app, AuditEvent)
+    body, headers = _signed_raw("stadsnat", raw)
+    response = await client.post("/v1/webhooks/stadsnat", content=body, headers=headers)
+    problem = assert_problem(response, 400)
+    assert problem["type"] in (PROBLEM_BASE + "bad-request", PROBLEM_BASE + "malformed-json")
+    assert "nested" in problem["detail"] or not closed
+    await _unchanged(client, agent, app, at_partner, events)
+
+
+@pytest.mark.parametrize(
+    ("result", "loc"),
+    [
+        ({"outcome": "refused", "reason": "Legal\x00hold"}, ["result", "reason"]),
+        ({"outcome": "done", "summary": "Exported\x00", "data": {"a": 1}}, ["result", "summary"]),
+        ({"outcome": "done", "data": {"connection": [{"street": "x\x00"}]}},
+         ["result", "data", "*", 0, "*"]),
+        ({"outcome": "done", "data": {"ke\x00y": 1}}, ["result", "data"]),
+        ({"outcome": "retained", "retained": [{"category": "log", "basis": "LEK\x00",
+                                               "until": None}]}, ["result", "retained", 0, "basis"]),
+    ],
+)
+async def test_a_nul_in_a_partner_callback_is_400_naming_the_field(  # type: ignore[no-untyped-def]
+    client, agent, app, at_partner, result: dict[str, Any], loc: list[str | int]
+) -> None:
+    """A NUL in a partner's string was a 500 on PostgreSQL (DBAPIError), which cannot store
+    one in text or JSON: it is refused, naming where, before anything is stored."""
+    events = await count(app, AuditEvent)
+    body, headers = _signed_raw("stadsnat", json.dumps(_completed(at_partner["task"], result)))
+    response = await client.post("/v1/webhooks/stadsnat", content=body, headers=headers)
+    problem = assert_problem(response, 400)
+    assert problem["type"] == PROBLEM_BASE + "bad-request"
+    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)[1:]
+    assert problem["detail"].startswith(field + " ") and "NUL" in problem["detail"]
+    assert problem["errors"][0]["loc"] == ["body", *loc]
+    assert "\\u0000" not in response.text and "Legal" not in response.text
+    await _unchanged(client, agent, app, at_partner, events)
+    clean, headers = _signed_raw("stadsnat", json.dumps(_completed(
+        at_partner["task"], {"outcome": "refused", "reason": "Legal hold"})))
+    answer = await client.post("/v1/webhooks/stadsnat", content=clean, headers=headers)
+    assert answer.status_code == 200 and answer.json()["status"] == "applied"
+
+
+async def _chunks(raw: bytes, size: int = 4096):  # type: ignore[no-untyped-def]
+    for start in range(0, len(raw), size):
+        yield raw[start:start + size]
+
+
+@pytest.mark.parametrize("target", ["requests", "lift"])
+async def test_a_chunked_body_over_the_limit_is_413(client, agent, app, settings, target) -> None:  # type: ignore[no-untyped-def]
+    """With no Content-Length (Transfer-Encoding: chunked) an 80 KB body was 400
+    malformed-json: the limit was hit inside FastAPI's body parsing, which hid it."""
+    url = "/v1/requests" if target == "requests" else f"/v1/requests/{uuid.uuid4()}/lift"
+    raw = json.dumps({**agent_body(), "note": "x" * 80_000}).encode()
+    assert len(raw) > settings.max_body_bytes
+    events, requests = await count(app, AuditEvent), await count(app, DsrRequest)
+    response = await client.post(url, content=_chunks(raw), headers={
+        **agent, "Content-Type": "application/json"})
+    assert "content-length" not in {k.lower() for k in response.request.headers}
+    problem = assert_problem(response, 413)
+    assert problem["type"] == PROBLEM_BASE + "payload-too-large"
+    assert await count(app, AuditEvent) == events and await count(app, DsrRequest) == requests
+    small = json.dumps(agent_body()).encode()  # a chunked body under the limit still works
+    if target == "requests":
+        answer = await client.post(url, content=_chunks(small, 7), headers={
+            **agent, "Content-Type": "application/json"})
+        assert answer.status_code == 202, answer.text
