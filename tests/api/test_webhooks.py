@@ -217,3 +217,43 @@ async def test_an_impossible_retained_date_fails_the_task_with_a_reason(client, 
     assert "until date" in stadsnat["last_error"] and until not in stadsnat["last_error"]
     assert not any(t["action"] == "erase_retained" for t in body["tasks"])
     assert body["status"] == "action_required"
+
+
+async def test_a_callback_for_a_task_never_sent_is_not_applied(client, portal, agent, app, waiting) -> None:  # type: ignore[no-untyped-def]
+    """An erasure's stadsnät task queued behind the access request's (attempts 0, never sent)
+    was completed by a signed callback, and the answer said stadsnät had erased. Only a task
+    at the partner in the round named is completed; this one is answered 2xx, not applied."""
+    erasure = await create(client, portal, {"type": "erasure"})
+    connectors = fakes(stadsnat=lambda c: base.awaiting_callback(str(c.task_id)),
+                       eniro=lambda c: base.awaiting_callback(str(c.task_id)))
+    await Dispatcher(app.state.settings, app.state.sessionmaker, connectors).run_until_idle()
+    before = (await client.get(f"/v1/requests/{erasure['id']}", headers=agent)).json()
+    queued = next(t for t in before["tasks"] if t["system"] == "stadsnat")
+    assert queued["status"] == "pending" and queued["attempts"] == 0
+    events = await audit_count(app)
+    for ref in (queued["id"], f"{queued['id']}.1"):  # this round, and a round not yet begun
+        raw, headers = signed("stadsnat", completed(ref, "no_data"))
+        answer = await client.post("/v1/webhooks/stadsnat", content=raw, headers=headers)
+        assert answer.status_code == 200 and answer.json() == {
+            "status": "ignored", "task_id": queued["id"]}
+        again = await client.post("/v1/webhooks/stadsnat", content=raw, headers=headers)
+        assert again.json()["status"] == "duplicate"
+    after = (await client.get(f"/v1/requests/{erasure['id']}", headers=agent)).json()
+    assert after == before  # the task, its outcome and the request are as they were
+    async with app.state.sessionmaker() as session:
+        noted = (await session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "callback_not_applied",
+            AuditEvent.request_id == uuid.UUID(erasure["id"])))).all()
+    assert len(noted) == 2 and await audit_count(app) == events + 2
+    assert [event.data["why"] for event in noted] == [
+        "the task was not sent to the partner in that round"] * 2
+    # once the access request's callback frees the queue, the task is sent and answered
+    raw, headers = signed("stadsnat", completed(waiting["stadsnat"]))
+    assert (await client.post("/v1/webhooks/stadsnat", content=raw, headers=headers)).json()[
+        "status"] == "applied"
+    await Dispatcher(app.state.settings, app.state.sessionmaker, connectors).run_until_idle()
+    assert await task_status(client, agent, erasure["id"], "stadsnat") == "awaiting_callback"
+    raw, headers = signed("stadsnat", completed(queued["id"], "no_data"))
+    assert (await client.post("/v1/webhooks/stadsnat", content=raw, headers=headers)).json()[
+        "status"] == "applied"
+    assert await task_status(client, agent, erasure["id"], "stadsnat") == "no_data"

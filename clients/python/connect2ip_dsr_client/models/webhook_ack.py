@@ -27,8 +27,9 @@ class WebhookAck:
     """ 
         Attributes:
             status (WebhookAckStatus): applied: recorded on the task; duplicate: this webhook-id (or the same outcome) was
-                applied before, nothing changed; ignored: a progress report, a callback for an earlier round, or for a task that
-                no longer waits (written to the audit trail)
+                applied before, nothing changed; ignored: not applied, nothing changed (the callback is written to the audit
+                trail): a progress report, a callback for an earlier round, for a task or round not (yet) sent to this partner,
+                or for a task that no longer waits
             task_id (None | Unset | UUID):
      """
 
