@@ -23,7 +23,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_JWT_SECRET = "dsr-development-secret-do-not-use-in-production"  # noqa: S105
@@ -47,11 +47,13 @@ class Environment(StrEnum):
 
 
 class UnsafeSettings(ValueError):
-    """Settings that must never reach production did; ``problems`` lists every one."""
+    """Settings that must never reach production did (or are not valid at all: ``invalid``
+    of them); ``problems`` lists every one."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], *, invalid: int = 0) -> None:
         self.problems = problems
-        count = f"{len(problems)} unsafe setting{'s' if len(problems) > 1 else ''}"
+        kind = "invalid or unsafe" if invalid else "unsafe"
+        count = f"{len(problems)} {kind} setting{'s' if len(problems) > 1 else ''}"
         super().__init__(f"{count}:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
@@ -66,6 +68,36 @@ def estimated_bits(data: bytes) -> float:
         return 0.0
     counts = Counter(data)
     return -sum(n * math.log2(n / len(data)) for n in counts.values())
+
+
+# Secrets people make up ("Connect2IP-production-jwt-secret-2026!!") have plenty of distinct
+# characters, so a per-character entropy count passes them. zxcvbn (Dropbox's estimator, the
+# one password checkers use) counts them as an attacker guesses: words, names, years, l33t
+# and keyboard patterns, and the words of this service below. A signing secret is attacked
+# offline, so the bar is far above a login password's: 10^30 guesses (about 100 bits); 32
+# random letters and digits are estimated at 10^31 or more, `openssl rand -base64 32` 10^42.
+MIN_GUESSES_LOG10 = 30.0
+SERVICE_WORDS = ("connect2ip", "connect", "dsr", "gdpr", "production", "prod", "development",
+                 "dev", "staging", "sandbox", "secret", "jwt", "key", "data", "audit",
+                 "webhook", "portal", "token", "password", "crm", "stadsnat", "fortnox",
+                 "snpac", "eniro", "sweden", "sverige")
+_ZXCVBN_CHARS = 100  # its cost grows with the length; a longer secret is judged by its start
+
+
+def guessable(secret: str) -> float | None:
+    """zxcvbn's estimate (log10 of the guesses) when ``secret`` is too weak to sign with,
+    else None."""
+    from zxcvbn import zxcvbn
+
+    estimate = float(zxcvbn(secret[:_ZXCVBN_CHARS], user_inputs=list(SERVICE_WORDS))[
+        "guesses_log10"])
+    return estimate if estimate < MIN_GUESSES_LOG10 else None
+
+
+def readable(key: bytes) -> bool:
+    """Key bytes that are all printable ASCII: the base64 of a phrase, not of random bytes
+    (32 random bytes are all printable once in 10^13)."""
+    return all(0x20 <= byte < 0x7F for byte in key)
 
 
 def _whsec_bytes(secret: str) -> bytes | None:
@@ -351,7 +383,7 @@ class Settings(BaseSettings):
                             "portal reach this service at (every API and worker process)")
         problems += self._jwt_problems() + self._data_key_problems()
         audit_key = self.audit_key.get_secret_value() if self.audit_key else ""
-        if estimated_bits(audit_key.encode()) < 128:
+        if estimated_bits(audit_key.encode()) < 128 or guessable(audit_key) is not None:
             problems.append("DSR_AUDIT_KEY must be set to a random secret kept outside the "
                             "database (`openssl rand -base64 32`)")
         for system in PARTNER_SYSTEMS:
@@ -377,6 +409,7 @@ class Settings(BaseSettings):
                     self.portal_webhook_secret.get_secret_value().split())
             if self.notify_give_up_s < 3 * 24 * 3600:
                 problems.append("DSR_NOTIFY_GIVE_UP_S must be at least 3 days (259200)")
+        problems += self._shared_secrets()
         if self.fortnox_client_id == SANDBOX_FORTNOX_CLIENT[0]:
             problems.append("DSR_FORTNOX_CLIENT_ID is the sandbox's; set the real client id")
         if self.fortnox_client_secret.get_secret_value() == SANDBOX_FORTNOX_CLIENT[1]:
@@ -393,6 +426,11 @@ class Settings(BaseSettings):
         if estimated_bits(secret.encode()) < 128:
             return ["DSR_JWT_SECRET is too predictable (under 128 bits of randomness); use "
                     "32 random bytes, e.g. `openssl rand -base64 32`"]
+        estimate = guessable(secret)
+        if estimate is not None:
+            return [f"DSR_JWT_SECRET is too predictable: made of words, dates or patterns an "
+                    f"attacker tries first (about 10^{int(estimate)} guesses, 10^"
+                    f"{int(MIN_GUESSES_LOG10)} needed); use `openssl rand -base64 32`"]
         return []
 
     def _data_key_problems(self) -> list[str]:
@@ -409,9 +447,33 @@ class Settings(BaseSettings):
                 raw = b""
             if len(raw) != 32:
                 problems.append(f"{which} is not a Fernet key; make one with `dsr keygen`")
-            elif estimated_bits(raw) < 128:
-                problems.append(f"{which} is not random; make one with `dsr keygen`")
+            elif estimated_bits(raw) < 128 or readable(raw):
+                problems.append(f"{which} is not random (it encodes text, or repeats); make "
+                                "one with `dsr keygen`")
         return problems
+
+    def _shared_secrets(self) -> list[str]:
+        """A secret set in more than one setting: a partner that knows its own webhook
+        secret could sign callbacks as the others (or as the portal), and a JWT secret or
+        audit key that is also a webhook secret is known to a partner."""
+        named: list[tuple[str, SecretStr | None]] = [
+            ("DSR_JWT_SECRET", None if self.jwt_public_key or self.jwks_file
+             else self.jwt_secret), ("DSR_AUDIT_KEY", self.audit_key),
+            *((f"DSR_{system.upper()}_WEBHOOK_SECRET",
+               getattr(self, f"{system}_webhook_secret")) for system in PARTNER_SYSTEMS),
+            ("DSR_PORTAL_WEBHOOK_SECRET", self.portal_webhook_secret)]
+        holders: dict[str, list[str]] = {}
+        for name, configured in named:
+            if configured is None:
+                continue
+            for secret in configured.get_secret_value().split():
+                key = _whsec_bytes(secret)  # the same key however its base64 is written
+                value = base64.b64encode(key).decode() if key else secret
+                if name not in holders.setdefault(value, []):
+                    holders[value].append(name)
+        return [f"{', '.join(names[:-1])} and {names[-1]} are set to the same secret; each "
+                "needs its own (one who knows one of them could act as the others)"
+                for names in holders.values() if len(names) > 1]
 
 
 def webhook_secret_problems(name: str, secrets: list[str]) -> list[str]:
@@ -428,12 +490,53 @@ def webhook_secret_problems(name: str, secrets: list[str]) -> list[str]:
         elif len(key) < MIN_WEBHOOK_SECRET_BYTES:
             problems.append(f"{name} must hold at least {MIN_WEBHOOK_SECRET_BYTES} random "
                             "bytes after whsec_")
-        elif estimated_bits(key) < 96:
-            problems.append(f"{name} is not random; make one with `dsr keygen --webhook`")
+        elif estimated_bits(key) < 96 or readable(key):
+            problems.append(f"{name} is not random (it encodes text, or repeats); make one "
+                            "with `dsr keygen --webhook`")
     return problems
 
 
+def _invalid(exc: ValidationError) -> tuple[list[str], set[str]]:
+    """Each validation error as a line naming its setting (never the value given), and the
+    fields that failed."""
+    lines, fields = [], set()
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if not error["loc"]:  # a rule across settings: its message names them
+            lines.append(message)
+            continue
+        field = str(error["loc"][0])
+        fields.add(field)
+        name = f"DSR_{field.upper()}"
+        lines.append(message if message.startswith(name) else f"{name}: {message}")
+    return lines, fields
+
+
 def load_settings(**overrides: Any) -> Settings:
-    settings = Settings(**overrides)
-    settings.check_production()
+    """The settings, or :class:`UnsafeSettings` listing every problem at once: a value that
+    is not valid used to hide all the others (a 31-character JWT secret, then 14 more things
+    to fix, one restart each). A field that fails validation is set aside (its default
+    stands in, and what production would say of that default is not reported) so the rest
+    are still checked."""
+    invalid: list[str] = []
+    failed: set[str] = set()
+    while True:
+        stand_ins = {field: Settings.model_fields[field].get_default(call_default_factory=True)
+                     for field in failed}
+        try:
+            settings = Settings(**{**overrides, **stand_ins})
+        except ValidationError as exc:
+            lines, fields = _invalid(exc)
+            invalid += lines
+            if not fields or fields <= failed:  # nothing more to set aside
+                raise UnsafeSettings(invalid, invalid=len(invalid)) from None
+            failed |= fields
+            continue
+        break
+    names = {f"DSR_{field.upper()}" for field in failed}
+    problems = invalid + [problem for problem in (
+        settings.production_problems() if settings.is_production else [])
+        if problem.split()[0].rstrip(":,") not in names]
+    if problems:
+        raise UnsafeSettings(problems, invalid=len(invalid))
     return settings

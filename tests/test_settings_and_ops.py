@@ -452,3 +452,71 @@ def test_production_runs_retention_as_of_today_only(tmp_path) -> None:  # type: 
     run = _dsr(tmp_path, "retention", "run", "--as-of", "2026-01-01", **env)
     assert run.returncode != 0 and "Traceback" not in run.stderr
     assert "as of another day than today in production" in run.stderr, run.stderr
+
+
+HUMAN_MADE = ["Connect2IP-production-jwt-secret-2026!!", "Connect2IP-prod-JWT-s3cret-2026-dsr-key",
+              "MyCompanyIsConnect2IPandThisIsOurSecretKey", "Tr0ub4dor&3-Tr0ub4dor&3-Tr0ub4dor&3"]
+
+
+@pytest.mark.parametrize("secret", HUMAN_MADE)
+def test_production_refuses_a_secret_a_person_made_up(secret: str) -> None:
+    """Plenty of distinct characters passed the entropy count; zxcvbn guesses as attackers
+    do (words, years, l33t, repeats, and this service's own words)."""
+    for name in ("jwt_secret", "audit_key"):
+        with pytest.raises(UnsafeSettings) as refused:
+            prod(**{name: secret}).check_production()
+        assert refused.value.problems == [p for p in refused.value.problems
+                                          if p.startswith(f"DSR_{name.upper()}")]
+        assert len(refused.value.problems) == 1 and secret not in str(refused.value)
+    # random ones, and a long passphrase of unrelated words, pass
+    prod(jwt_secret=secrets.token_urlsafe(32), audit_key=secrets.token_hex(32)).check_production()
+    prod(jwt_secret="correct horse battery staple extra words here").check_production()
+
+
+@pytest.mark.parametrize("text", [b"connect2ip-production-data-key!!", b"0123456789abcdefghijklmnopqrstuv"])
+def test_production_refuses_keys_that_are_base64_of_text(text: bytes) -> None:
+    with pytest.raises(UnsafeSettings) as refused:
+        prod(data_key=base64.urlsafe_b64encode(text).decode()).check_production()
+    assert [p.split()[0] for p in refused.value.problems] == ["DSR_DATA_KEY"]
+    webhook = "whsec_" + base64.b64encode(text).decode()
+    with pytest.raises(UnsafeSettings) as refused:
+        prod(stadsnat_webhook_secret=webhook).check_production()
+    assert [p.split()[0] for p in refused.value.problems] == ["DSR_STADSNAT_WEBHOOK_SECRET"]
+
+
+def test_production_refuses_one_secret_shared_by_partners() -> None:
+    shared = _whsec()
+    with pytest.raises(UnsafeSettings) as refused:
+        prod(stadsnat_webhook_secret=shared, snpac_webhook_secret=f"{_whsec()} {shared}",
+             eniro_webhook_secret=shared).check_production()
+    (problem,) = refused.value.problems
+    for name in ("DSR_STADSNAT_WEBHOOK_SECRET", "DSR_SNPAC_WEBHOOK_SECRET",
+                 "DSR_ENIRO_WEBHOOK_SECRET"):
+        assert name in problem
+    assert shared not in problem
+    # the same key in other base64 (no padding) is the same secret
+    key = base64.b64encode(secrets.token_bytes(32)).decode()
+    with pytest.raises(UnsafeSettings) as refused:
+        prod(portal_webhook_url="https://portal.internal/hooks",
+             portal_webhook_secret=f"whsec_{key}",
+             eniro_webhook_secret=f"whsec_{key.rstrip('=')}=").check_production()
+    assert ["DSR_ENIRO_WEBHOOK_SECRET" in p and "DSR_PORTAL_WEBHOOK_SECRET" in p
+            for p in refused.value.problems] == [True]
+
+
+def test_an_invalid_value_does_not_hide_the_unsafe_ones(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A 31-character secret (a field error) used to be the one problem reported."""
+    env = {f"DSR_{key.upper()}": str(value) for key, value in SAFE_PROD.items()}
+    env.update({"DSR_JWT_SECRET": "x" * 31, "DSR_TASK_MAX_ATTEMPTS": "0",
+                "DSR_SANDBOX": "true", "DSR_CRM_URL": "http://crm.internal",
+                "DSR_DATA_KEY": base64.urlsafe_b64encode(b"connect2ip-production-data-key!!")
+                .decode(), "DSR_SNPAC_WEBHOOK_SECRET": SAFE_PROD["eniro_webhook_secret"]})
+    run = _dsr(tmp_path, "migrate", **env)
+    assert run.returncode != 0 and "Traceback" not in run.stderr
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert "6 invalid or unsafe settings" in lines[0], run.stderr
+    listed = sorted(line.split()[1].rstrip(":") for line in lines[1:])
+    assert listed == ["DSR_CRM_URL", "DSR_DATA_KEY", "DSR_JWT_SECRET", "DSR_SANDBOX",
+                      "DSR_SNPAC_WEBHOOK_SECRET", "DSR_TASK_MAX_ATTEMPTS"], run.stderr
+    assert "development secret" not in run.stderr  # what stood in for the invalid value
+    assert "x" * 31 not in run.stderr
