@@ -442,8 +442,8 @@ class RetainedOut(BaseModel):
     category: str
     basis: str = Field(description="the legal basis for keeping it")
     until: str | None = Field(
-        default=None, description="YYYY-MM-DD when it will be erased; null while a contract is "
-        "in force")
+        default=None, description="YYYY-MM-DD, the last day it is kept (its erasure runs the "
+        "day after); null while a contract is in force")
     code: str | None = Field(default=None, description="what is kept, as a code (e.g. invoices)")
     basis_code: str | None = Field(
         default=None, description="the privacy policy's legal basis (e.g. bookkeeping)")
@@ -686,8 +686,8 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 class RetainedIn(Strict):
     category: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     basis: Annotated[str, StringConstraints(min_length=1, max_length=300)]
-    until: date | None = Field(default=None, description="when it will be erased; null while a "
-                               "contract is in force")
+    until: date | None = Field(default=None, description="the last day it is kept (its "
+                               "erasure runs the day after); null while a contract is in force")
 
 
 class CompleteTaskBody(Strict):

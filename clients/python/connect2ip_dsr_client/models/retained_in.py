@@ -27,7 +27,8 @@ class RetainedIn:
         Attributes:
             basis (str):
             category (str):
-            until (datetime.date | None | Unset): when it will be erased; null while a contract is in force
+            until (datetime.date | None | Unset): the last day it is kept (its erasure runs the day after); null while a
+                contract is in force
      """
 
     basis: str

@@ -29,7 +29,8 @@ class RetainedOut:
             category (str):
             basis_code (None | str | Unset): the privacy policy's legal basis (e.g. bookkeeping)
             code (None | str | Unset): what is kept, as a code (e.g. invoices)
-            until (None | str | Unset): YYYY-MM-DD when it will be erased; null while a contract is in force
+            until (None | str | Unset): YYYY-MM-DD, the last day it is kept (its erasure runs the day after); null while a
+                contract is in force
      """
 
     basis: str
