@@ -687,7 +687,9 @@ class RetainedIn(Strict):
     category: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     basis: Annotated[str, StringConstraints(min_length=1, max_length=300)]
     until: date | None = Field(default=None, description="the last day it is kept (its "
-                               "erasure runs the day after); null while a contract is in force")
+                               "erasure runs the day after), from the day the request was "
+                               "received up to 2100-12-31 (another date is a 422); null while "
+                               "a contract is in force")
 
 
 class CompleteTaskBody(Strict):

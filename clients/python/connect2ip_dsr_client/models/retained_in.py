@@ -27,8 +27,8 @@ class RetainedIn:
         Attributes:
             basis (str):
             category (str):
-            until (datetime.date | None | Unset): the last day it is kept (its erasure runs the day after); null while a
-                contract is in force
+            until (datetime.date | None | Unset): the last day it is kept (its erasure runs the day after), from the day the
+                request was received up to 2100-12-31 (another date is a 422); null while a contract is in force
      """
 
     basis: str
