@@ -215,7 +215,8 @@ def audit_verify(file: Path | None, public_key: str | None) -> None:
         try:
             return await trail.verify_all(
                 create_sessionmaker(engine), keys.for_settings(settings), now=utcnow(),
-                retention_days=settings.case_retention_days)
+                retention_days=settings.case_retention_days,
+                grace_days=settings.response_retention_days + 1)
         finally:
             await engine.dispose()
 

@@ -92,6 +92,12 @@ def _forget(session: Session, previous: SessionTransaction) -> None:
         session.info[_PENDING] = kept
 
 
+@event.listens_for(Session, "after_transaction_end")
+def _end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # committed (checkpointed) or not: nothing carries over
+        session.info.pop(_PENDING, None)
+
+
 @event.listens_for(Session, "before_commit")
 def _checkpoint(session: Session) -> None:
     if session.in_nested_transaction() or not session.info.get(_PENDING):

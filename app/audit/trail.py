@@ -67,8 +67,12 @@ async def _snapshot(session: AsyncSession) -> None:
 
 async def verify_all(
     sessionmaker: async_sessionmaker[AsyncSession], keys: audit_keys.AuditKeys, *,
-    now: datetime, retention_days: int,
+    now: datetime, retention_days: int, grace_days: int = 0,
 ) -> Verdict:
+    """Every trail against the key and the ledger. A request the ledger has that is gone
+    counts as purged (not missing) when the retention purge may have deleted it: its last
+    checkpoint is older than ``retention_days`` less ``grace_days`` (the events a finished
+    request may still get, a download of its answer, come within the answer's retention)."""
     verdict = Verdict()
     async with sessionmaker() as session:
         await _snapshot(session)
@@ -130,7 +134,7 @@ async def verify_all(
         for rid in heads.keys() - seen:
             check(rid, [])
 
-        cutoff = now - timedelta(days=retention_days)
+        cutoff = now - timedelta(days=retention_days - grace_days)
         for rid in points.keys() - heads.keys():
             last = max(points[rid], key=lambda p: p.event_seq)
             if last.at < cutoff:
@@ -139,7 +143,7 @@ async def verify_all(
                 verdict.failures.append(
                     f"request {rid}: missing: deleted (the ledger has {last.event_seq} events "
                     f"of it, the last at {last.at.isoformat(timespec='seconds')}, within the "
-                    f"{retention_days}-day retention period)")
+                    f"{retention_days}-day retention period and its {grace_days}-day grace)")
     return verdict
 
 

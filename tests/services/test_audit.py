@@ -154,3 +154,25 @@ async def test_the_migration_rekeys_intact_chains_and_keeps_broken_ones_broken(t
     assert verdict.failures == [f"request {ids[1]}: the event was altered (event 1)"]
     assert [(row.seq, row.request_id, row.event_seq) for row in ledger] == [
         (1, ids[0], 3), (2, ids[1], 3)]
+
+
+async def test_a_request_gone_after_its_retention_period_counts_as_purged(app) -> None:  # type: ignore[no-untyped-def]
+    """The retention purge deletes finished requests after DSR_CASE_RETENTION_DAYS: one
+    whose last checkpoint is that old is purged, one checkpointed since is missing."""
+    from datetime import timedelta
+
+    from app.audit import ledger
+
+    now = utcnow()
+    gone = [(uuid.uuid4(), now - timedelta(days=1095 - 30)), (uuid.uuid4(), now - timedelta(
+        days=1095 - 32))]
+    async with app.state.sessionmaker() as session, session.begin():
+        for seq, (rid, at) in enumerate(gone, start=1):
+            session.add(AuditLedger(
+                seq=seq, request_id=rid, event_seq=4, head="a" * 64, at=at,
+                mac=ledger.mac(keys.current().ledger, seq=seq, request_id=rid, event_seq=4,
+                               head="a" * 64, at=at)))
+    verdict = await trail.verify_all(app.state.sessionmaker, keys.current(), now=now,
+                                     retention_days=1095, grace_days=31)
+    assert verdict.purged == 1
+    assert [line.split(":")[0] for line in verdict.failures] == [f"request {gone[1][0]}"]
