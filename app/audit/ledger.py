@@ -33,6 +33,7 @@ from hashlib import sha256
 from typing import Any
 
 from sqlalchemy import event, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app.audit import keys
@@ -109,8 +110,11 @@ def _checkpoint(session: Session) -> None:
     last = connection.execute(_TAKE.values(seq=_HEAD.c.seq + len(latest))).scalar_one_or_none()
     if last is None:  # a database emptied by hand: the counter starts after the last entry
         highest = connection.execute(select(func.coalesce(func.max(_LEDGER.c.seq), 0)))
-        last = highest.scalar_one() + len(latest)
-        connection.execute(insert(_HEAD), {"id": 1, "seq": last})
+        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+        # concurrent writers: one inserts it, the others wait for it and then take from it
+        connection.execute(dialect.insert(_HEAD).values(id=1, seq=highest.scalar_one())
+                           .on_conflict_do_nothing(index_elements=["id"]))
+        last = connection.execute(_TAKE.values(seq=_HEAD.c.seq + len(latest))).scalar_one()
     key = keys.current().ledger
     rows: list[dict[str, Any]] = []
     for number, (request_id, (seq, head, at)) in enumerate(

@@ -176,3 +176,17 @@ async def test_a_request_gone_after_its_retention_period_counts_as_purged(app) -
                                      retention_days=1095, grace_days=31)
     assert verdict.purged == 1
     assert [line.split(":")[0] for line in verdict.failures] == [f"request {gone[1][0]}"]
+
+
+async def test_concurrent_writers_number_the_ledger_without_gaps(client, agent, app) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    made = await asyncio.gather(*[create(client, agent, agent_body()) for _ in range(12)])
+    await asyncio.gather(*[client.post(f"/v1/requests/{r['id']}/cancel", json={"note": "x"},
+                                       headers=agent) for r in made])
+    async with app.state.sessionmaker() as session:
+        numbers = list(await session.scalars(select(AuditLedger.seq).order_by(AuditLedger.seq)))  # type: ignore[arg-type]
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 24
+    verdict = await _verify(app)
+    assert verdict.ok, verdict.failures
+    assert verdict.requests == 12
