@@ -416,14 +416,44 @@ class Egress:
         return response
 
 
+MAX_JSON_DEPTH = 32  # no partner answer of the protocols nests deeper
+
+
 def json_body(response: httpx.Response, system: str) -> Any:
-    """The response's JSON, or a permanent error naming the partner's malformed answer."""
+    """The response's JSON, or a permanent error naming the partner's malformed answer: not
+    JSON, nested past :data:`MAX_JSON_DEPTH` (a parser would recurse until it crashed), or
+    holding a NUL character, which no database column can store."""
     try:
-        return response.json()
-    except ValueError:
+        body = response.json()
+    except (ValueError, RecursionError):
         raise PermanentError(
             f"{system} answered {response.status_code} with malformed JSON"
         ) from None
+    problem = unstorable(body)
+    if problem is not None:
+        raise PermanentError(f"{system} answered {response.status_code} with JSON {problem}")
+    return body
+
+
+def unstorable(value: Any) -> str | None:
+    """Why a decoded JSON value cannot be kept ("nested too deep", "holding a NUL
+    character"), or None. Iterative, so no depth makes it recurse."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "holding a NUL character"
+        elif isinstance(item, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                return f"nested deeper than {MAX_JSON_DEPTH} levels"
+            if isinstance(item, dict):
+                if any("\x00" in key for key in item):
+                    return "holding a NUL character"
+                stack.extend((child, depth + 1) for child in item.values())
+            else:
+                stack.extend((child, depth + 1) for child in item)
+    return None
 
 
 def refuse(response: httpx.Response, system: str, reason: str | None = None) -> PermanentError:

@@ -62,7 +62,7 @@ def refuse_with_code(response: httpx.Response, system: str) -> PermanentError:
     """A permanent error for an unhandled 4xx, naming the partner's ``error`` code if safe."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # a partner's body: any shape
         body = None
     code = safe_code(body.get("error")) if isinstance(body, dict) else None
     return refuse(response, system, f"error {code}" if code else None)

@@ -307,7 +307,7 @@ class CrmConnector:
 def _error(response: httpx.Response) -> str | None:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # a partner's body: any shape
         return None
     code = body.get("error") if isinstance(body, dict) else None
     return code if isinstance(code, str) else None

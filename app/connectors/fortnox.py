@@ -324,7 +324,7 @@ def _error_code(response: httpx.Response) -> int | None:
     """The ``ErrorInformation`` code of a Fortnox error answer (never its message)."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # a partner's body: any shape
         return None
     info = body.get("ErrorInformation") if isinstance(body, dict) else None
     if not isinstance(info, dict):

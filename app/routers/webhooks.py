@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks.webhooks import Webhook
 
+from app.connectors.base import MAX_JSON_DEPTH
 from app.deps import SettingsDep
 from app.errors import BadRequest, InvalidSignature, MalformedBody, NotFound, PermanentError
 from app.protocol import (
@@ -40,7 +41,6 @@ router = APIRouter(prefix="/v1/webhooks", tags=["partner webhooks"])
 log = logging.getLogger("app.webhooks")
 
 MAX_WEBHOOK_ID = 255
-MAX_JSON_DEPTH = 32  # objects and arrays inside one another; the protocol needs a handful
 # Names a problem may show in a path: the protocol's own (a partner's data keys are "*").
 _NAMES = frozenset().union(*(model.model_fields for model in (
     PartnerCallback, PartnerResult, PartnerRetained, SubjectIdentity)))

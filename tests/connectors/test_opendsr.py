@@ -281,3 +281,33 @@ def test_invalid_callbacks_are_permanent_errors(
 ) -> None:
     with pytest.raises(PermanentError):
         stadsnat.parse_callback(payload)
+
+
+def _nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("body", [
+    "[" * 30_000,  # a parser would recurse until it crashed
+    json.dumps({"request_status": "completed", "result": {"outcome": "done",
+                                                          "data": {"k": "a\u0000b"}}}),
+    json.dumps({"request_status": "completed", "result": {"reason": "x", "outcome": "refused",
+                                                          "\u0000": 1}}),
+    json.dumps({"request_status": "completed", "result": _nested(40)}),
+])
+async def test_a_poll_answer_no_database_can_store_fails_the_task_with_a_reason(
+    connectors: dict[str, Connector], make_call: MakeCall, settings: Settings,
+    respx_mock: respx.MockRouter, body: str,
+) -> None:
+    """Deep nesting or a NUL from a partner's poll answer is a permanent error naming the
+    partner, never a crash of the worker or a 500 from the database (issue 20, finding 3)."""
+    call = make_call("stadsnat", "erase")
+    respx_mock.get(url(settings, "stadsnat", f"/requests/{call.task_id}")).respond(
+        200, content=body.encode(), headers={"content-type": "application/json"})
+    with pytest.raises(PermanentError) as raised:
+        await connectors["stadsnat"].poll(call)
+    assert str(raised.value).startswith("stadsnat answered 200 with")
+    assert "\u0000" not in str(raised.value) and "a\u0000b" not in str(raised.value)
