@@ -207,6 +207,7 @@ def audit_verify(file: Path | None, public_key: str | None) -> None:
         raise click.UsageError("--public-key goes with --file")
     from app.audit import keys, trail
     from app.db import create_engine, create_sessionmaker, utcnow
+    from app.services.vault import Vault
 
     settings = _settings()
 
@@ -216,7 +217,7 @@ def audit_verify(file: Path | None, public_key: str | None) -> None:
             return await trail.verify_all(
                 create_sessionmaker(engine), keys.for_settings(settings), now=utcnow(),
                 retention_days=settings.case_retention_days,
-                grace_days=settings.response_retention_days + 1)
+                grace_days=settings.response_retention_days + 1, vault=Vault(settings))
         finally:
             await engine.dispose()
 

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import json
 import uuid
+import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -36,9 +38,10 @@ from sqlmodel import col, select
 
 from app.audit import keys as audit_keys
 from app.audit.ledger import Checkpoint
-from app.db import READ_ONLY
-from app.models import AuditEvent, AuditLedger, AuditLedgerHead, DsrRequest
+from app.db import READ_ONLY, reading
+from app.models import AuditEvent, AuditLedger, AuditLedgerHead, DsrRequest, ResponsePackage
 from app.services import audit
+from app.services.vault import Vault
 
 FORMAT = "dsr-audit-trail/1"
 
@@ -67,12 +70,13 @@ async def _snapshot(session: AsyncSession) -> None:
 
 async def verify_all(
     sessionmaker: async_sessionmaker[AsyncSession], keys: audit_keys.AuditKeys, *,
-    now: datetime, retention_days: int, grace_days: int = 0,
+    now: datetime, retention_days: int, grace_days: int = 0, vault: Vault | None = None,
 ) -> Verdict:
     """Every trail against the key and the ledger. A request the ledger has that is gone
     counts as purged (not missing) when the retention purge may have deleted it: its last
     checkpoint is older than ``retention_days`` less ``grace_days`` (the events a finished
-    request may still get, a download of its answer, come within the answer's retention)."""
+    request may still get, a download of its answer, come within the answer's retention).
+    Given the ``vault``, also that the claims of each stored answer name events that exist."""
     verdict = Verdict()
     async with sessionmaker() as session:
         await _snapshot(session)
@@ -144,7 +148,37 @@ async def verify_all(
                     f"request {rid}: missing: deleted (the ledger has {last.event_seq} events "
                     f"of it, the last at {last.at.isoformat(timespec='seconds')}, within the "
                     f"{retention_days}-day retention period and its {grace_days}-day grace)")
+    if vault is not None:
+        verdict.failures += await _claims(sessionmaker, vault, heads)
     return verdict
+
+
+async def _claims(sessionmaker: async_sessionmaker[AsyncSession], vault: Vault,
+                  heads: dict[uuid.UUID, tuple[int, str]]) -> list[str]:
+    """Each stored answer's ``claims`` (result.json / data.json) name events its trail has."""
+    from app.services.responses import iter_package
+
+    async with reading(sessionmaker) as session:
+        packages = list(await session.scalars(select(ResponsePackage)))
+    problems = []
+    for package in packages:
+        try:
+            data = b"".join([piece async for piece in iter_package(sessionmaker, package,
+                                                                   vault)])
+        except RuntimeError:  # purged meanwhile
+            continue
+        count = heads.get(package.request_id, (0, ""))[0]
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for name in archive.namelist():
+                if not name.endswith(("result.json", "data.json")):
+                    continue
+                claims = json.loads(archive.read(name)).get("claims") or []
+                named = sorted({seq for claim in claims for seq in claim.get("evidence", ())
+                                if not (isinstance(seq, int) and 1 <= seq <= count)})
+                if named:
+                    problems.append(f"request {package.request_id}: the answer's {name} "
+                                    f"claims rest on events {named} the trail does not have")
+    return problems
 
 
 class ExportRefused(Exception):
