@@ -79,7 +79,7 @@ def letter(facts: Facts) -> Letter:
 
 
 RIGHT = Right(
-    type=RequestType.access, article="15", details=NoDetails, letter=letter,
+    type=RequestType.access, details=NoDetails, letter=letter,
     actions={"crm": "export", "stadsnat": "export", "fortnox": "export", "snpac": "export",
              "eniro": "export", "installer": "export"},
 )

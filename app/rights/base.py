@@ -30,7 +30,6 @@ def every_task_settled(tasks: Sequence[T], settled: Callable[[T], bool]) -> bool
 @dataclass(frozen=True)
 class Right:
     type: RequestType
-    article: str  # the GDPR article it answers, for people reading the code
     details: builtins.type[BaseModel]
     # The action each system carries out for this right (the own register is always asked;
     # a partner only where the customer has a link there).

@@ -70,11 +70,6 @@ def register_recipients(prefix: str, actions: tuple[str, ...],
     claim(f"{prefix}.no_recipients")(nobody)
 
 
-def tasks_with(facts: Facts, actions: tuple[str, ...], statuses: frozenset[str]
-               ) -> list[SystemResult]:
-    return [t for t in facts.of(*actions) if t.status in statuses]
-
-
 def nothing_held(actions: tuple[str, ...]) -> Guard:
     """A guard: every task of ``actions`` found no data (nothing was there to act on)."""
 

@@ -147,7 +147,7 @@ def _deferred_notice_letter(facts: Facts, ran: list[Any]) -> Letter:
 
 
 RIGHT = Right(
-    type=RequestType.erasure, article="17, 19", details=NoDetails, letter=letter,
+    type=RequestType.erasure, details=NoDetails, letter=letter,
     actions={"crm": "erase", "stadsnat": "erase", "fortnox": "erase", "snpac": "erase",
              "eniro": "unlist", "installer": "erase"},
 )

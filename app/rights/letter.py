@@ -18,7 +18,6 @@ sentence to the trail, and ``dsr audit verify`` can check that those events exis
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -26,7 +25,6 @@ from typing import Any
 
 from app.rights.facts import Evidence, Facts
 
-log = logging.getLogger("app.rights")
 Guard = Callable[[Facts, Mapping[str, Any]], Evidence | None]
 GUARDS: dict[str, Guard] = {}
 CLAIMING: set[str] = set()  # keys whose guard reads the facts (not registered by always())

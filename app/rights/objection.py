@@ -111,7 +111,7 @@ def _steps(details: Mapping[str, Any], linked: set[str]) -> list[Step]:
     return [("crm", "assess_objection")]
 
 
-RIGHT = Right(type=RequestType.objection, article="21", details=ObjectionDetails,
+RIGHT = Right(type=RequestType.objection, details=ObjectionDetails,
               letter=letter, actions={}, extra_steps=_steps,
               may_add=(("crm", "stop_marketing"), ("eniro", "unlist"),
                        ("crm", "assess_objection")))

@@ -91,6 +91,6 @@ def _steps(details: Mapping[str, Any], linked: set[str]) -> list[Step]:
         else []
 
 
-RIGHT = Right(type=RequestType.portability, article="20", details=PortabilityDetails,
+RIGHT = Right(type=RequestType.portability, details=PortabilityDetails,
               letter=letter, actions={"crm": "export_provided"}, extra_steps=_steps,
               may_add=(("snpac", PORTING),))

@@ -73,7 +73,7 @@ def _holds_a_change(system: str, details: Mapping[str, Any]) -> bool:
 
 
 RIGHT = Right(
-    type=RequestType.rectification, article="16, 19", details=RectificationDetails,
+    type=RequestType.rectification, details=RectificationDetails,
     letter=letter, takes_part=_holds_a_change,
     actions={"crm": "rectify", "stadsnat": "rectify", "fortnox": "rectify",
              "eniro": "rectify", "installer": "rectify"},

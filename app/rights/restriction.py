@@ -158,7 +158,7 @@ def letter(facts: Facts) -> Letter:
 
 
 RIGHT = Right(
-    type=RequestType.restriction, article="18, 19", details=RestrictionDetails, letter=letter,
+    type=RequestType.restriction, details=RestrictionDetails, letter=letter,
     actions={"crm": "restrict", "stadsnat": "restrict", "fortnox": "restrict",
              "snpac": "restrict", "eniro": "restrict", "installer": "restrict"},
 )

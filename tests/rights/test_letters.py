@@ -366,3 +366,17 @@ def test_the_notice_period_is_stated_exactly() -> None:
     assert word(en, "period", Duration(86400)) == "one day"
     assert word(sv, "period", Duration(7200)) == "två timmar"
     assert word(sv, "period", Duration(2)) == "två sekunder"  # never rounded to "en dag"
+
+
+def test_each_rights_details_model_is_the_one_its_create_body_takes() -> None:
+    """The entry's details model and the API's create body agree, right by right."""
+    from typing import get_args
+
+    from app import schemas
+    from app.rights import RIGHTS
+
+    bodies = {get_args(b.model_fields["type"].annotation)[0]: b
+              for b in get_args(get_args(schemas.RequestCreate)[0])}
+    assert set(bodies) == set(RIGHTS)
+    for request_type, right in RIGHTS.items():
+        assert bodies[request_type].model_fields["details"].annotation is right.details
