@@ -44,6 +44,23 @@ def _approved(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
     return facts.evidence([task])
 
 
+def port_date(facts: Facts) -> str | None:
+    """The day the port is authorised from, as SNPAC answered it (``booked_port.date``)."""
+    task = _port(facts)
+    booked = ((task.data or {}).get("booked_port") if task is not None else None) or {}
+    when = booked.get("date") if isinstance(booked, dict) else None
+    return str(when)[:10] if isinstance(when, str) and when else None
+
+
+@claim("portability.porting_from")
+def _porting_from(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
+    task = _port(facts)
+    if task is None or task.status != "done" or params.get("date") is None \
+            or params.get("date") != port_date(facts):
+        return None
+    return facts.evidence([task])
+
+
 @claim("portability.porting_not_done")
 def _not_done(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
     task = _port(facts)
@@ -80,6 +97,7 @@ def letter(facts: Facts) -> Letter:
                               {"operator": operator, "number": number}),
                   ("portability.porting_not_done", {"operator": operator}),
                   "portability.no_number")
+        out.say("porting", "portability.porting_from", date=port_date(facts))
         out.say("porting", "portability.sent_to_snpac_only", operator=operator)
         out.say("porting", "portability.ends_subscription", operator=operator, number=number)
     say_extension(out)

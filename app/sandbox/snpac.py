@@ -63,7 +63,8 @@ class Snpac(Partner):
         rec.booked_port = {"to_operator": operator, "date": when.isoformat(),
                            "authorised_by": "donor"}
         return result("done", f"Port of the number to {operator} authorised from "
-                              f"{when.isoformat()}; {operator} carries it out.")
+                              f"{when.isoformat()}; {operator} carries it out.",
+                      data={"booked_port": dict(rec.booked_port)})
 
     def erasure(self, job: PartnerJob) -> dict[str, Any]:
         rec = self.state.snpac[job.link]

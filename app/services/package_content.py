@@ -308,7 +308,8 @@ def _porting(inputs: PackageInputs) -> dict[str, Any] | None:
                 None)
     return {"sent_to": "SNPAC", "receiving_operator": operator,
             "phone_number": inputs.links.get("snpac") if task else None,
-            "status": task.status if task else None, "summary": task.summary if task else None,
+            "status": task.status if task else None,
+            "date": ((task.data or {}).get("booked_port") or {}).get("date") if task else None,
             "at": _iso(task.finished_at) if task else None}
 
 

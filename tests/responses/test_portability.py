@@ -76,7 +76,9 @@ async def test_number_porting_says_what_was_sent_to_snpac(app, client, portal, a
     await link(client, agent, "C-1001", "snpac", "+46470123456")
     made = connectors(
         crm=lambda call: base.done("Exported.", PROVIDED),
-        snpac=lambda call: base.done("Port of the number to Telia booked for 2026-12-02."))
+        snpac=lambda call: base.done("Port of the number to Telia booked for 2026-12-02.",
+                                     {"booked_port": {"to_operator": "Telia",
+                                                      "date": "2026-12-02"}}))
     body = await finish(app, client, portal, {"type": "portability", "language": "en",
                                               "details": {"receiving_operator": "Telia"}}, made)
     assert {t["action"] for t in body["tasks"]} == {"export_provided", "port_number"}
@@ -88,6 +90,7 @@ async def test_number_porting_says_what_was_sent_to_snpac(app, client, portal, a
     assert "we sent only the phone number and the name of the receiving operator" in html
     assert "No other data about you has been sent to Telia" in html
     assert "0470-12 34 56" in html and "+46470123456" not in html
+    assert "The port is authorised from 2026-12-02." in html and porting["date"] == "2026-12-02"
     assert "your telephony subscription for the number 0470-12 34 56 with us ends" in html
 
 

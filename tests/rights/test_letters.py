@@ -267,10 +267,12 @@ CASES = [
          {"access.recipients_none"}, {"access.recipients_listed"}),
     Case("portability with a number port", inputs(
         "portability", [task("crm", "export_provided", "done"),
-                        task("snpac", "port_number", "done")],
+                        task("snpac", "port_number", "done", data={"booked_port": {
+                            "to_operator": "Telia", "date": "2026-11-04"}})],
         details={"receiving_operator": "Telia"}, language="sv"),
          {"portability.porting_approved", "portability.sent_to_snpac_only",
-          "portability.ends_subscription"}, {"portability.porting_not_done"},
+          "portability.ends_subscription", "portability.porting_from"},
+         {"portability.porting_not_done"},
          hidden=("+46470123456",)),
     Case("portability, the port failed", inputs(
         "portability", [task("crm", "export_provided", "done"),
