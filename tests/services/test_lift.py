@@ -247,6 +247,18 @@ async def test_the_notice_letter_states_the_notice_period(
         "notice_delivered_at": None, "lift_from": None, "notice_period_s": NOTICE_S}
 
 
+async def notice_given_up(app: Any, client: httpx.AsyncClient, agent: dict[str, str],
+                          connectors: dict[str, Any]) -> tuple[str, Dispatcher]:
+    """A completed restriction asked to be lifted, its letter built, and the portal's notice
+    given up after the portal refused it: the request id and the worker."""
+    request_id = await restricted(app, client, agent, connectors)
+    await ask_lift(client, agent, request_id)
+    d = worker(app, connectors)
+    await d.build_responses()
+    await Portal(app, refuse_notice=True, notify_give_up_s=0.001).deliver()
+    return request_id, d
+
+
 # -- portal configured, the notice given up ------------------------------------------------------
 
 
@@ -255,11 +267,7 @@ async def test_a_notice_given_up_lifts_nothing_and_needs_an_agent(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     app, client, connectors = portal_app, portal_client, fakes()
-    request_id = await restricted(app, client, agent, connectors)
-    await ask_lift(client, agent, request_id)
-    d = worker(app, connectors)
-    await d.build_responses()
-    await Portal(app, refuse_notice=True, notify_give_up_s=0.001).deliver()
+    request_id, d = await notice_given_up(app, client, agent, connectors)
     (given_up,) = await notices(app, request_id)
     assert given_up.status is NotificationStatus.failed
 
@@ -302,11 +310,7 @@ async def test_a_notice_given_up_can_be_sent_by_an_agent(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     app, client, connectors = portal_app, portal_client, fakes()
-    request_id = await restricted(app, client, agent, connectors)
-    await ask_lift(client, agent, request_id)
-    d = worker(app, connectors)
-    await d.build_responses()
-    await Portal(app, refuse_notice=True, notify_give_up_s=0.001).deliver()
+    request_id, d = await notice_given_up(app, client, agent, connectors)
     _request, tasks, _events = await rows(app, request_id)
     (notice,) = by_action(tasks, lift.NOTICE_ACTION)
     done = await client.post(f"/v1/requests/{request_id}/tasks/{notice.id}/complete",
