@@ -408,18 +408,27 @@ async def test_no_lift_while_the_letter_cannot_be_built(
     assert by_action(tasks, lift.NOTICE_ACTION)[0].status is TaskStatus.manual
 
 
-async def test_a_simulated_date_does_not_shorten_the_notice_period(
-    app: Any, client: httpx.AsyncClient, agent: dict[str, str],
-) -> None:
-    connectors = fakes()
+async def letter_sent_by_agent(app: Any, client: httpx.AsyncClient, agent: dict[str, str],
+                               connectors: dict[str, Any]) -> tuple[str, Dispatcher]:
+    """Without a portal: a lift asked for, its letter built, and the agent's notice task
+    completed (the letter posted): the request id and the worker."""
     request_id = await restricted(app, client, agent, connectors)
     await ask_lift(client, agent, request_id)
     d = worker(app, connectors)
     await d.build_responses()
     _request, tasks, _events = await rows(app, request_id)
     (notice,) = by_action(tasks, lift.NOTICE_ACTION)
-    await client.post(f"/v1/requests/{request_id}/tasks/{notice.id}/complete",
-                      json={"outcome": "done", "note": "Letter posted"}, headers=agent)
+    sent = await client.post(f"/v1/requests/{request_id}/tasks/{notice.id}/complete",
+                             json={"outcome": "done", "note": "Letter posted"}, headers=agent)
+    assert sent.status_code == 200, sent.text
+    return request_id, d
+
+
+async def test_a_simulated_date_does_not_shorten_the_notice_period(
+    app: Any, client: httpx.AsyncClient, agent: dict[str, str],
+) -> None:
+    connectors = fakes()
+    await letter_sent_by_agent(app, client, agent, connectors)
     future = Dispatcher(settings_for(app), app.state.sessionmaker, connectors,
                         as_of=date.today() + timedelta(days=30))
     await future.run_until_idle()
@@ -431,14 +440,7 @@ async def test_cancelling_during_the_notice_period_lifts_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     connectors = fakes()
-    request_id = await restricted(app, client, agent, connectors)
-    await ask_lift(client, agent, request_id)
-    d = worker(app, connectors)
-    await d.build_responses()
-    _request, tasks, _events = await rows(app, request_id)
-    (notice,) = by_action(tasks, lift.NOTICE_ACTION)
-    await client.post(f"/v1/requests/{request_id}/tasks/{notice.id}/complete",
-                      json={"outcome": "done", "note": "Letter posted"}, headers=agent)
+    request_id, d = await letter_sent_by_agent(app, client, agent, connectors)
     cancelled = await client.post(f"/v1/requests/{request_id}/cancel",
                                   json={"note": "The customer asked us to keep it"},
                                   headers=agent)
