@@ -176,18 +176,31 @@ class ConnectorError(Exception):
 
 
 class TransientError(ConnectorError):
-    """Try again later. ``maybe_delivered``: the partner may have applied the call (a timeout
-    while waiting for the answer, a 5xx) rather than certainly not (429, connection refused)."""
+    """Try again later: the call certainly did not take effect (connection refused, a pool
+    timeout). Its subclasses say more: :class:`Throttled` (the partner is pacing us) and
+    :class:`MaybeDelivered` (the partner may have applied it). ``retry_after``: the seconds the
+    partner asked us to wait, if it said."""
 
-    def __init__(
-        self, reason: str, *, retry_after: float | None = None, throttled: bool = False,
-        maybe_delivered: bool = False,
-    ) -> None:
+    throttled = False
+    maybe_delivered = False
+
+    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
-        # A 429 is the partner pacing us, not a failure: it does not use up an attempt.
-        self.throttled = throttled
-        self.maybe_delivered = maybe_delivered and not throttled
+
+
+class Throttled(TransientError):
+    """A 429: the partner pacing us, not a failure; it does not use up an attempt."""
+
+    throttled = True
+
+
+class MaybeDelivered(TransientError):
+    """The call was sent and no usable answer came (a timeout while waiting, a 5xx to a write):
+    the partner may have applied it, so it is polled or recorded as uncertain, never assumed
+    undone."""
+
+    maybe_delivered = True
 
 
 class PermanentError(ConnectorError):

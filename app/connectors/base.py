@@ -27,7 +27,7 @@ from typing import Any, ClassVar, Protocol
 
 import httpx
 
-from app.errors import PermanentError, TransientError
+from app.errors import MaybeDelivered, PermanentError, Throttled, TransientError
 from app.models import RequestType, TaskStatus
 
 # A Swedish personnummer/samordningsnummer, with or without century and separator.
@@ -394,24 +394,21 @@ class Egress:
                 raise TransientError(f"{self.system} could not be reached in time") from None
             except httpx.TimeoutException:
                 # The call was sent and no answer came: the partner may have applied it.
-                raise TransientError(f"{self.system} did not answer in time",
-                                     maybe_delivered=True) from None
+                raise MaybeDelivered(f"{self.system} did not answer in time") from None
             except httpx.ConnectError:
                 raise TransientError(f"{self.system} could not be reached") from None
             except httpx.TransportError:
-                raise TransientError(f"{self.system} could not be reached",
-                                     maybe_delivered=True) from None
+                raise MaybeDelivered(f"{self.system} could not be reached") from None
         if response.status_code == 429:
-            raise TransientError(
+            raise Throttled(
                 f"{self.system} is rate limiting (429)",
                 retry_after=retry_after_seconds(response.headers.get("Retry-After")),
-                throttled=True,
             )
         if response.status_code >= 500:
-            raise TransientError(
+            kind = MaybeDelivered if method.upper() != "GET" else TransientError
+            raise kind(
                 f"{self.system} answered {response.status_code}",
                 retry_after=retry_after_seconds(response.headers.get("Retry-After")),
-                maybe_delivered=method.upper() != "GET",
             )
         return response
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.connectors import base
 from app.db import create_engine, create_sessionmaker, utcnow
-from app.errors import PermanentError, TransientError
+from app.errors import PermanentError, Throttled, TransientError
 from app.models import AuditEvent, DsrRequest, Task, TaskResult, TaskStatus
 from app.services import audit
 from app.services.dispatch import Dispatcher, backoff_delay
@@ -558,8 +558,8 @@ async def test_same_worker_retaking_a_task_drops_its_own_late_answer(client, por
 
 
 async def test_throttling_does_not_use_up_attempts(client, portal, app) -> None:  # type: ignore[no-untyped-def]
-    answers = iter([*(TransientError("fortnox is rate limiting (429)", retry_after=0,
-                                      throttled=True) for _ in range(5)), base.done("ok")])
+    answers = iter([*(Throttled("fortnox is rate limiting (429)", retry_after=0)
+                                for _ in range(5)), base.done("ok")])
 
     def paced(call: base.Call) -> base.Outcome:
         item = next(answers)

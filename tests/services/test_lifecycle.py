@@ -18,7 +18,7 @@ from sqlalchemy import select
 from app.connectors import base
 from app.connectors.base import parse_partner_ref, retry_after_seconds
 from app.db import utcnow
-from app.errors import PermanentError, TransientError
+from app.errors import MaybeDelivered, PermanentError, Throttled, TransientError
 from app.models import AuditEvent, Task, TaskResult, TaskStatus
 from app.services import lifecycle
 from tests.api.test_webhooks import signed
@@ -167,7 +167,7 @@ async def test_close_during_a_retry_after_a_timeout_says_the_outcome_is_unknown(
     await link(client, agent, "C-1001", "stadsnat", "SN-1")
 
     def timeout(call: base.Call) -> base.Outcome:
-        raise TransientError(f"{call.system} did not answer in time", maybe_delivered=True)
+        raise MaybeDelivered(f"{call.system} did not answer in time")
 
     created = await create(client, agent, agent_body("erasure", identity_verification="bankid"))
     d = dispatcher(app, fakes(crm=timeout, stadsnat=timeout), retry_base_s=30, retry_max_s=60)
@@ -290,7 +290,7 @@ async def test_unverified_earlier_request_does_not_hold_later_ones(client, porta
 
 async def test_a_partner_throttling_for_ever_fails_after_the_bound(client, portal, agent, app) -> None:  # type: ignore[no-untyped-def]
     def throttled(call: base.Call) -> base.Outcome:
-        raise TransientError("crm is rate limiting (429)", retry_after=0, throttled=True)
+        raise Throttled("crm is rate limiting (429)", retry_after=0)
 
     created = await create(client, portal, {"type": "access"})
     d = dispatcher(app, fakes(crm=throttled), max_throttle_s=0.3)
@@ -308,8 +308,7 @@ async def test_a_partner_throttling_for_ever_fails_after_the_bound(client, porta
 @pytest.mark.parametrize("retry_after", [99_999_999.0, 1e20])
 async def test_a_huge_retry_after_is_capped(client, portal, app, retry_after) -> None:  # type: ignore[no-untyped-def]
     def throttled(call: base.Call) -> base.Outcome:
-        raise TransientError("crm is rate limiting (429)", retry_after=retry_after,
-                             throttled=True)
+        raise Throttled("crm is rate limiting (429)", retry_after=retry_after)
 
     created = await create(client, portal, {"type": "access"})
     before = utcnow()
