@@ -15,13 +15,10 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from app.sandbox.http import Answer, error_response
 from app.settings import PARTNER_SYSTEMS
-
-if TYPE_CHECKING:
-    from app.sandbox.state import SandboxState
 
 FAULT_KINDS = ("error", "timeout", "throttle", "lost_callback")
 CALL_FAULTS = ("timeout", "error", "throttle")  # the ones that replace an answer
@@ -84,8 +81,25 @@ def parse_faults(spec: str) -> Faults:
     return Faults(rates)
 
 
+class FaultState(Protocol):
+    """What :func:`gate` reads of the sandbox's state (``SandboxState`` is one); knobs a test
+    may turn while the sandbox runs."""
+
+    @property
+    def faults(self) -> Faults: ...
+
+    @property
+    def rng(self) -> random.Random: ...
+
+    @property
+    def timeout_fault_s(self) -> float: ...
+
+    @property
+    def delay_ms(self) -> int: ...
+
+
 def gate(
-    state: SandboxState, system: str, *, delay: bool
+    state: FaultState, system: str, *, delay: bool
 ) -> Callable[[], Awaitable[None]]:
     """A router dependency: inject this system's call faults, then the configured delay.
 

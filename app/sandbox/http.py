@@ -12,16 +12,25 @@ import hmac
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
-if TYPE_CHECKING:
-    from app.sandbox.state import SandboxState
+from app.settings import Settings
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class PartnerState(Protocol):
+    """What these helpers read of the sandbox's state (``SandboxState`` is one)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def idempotency(self) -> dict[tuple[str, str], tuple[int, Any]]: ...
 
 # Fortnox's numeric error codes for the few errors the sandbox produces.
 FORTNOX_CODES = {
@@ -78,7 +87,7 @@ async def read_model(
 
 
 def api_key_check(
-    state: SandboxState, system: str
+    state: PartnerState, system: str
 ) -> Callable[[Request], Awaitable[None]]:
     """A dependency requiring ``Authorization: Bearer <key>`` when a key is configured.
 
@@ -102,7 +111,7 @@ def idempotency_key(request: Request) -> str | None:
     return request.headers.get("idempotency-key") or None
 
 
-def replay(state: SandboxState, system: str, request: Request) -> Response | None:
+def replay(state: PartnerState, system: str, request: Request) -> Response | None:
     """The stored answer to a repeated ``Idempotency-Key``, or None for a new key."""
     key = idempotency_key(request)
     if key is None:
@@ -117,7 +126,7 @@ def replay(state: SandboxState, system: str, request: Request) -> Response | Non
 
 
 def remember(
-    state: SandboxState, system: str, request: Request, status: int, body: Any
+    state: PartnerState, system: str, request: Request, status: int, body: Any
 ) -> Response:
     """Send an answer, and keep it as the answer to any repeat of this call's key."""
     key = idempotency_key(request)
