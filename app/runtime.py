@@ -23,9 +23,9 @@ from app.connectors.base import Connector
 from app.connectors.registry import build_connectors, close_connectors
 from app.db import create_engine, create_sessionmaker
 from app.metrics import Metrics
+from app.notifications.delivery import Notifier
 from app.services.dispatch import Dispatcher, install_wakeup
 from app.services.foreground import Foreground
-from app.services.notify import Notifier
 from app.services.ratelimit import SharedRateLimit
 from app.services.recorder import Recorder
 from app.services.vault import Vault

@@ -42,11 +42,11 @@ from app.db import unit_of_work, utcnow
 from app.errors import ConnectorError, PermanentError, TransientError
 from app.metrics import Metrics
 from app.models import DsrRequest, Link, RequestType, Task, TaskAction, TaskStatus
+from app.notifications.delivery import Notifier
 from app.services import lifecycle, recorder
 from app.services import tasks as task_service
 from app.services.foreground import Foreground
 from app.services.lifecycle import SYSTEM_ACTOR
-from app.services.notify import Notifier
 from app.services.signals import ANSWER_SIGNAL
 from app.services.vault import Vault
 from app.settings import CALLBACK_SYSTEMS, Settings

@@ -141,7 +141,7 @@ async def test_a_notification_never_acknowledged_is_given_up_and_shown(  # type:
     import httpx
 
     from app.db import create_sessionmaker
-    from app.services import notify
+    from app.notifications import delivery, outbox
     from tests.conftest import make_settings
 
     settings = make_settings(app.state.settings.database_url,
@@ -154,7 +154,7 @@ async def test_a_notification_never_acknowledged_is_given_up_and_shown(  # type:
         created = await create(client, agent, agent_body())
         request = await session.get(DsrRequest, uuid.UUID(created["id"]))
         assert request is not None
-        await notify.emit(session, request, "request.received")
+        await outbox.emit(session, request, "request.received")
     attempts: list[httpx.Request] = []
 
     def refuse(request: httpx.Request) -> httpx.Response:
@@ -162,7 +162,7 @@ async def test_a_notification_never_acknowledged_is_given_up_and_shown(  # type:
         return httpx.Response(503)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as http:
-        assert await notify.Notifier(settings, sessionmaker, http).deliver_due() == 0
+        assert await delivery.Notifier(settings, sessionmaker, http).deliver_due() == 0
     assert len(attempts) == 1
     listed = (await client.get(f"/v1/requests/{created['id']}/notifications",
                                headers=agent)).json()["items"]

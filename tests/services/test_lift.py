@@ -30,7 +30,8 @@ from app.models import (
     Task,
     TaskStatus,
 )
-from app.services import dispatch, lift, notify, responses
+from app.notifications import delivery, outbox
+from app.services import dispatch, lift, responses
 from app.services.dispatch import Dispatcher
 from app.services.package_content import PackageError
 from app.settings import Settings
@@ -88,7 +89,7 @@ class Portal:
     async def deliver(self) -> None:
         settings = settings_for(self.app, **PORTAL, **self.over)
         async with httpx.AsyncClient(transport=httpx.MockTransport(self._answer)) as http:
-            notifier = notify.Notifier(settings, self.app.state.sessionmaker, http)
+            notifier = delivery.Notifier(settings, self.app.state.sessionmaker, http)
             for _ in range(10):
                 await notifier.deliver_due()
 
@@ -144,7 +145,7 @@ def by_action(tasks: list[Task], action: str) -> list[Task]:
 
 async def notices(app: Any, request_id: str) -> list[Notification]:
     async with app.state.sessionmaker() as session:
-        return [n for n in await notify.for_request(session, uuid.UUID(request_id))
+        return [n for n in await outbox.for_request(session, uuid.UUID(request_id))
                 if n.event == lift.NOTICE_EVENT]
 
 
@@ -479,7 +480,7 @@ async def test_no_notification_carries_an_agents_free_text(
     assert notice["notice_period_s"] == int(NOTICE_S)
     assert datetime.fromisoformat(notice["lift_from"]) > utcnow()
     for payload in payloads + [body["data"] for body in portal.bodies]:
-        assert notify.FREE_TEXT.isdisjoint(payload), payload
+        assert outbox.FREE_TEXT.isdisjoint(payload), payload
         text = json.dumps(payload, ensure_ascii=False)
         assert REASON not in text and extension not in text and "Anna" not in text
 
@@ -491,7 +492,7 @@ async def test_emit_refuses_free_text(portal_app: Any, portal_client: httpx.Asyn
         request = await session.get(DsrRequest, uuid.UUID(entered["id"]))
         assert request is not None
         with pytest.raises(AssertionError):
-            await notify.emit(session, request, "request.extended", reason="anything")
+            await outbox.emit(session, request, "request.extended", reason="anything")
 
 
 def test_the_notice_period_setting() -> None:
