@@ -1,5 +1,10 @@
 """The service's settings: one typed class, read from ``DSR_*`` environment variables and ``.env``.
 
+Each partner's settings (URL, credentials, webhook secret, timeout, concurrency, rate) are a
+nested model under its name, the model its registry entry names (``app.partners``); the flat
+variables of the contract reach them: ``DSR_<SYSTEM>_RATE`` is the ``rate`` of the model named
+``<system>``, and the keyword ``<system>_rate`` sets the same field.
+
 Production (``DSR_ENV=production``) refuses what is only safe on a laptop: development or
 guessable secrets and keys, plain-HTTP URLs, SQLite, the partner sandbox and its credentials.
 Every unsafe value is found at once and reported in one message (:class:`UnsafeSettings`)
@@ -21,17 +26,29 @@ import re
 from collections import Counter
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app.connectors.config import PartnerSettings
+from app.partners import PARTNERS, callback_systems
+from app.partners import configured as configured_partners
 
 DEV_JWT_SECRET = "dsr-development-secret-do-not-use-in-production"  # noqa: S105
 DEV_DATA_KEY = "ZHNyLWRldmVsb3BtZW50LWRhdGEta2V5LTMyYnl0ZXM="
 DEFAULT_PORT = 8000
 
-PARTNER_SYSTEMS = ("crm", "stadsnat", "fortnox", "snpac", "eniro")
-CALLBACK_SYSTEMS = ("stadsnat", "snpac", "eniro")  # the partners that answer by webhook
+# The partners with settings, and those that answer by webhook (the registry's lists).
+PARTNER_SYSTEMS = tuple(entry.name for entry in configured_partners())
+CALLBACK_SYSTEMS = callback_systems()
 _RATE = re.compile(r"^\d+/\d+(\.\d+)?$")
 
 
@@ -57,7 +74,6 @@ class UnsafeSettings(ValueError):
         super().__init__(f"{count}:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
-SANDBOX_FORTNOX_CLIENT = ("dsr-sandbox", "sandbox-client-secret")
 MIN_WEBHOOK_SECRET_BYTES = 24
 
 
@@ -79,8 +95,8 @@ def estimated_bits(data: bytes) -> float:
 MIN_GUESSES_LOG10 = 30.0
 SERVICE_WORDS = ("connect2ip", "connect", "dsr", "gdpr", "production", "prod", "development",
                  "dev", "staging", "sandbox", "secret", "jwt", "key", "data", "audit",
-                 "webhook", "portal", "token", "password", "crm", "stadsnat", "fortnox",
-                 "snpac", "eniro", "sweden", "sverige")
+                 "webhook", "portal", "token", "password", *PARTNER_SYSTEMS, "sweden",
+                 "sverige")
 _ZXCVBN_CHARS = 100  # its cost grows with the length; a longer secret is judged by its start
 
 
@@ -132,9 +148,31 @@ def _read_pem(value: str | None) -> str | None:
     return path.read_text()
 
 
-class Settings(BaseSettings):
+def _flat_names() -> dict[str, tuple[str, str]]:
+    """Each flat name of a partner setting (``<system>_rate``) as (partner, field)."""
+    return {f"{entry.name}_{name}": (entry.name, name)
+            for entry in configured_partners() if entry.settings is not None
+            for name in entry.settings.model_fields}
+
+
+FLAT_NAMES = _flat_names()
+
+# Every partner's nested model as a field under its name. mypy sees the plain base: the
+# fields are read through the methods below (``partner_settings``, ``partner_url``...).
+if TYPE_CHECKING:
+    _PartnerFields = BaseSettings
+else:
+    _PartnerFields = create_model("_PartnerFields", __base__=BaseSettings, **{
+        entry.name: (entry.settings, Field(default_factory=entry.settings))
+        for entry in configured_partners()})
+
+
+class Settings(_PartnerFields):
+    # DSR_<SYSTEM>_<FIELD> is split once after the system's name: DSR_<SYSTEM>_CLIENT_ID is
+    # the client_id of that system's model.
     model_config = SettingsConfigDict(
-        env_prefix="DSR_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="DSR_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        env_nested_delimiter="_", env_nested_max_split=1,
     )
 
     env: Environment = Environment.development
@@ -157,47 +195,6 @@ class Settings(BaseSettings):
     sandbox_faults: Annotated[str, NoDecode] = ""
     # The sandbox Fortnox's own limit per access token, "N/S"; "0" lifts it (for measuring).
     sandbox_fortnox_rate: str = "25/5"
-
-    crm_url: str | None = None
-    stadsnat_url: str | None = None
-    fortnox_url: str | None = None
-    snpac_url: str | None = None
-    eniro_url: str | None = None
-
-    # Standard Webhooks secrets (whsec_...) each partner signs its callbacks with. Several may
-    # be given, separated by spaces, while a partner rotates its key. Development defaults to a
-    # per-system secret the sandbox shares; production requires them.
-    crm_webhook_secret: SecretStr | None = None
-    stadsnat_webhook_secret: SecretStr | None = None
-    fortnox_webhook_secret: SecretStr | None = None
-    snpac_webhook_secret: SecretStr | None = None
-    eniro_webhook_secret: SecretStr | None = None
-
-    # Partner credentials: an API key (Bearer) for the register and the OpenDSR partners,
-    # OAuth2 client credentials for Fortnox.
-    crm_api_key: SecretStr | None = None
-    stadsnat_api_key: SecretStr | None = None
-    snpac_api_key: SecretStr | None = None
-    eniro_api_key: SecretStr | None = None
-    fortnox_client_id: str = "dsr-sandbox"
-    fortnox_client_secret: SecretStr = SecretStr("sandbox-client-secret")
-
-    # Per-partner limits: timeout (s), concurrent calls, and rate as "N/S" (N calls per S s).
-    crm_timeout_s: float = Field(default=10.0, gt=0)
-    stadsnat_timeout_s: float = Field(default=10.0, gt=0)
-    fortnox_timeout_s: float = Field(default=10.0, gt=0)
-    snpac_timeout_s: float = Field(default=10.0, gt=0)
-    eniro_timeout_s: float = Field(default=10.0, gt=0)
-    crm_concurrency: int = Field(default=8, ge=1)
-    stadsnat_concurrency: int = Field(default=4, ge=1)
-    fortnox_concurrency: int = Field(default=4, ge=1)
-    snpac_concurrency: int = Field(default=4, ge=1)
-    eniro_concurrency: int = Field(default=4, ge=1)
-    crm_rate: str = ""
-    stadsnat_rate: str = ""
-    fortnox_rate: str = "25/5"  # Fortnox: 25 requests per 5 seconds per token
-    snpac_rate: str = ""
-    eniro_rate: str = ""
 
     # Dispatch: attempts before a task fails for good, backoff base and cap (s), lease (s).
     task_max_attempts: int = Field(default=6, ge=1, le=50)
@@ -275,12 +272,20 @@ class Settings(BaseSettings):
             raise ValueError("DSR_JWT_SECRET must be at least 32 characters")
         return value
 
-    @field_validator("crm_rate", "stadsnat_rate", "fortnox_rate", "snpac_rate", "eniro_rate")
+    @model_validator(mode="before")
     @classmethod
-    def _rate(cls, value: str) -> str:
-        if value and not _RATE.match(value):
-            raise ValueError("must be N/S, e.g. 25/5 for 25 calls per 5 seconds")
-        return value
+    def _flat_partner_settings(cls, data: Any) -> Any:
+        """``<system>_rate=...`` as a keyword sets that system's ``rate``, over what the
+        environment says (a keyword always wins over the environment)."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for flat in [key for key in data if key in FLAT_NAMES]:
+            system, name = FLAT_NAMES[flat]
+            nested = data.get(system)
+            data[system] = {**(nested if isinstance(nested, dict) else {}),
+                            name: data.pop(flat)}
+        return data
 
     @field_validator("sandbox_fortnox_rate")
     @classmethod
@@ -333,27 +338,43 @@ class Settings(BaseSettings):
     def service_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
+    def __getattr__(self, name: str) -> Any:
+        """A partner's setting by its flat name (``settings.<system>_client_id``), as the
+        contract names it; anything else as pydantic finds it."""
+        if name in FLAT_NAMES:
+            system, field = FLAT_NAMES[name]
+            return getattr(self.partner_settings(system), field)
+        return super().__getattr__(name)  # type: ignore[misc]
+
+    def partner_settings(self, system: str) -> PartnerSettings:
+        """A partner's nested settings; ``KeyError`` for a system without settings."""
+        config = self._configured(system)
+        if config is None:
+            raise KeyError(f"no settings for {system!r}")
+        return config
+
+    def _configured(self, system: str) -> PartnerSettings | None:
+        config = self.__dict__.get(system)
+        return config if isinstance(config, PartnerSettings) else None
+
     def partner_url(self, system: str) -> str:
-        configured: str | None = getattr(self, f"{system}_url")
+        configured = self.partner_settings(system).url
         return (configured or f"{self.service_url}/sandbox/{system}").rstrip("/")
 
     def webhook_secrets(self, system: str) -> list[str]:
         """The secrets a partner's callbacks may be signed with (several during rotation)."""
-        secret: SecretStr | None = getattr(self, f"{system}_webhook_secret", None)
-        if secret is not None:
-            return secret.get_secret_value().split()
+        config = self._configured(system)
+        if config is not None and config.webhook_secret is not None:
+            return config.webhook_secret.get_secret_value().split()
         return [] if self.is_production else [dev_webhook_secret(system)]
 
     def api_key(self, system: str) -> str | None:
-        secret: SecretStr | None = getattr(self, f"{system}_api_key", None)
-        return secret.get_secret_value() if secret else None
+        config = self._configured(system)
+        return config.api_key.get_secret_value() if config and config.api_key else None
 
     def limits(self, system: str) -> tuple[float, int, int, float]:
         """(timeout s, concurrency, rate count, rate period s) for a partner."""
-        rate = getattr(self, f"{system}_rate", "") or ""
-        count, period = (int(rate.split("/")[0]), float(rate.split("/")[1])) if rate else (0, 1.0)
-        return (getattr(self, f"{system}_timeout_s"), getattr(self, f"{system}_concurrency"),
-                count, period)
+        return self.partner_settings(system).limits()
 
     def check_production(self) -> None:
         """Raise :class:`UnsafeSettings` listing every unsafe value, if in production."""
@@ -387,13 +408,13 @@ class Settings(BaseSettings):
             problems.append("DSR_AUDIT_KEY must be set to a random secret kept outside the "
                             "database (`openssl rand -base64 32`)")
         for system in PARTNER_SYSTEMS:
-            url: str | None = getattr(self, f"{system}_url")
+            url = self.partner_settings(system).url
             if not url:  # the default is the sandbox, which production does not have
                 problems.append(f"DSR_{system.upper()}_URL must be set to the partner's URL")
             elif not url.startswith("https://"):
                 problems.append(f"DSR_{system.upper()}_URL must be an https:// URL")
         for system in PARTNER_SYSTEMS:
-            configured: SecretStr | None = getattr(self, f"{system}_webhook_secret")
+            configured = self.partner_settings(system).webhook_secret
             name = f"DSR_{system.upper()}_WEBHOOK_SECRET"
             if configured is None:
                 if system in CALLBACK_SYSTEMS:
@@ -410,10 +431,9 @@ class Settings(BaseSettings):
             if self.notify_give_up_s < 3 * 24 * 3600:
                 problems.append("DSR_NOTIFY_GIVE_UP_S must be at least 3 days (259200)")
         problems += self._shared_secrets()
-        if self.fortnox_client_id == SANDBOX_FORTNOX_CLIENT[0]:
-            problems.append("DSR_FORTNOX_CLIENT_ID is the sandbox's; set the real client id")
-        if self.fortnox_client_secret.get_secret_value() == SANDBOX_FORTNOX_CLIENT[1]:
-            problems.append("DSR_FORTNOX_CLIENT_SECRET is the sandbox's; set the real secret")
+        for system in PARTNER_SYSTEMS:  # what a partner's own settings refuse (sandbox logins)
+            problems += self.partner_settings(system).production_problems(
+                f"DSR_{system.upper()}")
         return problems
 
     def _jwt_problems(self) -> list[str]:
@@ -460,7 +480,7 @@ class Settings(BaseSettings):
             ("DSR_JWT_SECRET", None if self.jwt_public_key or self.jwks_file
              else self.jwt_secret), ("DSR_AUDIT_KEY", self.audit_key),
             *((f"DSR_{system.upper()}_WEBHOOK_SECRET",
-               getattr(self, f"{system}_webhook_secret")) for system in PARTNER_SYSTEMS),
+               self.partner_settings(system).webhook_secret) for system in PARTNER_SYSTEMS),
             ("DSR_PORTAL_WEBHOOK_SECRET", self.portal_webhook_secret)]
         holders: dict[str, list[str]] = {}
         for name, configured in named:
@@ -505,11 +525,23 @@ def _invalid(exc: ValidationError) -> tuple[list[str], set[str]]:
         if not error["loc"]:  # a rule across settings: its message names them
             lines.append(message)
             continue
-        field = str(error["loc"][0])
+        # A partner's field goes by its flat name: (<system>, "rate") is DSR_<SYSTEM>_RATE.
+        field = "_".join(str(part) for part in error["loc"][:2]) \
+            if error["loc"][0] in PARTNERS else str(error["loc"][0])
         fields.add(field)
         name = f"DSR_{field.upper()}"
         lines.append(message if message.startswith(name) else f"{name}: {message}")
     return lines, fields
+
+
+def _default(field: str) -> Any:
+    """A setting's default, by its flat name (a partner's ``<system>_rate`` too)."""
+    if field in FLAT_NAMES:
+        system, name = FLAT_NAMES[field]
+        model = PARTNERS[system].settings
+        assert model is not None
+        return model.model_fields[name].get_default(call_default_factory=True)
+    return Settings.model_fields[field].get_default(call_default_factory=True)
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -521,8 +553,7 @@ def load_settings(**overrides: Any) -> Settings:
     invalid: list[str] = []
     failed: set[str] = set()
     while True:
-        stand_ins = {field: Settings.model_fields[field].get_default(call_default_factory=True)
-                     for field in failed}
+        stand_ins = {field: _default(field) for field in failed}
         try:
             settings = Settings(**{**overrides, **stand_ins})
         except ValidationError as exc:

@@ -12,12 +12,12 @@ never holding them all in memory.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any, ClassVar
 
 import httpx
+from pydantic import Field
 
 from app.connectors.base import (
     Call,
@@ -35,9 +35,9 @@ from app.connectors.common import (
     safe_code,
     safe_text,
 )
+from app.connectors.config import PartnerSettings
 from app.errors import PermanentError
 from app.models import TaskStatus
-from app.settings import Settings
 
 PAGE_SIZE = 1000  # the register's largest page
 # Record keys that become their own data category; everything else is "customer_data".
@@ -56,6 +56,12 @@ ASSESS_OBJECTION = (
 )
 
 
+class CrmSettings(PartnerSettings):
+    """The register's settings: it takes more calls at once than a partner does."""
+
+    concurrency: int = Field(default=8, ge=1)
+
+
 class CrmConnector:
     """Connect2IP's own register: export, erase, rectify, restrict, portability, objections."""
 
@@ -65,9 +71,9 @@ class CrmConnector:
         "assess_objection", "erase_retained", "lift_restriction",
     )
 
-    def __init__(self, egress: Egress, settings: Settings) -> None:
+    def __init__(self, egress: Egress, config: PartnerSettings) -> None:
         self.egress = egress
-        self.headers = bearer(settings.api_key(self.system))
+        self.headers = bearer(config.api_key.get_secret_value() if config.api_key else None)
 
     async def execute(self, call: Call) -> Outcome:
         handlers = {
@@ -86,9 +92,6 @@ class CrmConnector:
     async def poll(self, call: Call) -> Outcome | None:
         """The register answers at once: there is never anything to poll."""
         return None
-
-    def parse_callback(self, payload: dict[str, Any]) -> tuple[uuid.UUID, int, Outcome]:
-        raise PermanentError("crm answers at once and does not call back")
 
     # -- actions ---------------------------------------------------------------------------
 

@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from datetime import date
 from typing import Any, ClassVar, cast
 
 import httpx
 from dateutil.relativedelta import relativedelta
+from pydantic import SecretStr
 
 from app.connectors.base import Call, Egress, Outcome, Retained, done, no_data, refuse
 from app.connectors.common import json_object, safe_code
+from app.connectors.config import PartnerSettings, Rate
 from app.errors import PermanentError
 from app.models import TaskStatus
-from app.settings import Settings
 
 TOKEN_MARGIN_S = 60.0  # refresh this long before the token's stated expiry
 MAX_PAGES = 100
@@ -66,6 +66,27 @@ def claim_until(due: date) -> str:
     return (due + relativedelta(years=CLAIM_YEARS)).isoformat()
 
 
+# The sandbox's client credentials: the defaults outside production, refused in it.
+SANDBOX_CLIENT = ("dsr-sandbox", "sandbox-client-secret")
+
+
+class FortnoxSettings(PartnerSettings):
+    """Fortnox's settings: OAuth2 client credentials besides the common ones, and its
+    published limit as the default rate (25 requests per 5 seconds per token)."""
+
+    client_id: str = SANDBOX_CLIENT[0]
+    client_secret: SecretStr = SecretStr(SANDBOX_CLIENT[1])
+    rate: Rate = "25/5"
+
+    def production_problems(self, env_name: str) -> list[str]:
+        problems = []
+        if self.client_id == SANDBOX_CLIENT[0]:
+            problems.append(f"{env_name}_CLIENT_ID is the sandbox's; set the real client id")
+        if self.client_secret.get_secret_value() == SANDBOX_CLIENT[1]:
+            problems.append(f"{env_name}_CLIENT_SECRET is the sandbox's; set the real secret")
+        return problems
+
+
 class FortnoxConnector:
     """Fortnox: export, erase (delete or anonymise + retain), rectify, restrict (inactive)."""
 
@@ -73,10 +94,11 @@ class FortnoxConnector:
     actions: ClassVar[tuple[str, ...]] = (
         "export", "erase", "rectify", "restrict", "erase_retained", "lift_restriction")
 
-    def __init__(self, egress: Egress, settings: Settings) -> None:
+    def __init__(self, egress: Egress, config: PartnerSettings) -> None:
         self.egress = egress
+        credentials = config if isinstance(config, FortnoxSettings) else FortnoxSettings()
         self._client_auth = (
-            settings.fortnox_client_id, settings.fortnox_client_secret.get_secret_value()
+            credentials.client_id, credentials.client_secret.get_secret_value()
         )
         self._token: str | None = None
         self._expires_at = 0.0
@@ -96,9 +118,6 @@ class FortnoxConnector:
     async def poll(self, call: Call) -> Outcome | None:
         """Fortnox answers at once: there is never anything to poll."""
         return None
-
-    def parse_callback(self, payload: dict[str, Any]) -> tuple[uuid.UUID, int, Outcome]:
-        raise PermanentError("fortnox answers at once and does not call back")
 
     # -- actions ---------------------------------------------------------------------------
 

@@ -7,12 +7,11 @@ in the task and the customer register.
 
 from __future__ import annotations
 
-import uuid
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from app.connectors.base import Call, Egress, Outcome, manual
+from app.connectors.config import PartnerSettings
 from app.errors import PermanentError
-from app.settings import Settings
 
 _DONE = " When the company has confirmed, complete this task with the outcome."
 INSTRUCTIONS = {
@@ -35,7 +34,7 @@ class InstallerConnector:
     system: ClassVar[str] = "installer"
     actions: ClassVar[tuple[str, ...]] = tuple(INSTRUCTIONS)
 
-    def __init__(self, egress: Egress | None = None, settings: Settings | None = None) -> None:
+    def __init__(self, egress: Egress | None = None, config: PartnerSettings | None = None) -> None:
         # No egress: there is no API to reach. The signature matches the other connectors.
         self.egress = egress
 
@@ -48,6 +47,3 @@ class InstallerConnector:
     async def poll(self, call: Call) -> Outcome | None:
         """An agent completes the task; there is nothing to ask."""
         return None
-
-    def parse_callback(self, payload: dict[str, Any]) -> tuple[uuid.UUID, int, Outcome]:
-        raise PermanentError("installer has no API and does not call back")

@@ -35,9 +35,9 @@ from app.connectors.common import (
     refuse_with_code,
     safe_text,
 )
+from app.connectors.config import PartnerSettings
 from app.errors import PermanentError
 from app.models import RequestType, TaskStatus
-from app.settings import Settings
 
 OUTCOMES = ("done", "no_data", "retained", "refused")
 RUNNING = ("pending", "in_progress")
@@ -52,9 +52,9 @@ class OpenDsrConnector:
     # objection to direct marketing) and "number_porting" (portability with a receiving operator).
     actions: ClassVar[dict[str, str]] = {}
 
-    def __init__(self, egress: Egress, settings: Settings) -> None:
+    def __init__(self, egress: Egress, config: PartnerSettings) -> None:
         self.egress = egress
-        self.headers = bearer(settings.api_key(self.system))
+        self.headers = bearer(config.api_key.get_secret_value() if config.api_key else None)
 
     async def execute(self, call: Call) -> Outcome:
         body, allow = self.request_body(call)

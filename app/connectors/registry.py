@@ -1,7 +1,7 @@
 """One connector per system, built from the settings.
 
 Each HTTP system gets its own :class:`Egress` so its limits (timeout, concurrency, rate) apply
-to it alone: a throttled Fortnox must not slow the register down.
+to it alone: a throttled partner must not slow the register down.
 
 Each also gets its own connection pool, holding at most as many connections as the partner's
 concurrency (:func:`partner_client`). httpcore's pool looks at every connection it holds on
@@ -18,20 +18,8 @@ from collections.abc import Callable
 import httpx
 
 from app.connectors.base import Connector, Egress, Limits, RateLimiter
-from app.connectors.crm import CrmConnector
-from app.connectors.eniro import EniroConnector
-from app.connectors.fortnox import FortnoxConnector
-from app.connectors.manual import InstallerConnector
-from app.connectors.snpac import SnpacConnector
-from app.connectors.stadsnat import StadsnatConnector
+from app.partners import PARTNERS
 from app.settings import Settings
-
-# The systems reached over HTTP, each with the class that speaks its protocol.
-HTTP_CONNECTORS: dict[str, Callable[[Egress, Settings], Connector]] = {
-    cls.system: cls
-    for cls in (CrmConnector, FortnoxConnector, StadsnatConnector, SnpacConnector, EniroConnector)
-}
-
 
 # Makes the limiter of a partner with a rate: (system, calls, per seconds) -> limiter.
 LimiterFactory = Callable[[str, int, float], RateLimiter]
@@ -61,16 +49,18 @@ def build_connectors(
     settings: Settings, client: httpx.AsyncClient | None = None, *,
     limiter_factory: LimiterFactory | None = None,
 ) -> dict[str, Connector]:
-    """Every system's connector, keyed by system name (the names in ``catalog.SYSTEMS``).
+    """Every system's connector, keyed by system name (the names in ``app.partners.PARTNERS``).
 
     Without ``client`` each partner gets its own pool (:func:`partner_client`), closed by
     :func:`close_connectors`. ``limiter_factory`` makes the rate limiters (the runtime's are
     shared by every process); without it each process keeps its own."""
-    connectors: dict[str, Connector] = {
-        system: factory(build_egress(settings, client, system, limiter_factory), settings)
-        for system, factory in HTTP_CONNECTORS.items()
-    }
-    connectors[InstallerConnector.system] = InstallerConnector(settings=settings)
+    connectors: dict[str, Connector] = {}
+    for name, entry in PARTNERS.items():
+        if entry.settings is None:  # no API: nothing to reach, nothing to configure
+            connectors[name] = entry.build(None, None)
+        else:
+            egress = build_egress(settings, client, name, limiter_factory)
+            connectors[name] = entry.build(egress, settings.partner_settings(name))
     return connectors
 
 

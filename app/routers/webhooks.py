@@ -24,8 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks.webhooks import Webhook
 
 from app.connectors.base import MAX_JSON_DEPTH
+from app.connectors.capabilities import CallsBack
 from app.deps import SettingsDep
 from app.errors import BadRequest, InvalidSignature, MalformedBody, NotFound, PermanentError
+from app.partners import callback_systems
 from app.protocol import (
     PartnerCallback,
     PartnerResult,
@@ -35,7 +37,7 @@ from app.protocol import (
 )
 from app.schemas import Problem, examples, problem_responses
 from app.services import webhooks as service
-from app.settings import CALLBACK_SYSTEMS, Settings
+from app.settings import Settings
 
 router = APIRouter(prefix="/v1/webhooks", tags=["partner webhooks"])
 log = logging.getLogger("app.webhooks")
@@ -101,10 +103,10 @@ def _verify(settings: Settings, system: str, body: bytes, headers: dict[str, str
 async def verified_body(
     request: Request, settings: SettingsDep,
     system: Annotated[str, Path(max_length=32, json_schema_extra={
-        "enum": list(CALLBACK_SYSTEMS)})],
+        "enum": list(callback_systems())})],
 ) -> tuple[str, str, dict[str, Any]]:
     """(system, webhook-id, JSON body) of a correctly signed callback, else 404/401/400."""
-    if system not in CALLBACK_SYSTEMS:
+    if system not in callback_systems():
         raise NotFound("There is no webhook for this system; only partners that answer later "
                        "call back.")
     body = await request.body()
@@ -181,6 +183,8 @@ async def receive(
 ) -> WebhookAck:
     system, webhook_id, payload = verified
     connector = request.app.state.connectors[system]
+    if not isinstance(connector, CallsBack):  # pragma: no cover - the registry's own list
+        raise NotFound("There is no webhook for this system.")
     try:
         task_id, dispatch_round, outcome = connector.parse_callback(payload)
     except PermanentError as exc:
