@@ -19,6 +19,7 @@ from app.db import unit_of_work
 from app.errors import install_error_handlers
 from app.metrics import Metrics
 from app.middleware import RequestContextMiddleware
+from app.partners import PARTNERS
 from app.routers import health, links, requests, responses, webhooks
 from app.runtime import build_runtime
 from app.schemas import PROBLEM_TYPES_TABLE
@@ -80,7 +81,7 @@ async def _register_demo_links(app: FastAPI) -> None:
     async with unit_of_work(app.state.sessionmaker) as session:
         for customer, systems in DEMO_LINKS.items():
             for system, external_id in systems.items():
-                if system != "crm":
+                if PARTNERS[system].needs_link:  # the register is keyed by the number
                     await upsert_link(session, customer_number=customer, system=system,
                                       external_id=external_id)
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from fastapi import FastAPI, Header
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.partners import PORTING, callback_systems, with_role
 from app.schemas import NotificationEvent, examples
 
 _REF = "3f0c2a4e-9b1d-4c6e-8f7a-2b5d9e1c0a3f"
@@ -105,6 +106,10 @@ class PartnerCallback(BaseModel):
     result: PartnerResult | None = None
 
 
+# The partner that books number ports, named where its extension is documented.
+_PORTER = with_role(PORTING)
+
+
 class Extensions(BaseModel):
     rectification: dict[str, dict[str, str]] | None = Field(
         default=None, description='`{"changes": {field: new value}}`, only fields this '
@@ -114,7 +119,8 @@ class Extensions(BaseModel):
     objection: dict[str, str] | None = Field(
         default=None, description='`{"processing": "direct_marketing"}`')
     number_porting: dict[str, str] | None = Field(
-        default=None, description='`{"receiving_operator": "..."}` (snpac)')
+        default=None, description='`{"receiving_operator": "..."}` '
+        f"({_PORTER.name if _PORTER else 'the number-portability registry'})")
 
 
 class PartnerRequest(BaseModel):
@@ -123,7 +129,8 @@ class PartnerRequest(BaseModel):
         "submitted_time": "2026-11-29T10:00:00Z",
         "subject_identities": [{"identity_type": "controller_customer_id",
                                 "identity_value": "SN-440017", "identity_format": "raw"}],
-        "status_callback_urls": ["https://dsr.connect2ip.se/v1/webhooks/stadsnat"]})
+        "status_callback_urls": [
+            f"https://dsr.connect2ip.se/v1/webhooks/{callback_systems()[0]}"]})
 
     subject_request_id: str = Field(max_length=64)
     subject_request_type: Literal["access", "erasure", "portability", "rectification",

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.models import RequestType
+from app.partners import PARTNERS, partner, register
 from app.rights.base import Right
 from app.rights.common import say_extension
 from app.rights.facts import Evidence, Facts
@@ -23,14 +24,14 @@ def holders(facts: Facts) -> list[str]:
     """The recipients that hold the customer's data: those whose export found data or that
     are worked by hand, and an installation company where the register shows an order."""
     holding = {t.system for t in facts.of(*EXPORTING)
-               if t.system != "crm" and (t.data or t.status == "manual"
-                                         or t.system == "installer")}
-    register = next((t.data for t in facts.of(*EXPORTING, system="crm") if t.data), {})
-    if register.get("installation_orders"):
-        holding.add("installer")  # the order names the installation company it went to
-    from app.connectors.catalog import SYSTEMS
-
-    return [name for name in SYSTEMS if name in holding]
+               if not partner(t.system).own and (t.data or t.status == "manual"
+                                                 or partner(t.system).manual)}
+    records = next((t.data for t in facts.of(*EXPORTING, system=register().name) if t.data),
+                   {})
+    if records.get("installation_orders"):
+        # the order names the company worked by hand (the installation) it went to
+        holding.update(name for name, entry in PARTNERS.items() if entry.manual)
+    return [name for name in PARTNERS if name in holding]
 
 
 @claim("access.intro_complete")
@@ -47,7 +48,7 @@ def _recipients(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
     if not systems or params.get("systems") != systems:
         return None
     return facts.evidence([t for t in facts.of(*EXPORTING) if t.system in systems
-                           or t.system == "crm"])
+                           or partner(t.system).own])
 
 
 @claim("access.recipients_none")
@@ -79,7 +80,4 @@ def letter(facts: Facts) -> Letter:
 
 
 RIGHT = Right(
-    type=RequestType.access, details=NoDetails, letter=letter,
-    actions={"crm": "export", "stadsnat": "export", "fortnox": "export", "snpac": "export",
-             "eniro": "export", "installer": "export"},
-)
+    type=RequestType.access, details=NoDetails, letter=letter)

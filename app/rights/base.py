@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from app.models import RequestType
+from app.partners import PARTNERS
 from app.rights.facts import Facts
 from app.rights.letter import Letter
 
@@ -31,9 +32,6 @@ def every_task_settled(tasks: Sequence[T], settled: Callable[[T], bool]) -> bool
 class Right:
     type: RequestType
     details: builtins.type[BaseModel]
-    # The action each system carries out for this right (the own register is always asked;
-    # a partner only where the customer has a link there).
-    actions: Mapping[str, str]
     letter: Callable[[Facts], Letter]
     # More steps the request's details call for (an objection's unlisting, a number port).
     extra_steps: Callable[[Mapping[str, Any], set[str]], list[Step]] | None = None
@@ -45,15 +43,19 @@ class Right:
     # When the request is done, given its tasks and the lifecycle's "settled" predicate.
     complete: Callable[[Sequence[Any], Callable[[Any], bool]], bool] = every_task_settled
 
+    @property
+    def actions(self) -> dict[str, str]:
+        """The action each system carries out for this right, as its registry entry says (the
+        own register is always asked; a partner only where the customer has a link there)."""
+        return {name: entry.actions[self.type] for name, entry in PARTNERS.items()
+                if self.type in entry.actions}
+
     def plan(self, details: Mapping[str, Any], linked: set[str]) -> list[Step]:
         """The (system, action) pairs a request needs, given the systems the customer is
         linked to, in the catalogue's order."""
-        from app.connectors.catalog import SYSTEMS
-
         steps: list[Step] = []
-        for name, spec in SYSTEMS.items():
-            action = self.actions.get(name)
-            if action is None or (spec.needs_link and name not in linked):
+        for name, action in self.actions.items():
+            if PARTNERS[name].needs_link and name not in linked:
                 continue
             if self.takes_part is not None and not self.takes_part(name, details):
                 continue

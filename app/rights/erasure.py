@@ -147,7 +147,4 @@ def _deferred_notice_letter(facts: Facts, ran: list[Any]) -> Letter:
 
 
 RIGHT = Right(
-    type=RequestType.erasure, details=NoDetails, letter=letter,
-    actions={"crm": "erase", "stadsnat": "erase", "fortnox": "erase", "snpac": "erase",
-             "eniro": "unlist", "installer": "erase"},
-)
+    type=RequestType.erasure, details=NoDetails, letter=letter)

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from app.partners import PARTNERS
+
 # Task statuses that mean the system carried the task out (or found nothing to do).
 CARRIED_OUT = frozenset({"done", "retained", "no_data"})
-# The systems that are ours, not recipients (art. 19 speaks of recipients).
-OWN_SYSTEMS = frozenset({"crm"})
 Evidence = tuple[int, ...]  # the ``seq`` of the audit events a claim rests on
 _SCHEDULING = frozenset({"deferred_erasure_scheduled", "task_rescheduled"})
 
@@ -156,12 +156,10 @@ class Facts:
         """The recipients (art. 19) that hold the customer's data: every partner system the
         customer has a link at, in the catalogue's order; with ``fields``, only those that hold
         one of them (a rectification reaches no one who never had the field)."""
-        from app.connectors.catalog import SYSTEMS
-
         wanted = set(fields) if fields is not None else None
-        return [name for name, spec in SYSTEMS.items()
-                if name not in OWN_SYSTEMS and name in self.linked
-                and (wanted is None or wanted & set(spec.holds))]
+        return [name for name, entry in PARTNERS.items()
+                if not entry.own and name in self.linked
+                and (wanted is None or wanted & set(entry.holds))]
 
     def told(self, recipients: Iterable[str], *actions: str,
              statuses: frozenset[str] = CARRIED_OUT) -> tuple[list[str], list[str]]:

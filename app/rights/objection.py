@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.models import RequestType
+from app.partners import DIRECTORY, register, with_role
 from app.rights.base import Right, Step
 from app.rights.common import say_extension
 from app.rights.facts import Evidence, Facts
@@ -27,9 +28,20 @@ def _stopped(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
     return facts.evidence([task]) if task is not None and task.status == "done" else None
 
 
+def _directory() -> str | None:
+    """The directory listing's system (an objection to marketing may unlist the customer)."""
+    entry = with_role(DIRECTORY)
+    return entry.name if entry is not None else None
+
+
+def _unlisting(facts: Facts) -> Any:
+    directory = _directory()
+    return facts.task("unlist", system=directory) if directory is not None else None
+
+
 @claim("objection.unlisted")
 def _unlisted(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
-    task = facts.task("unlist", system="eniro")
+    task = _unlisting(facts)
     return facts.evidence([task]) if task is not None and task.status == "done" else None
 
 
@@ -37,16 +49,16 @@ def _unlisted(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
 def _no_listing(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
     if not facts.details.get("unlist"):
         return None
-    task = facts.task("unlist", system="eniro")
+    task = _unlisting(facts)
     if task is None:
-        return None if "eniro" in facts.linked else facts.events("created")
+        return None if _directory() in facts.linked else facts.events("created")
     return facts.evidence([task]) if task.status == "no_data" else None
 
 
 @claim("objection.listing_kept")
 def _listing_kept(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
-    if facts.details.get("unlist") or "eniro" not in facts.linked \
-            or facts.task("unlist", system="eniro") is not None:
+    if facts.details.get("unlist") or _directory() not in facts.linked \
+            or _unlisting(facts) is not None:
         return None
     return facts.events("created")
 
@@ -101,17 +113,23 @@ def letter(facts: Facts) -> Letter:
 
 
 def _steps(details: Mapping[str, Any], linked: set[str]) -> list[Step]:
+    own = register().name  # the register holds the marketing consent
     if _marketing(details):
         # Always honoured: marketing use stops and the marketing consent is withdrawn.
-        steps: list[Step] = [("crm", "stop_marketing")]
-        if details.get("unlist") and "eniro" in linked:
-            steps.append(("eniro", "unlist"))
+        steps: list[Step] = [(own, "stop_marketing")]
+        directory = _directory()
+        if details.get("unlist") and directory in linked:
+            steps.append((directory, "unlist"))
         return steps
     # Art. 21(1): continuing needs compelling grounds, which only a person can weigh.
-    return [("crm", "assess_objection")]
+    return [(own, "assess_objection")]
+
+
+def _may_add() -> tuple[Step, ...]:
+    own, directory = register().name, _directory()
+    return ((own, "stop_marketing"), *([(directory, "unlist")] if directory else []),
+            (own, "assess_objection"))
 
 
 RIGHT = Right(type=RequestType.objection, details=ObjectionDetails,
-              letter=letter, actions={}, extra_steps=_steps,
-              may_add=(("crm", "stop_marketing"), ("eniro", "unlist"),
-                       ("crm", "assess_objection")))
+              letter=letter, extra_steps=_steps, may_add=_may_add())

@@ -1,5 +1,6 @@
 """Portability (art. 20): the data the customer provided, as JSON and CSV; with a receiving
-operator, the number port through SNPAC, and what was (and was not) sent to that operator."""
+operator, the number port through the number-portability registry, and what was (and was not)
+sent to that operator."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.models import RequestType
+from app.partners import PORTING as PORTING_ROLE
+from app.partners import with_role
 from app.rights.base import Right, Step
 from app.rights.common import say_extension
 from app.rights.facts import Evidence, Facts
@@ -31,21 +34,35 @@ def _operator(facts: Facts) -> str | None:
     return str(operator) if operator else None
 
 
+def _registry() -> str | None:
+    """The number-portability registry's system, which books a port."""
+    entry = with_role(PORTING_ROLE)
+    return entry.name if entry is not None else None
+
+
 def _port(facts: Facts) -> Any:
-    return facts.task(PORTING, system="snpac")
+    registry = _registry()
+    return facts.task(PORTING, system=registry) if registry is not None else None
+
+
+def _number(facts: Facts) -> str | None:
+    """The number to port: the customer's link at the registry (their phone number)."""
+    registry = _registry()
+    return facts.inputs.links.get(registry) if registry is not None else None
 
 
 @claim("portability.porting_approved", "portability.ends_subscription")
 def _approved(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
     task = _port(facts)
     if task is None or task.status != "done" or params.get("operator") != _operator(facts) \
-            or params.get("number") != facts.inputs.links.get("snpac"):
+            or params.get("number") != _number(facts):
         return None
     return facts.evidence([task])
 
 
 def port_date(facts: Facts) -> str | None:
-    """The day the port is authorised from, as SNPAC answered it (``booked_port.date``)."""
+    """The day the port is authorised from, as the registry answered it
+    (``booked_port.date``)."""
     task = _port(facts)
     booked = ((task.data or {}).get("booked_port") if task is not None else None) or {}
     when = booked.get("date") if isinstance(booked, dict) else None
@@ -71,15 +88,15 @@ def _not_done(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
 
 @claim("portability.no_number")
 def _no_number(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
-    if _operator(facts) is None or _port(facts) is not None or "snpac" in facts.linked:
+    if _operator(facts) is None or _port(facts) is not None or _registry() in facts.linked:
         return None
     return facts.events("created")
 
 
 @claim("portability.sent_to_snpac_only")
 def _sent(facts: Facts, params: Mapping[str, Any]) -> Evidence | None:
-    """Art. 20(2): what went where. SNPAC got the number and the operator's name; nothing of
-    this package was sent to the receiving operator."""
+    """Art. 20(2): what went where. The registry got the number and the operator's name;
+    nothing of this package was sent to the receiving operator."""
     task = _port(facts)
     if task is None or params.get("operator") != _operator(facts):
         return None
@@ -92,7 +109,7 @@ def letter(facts: Facts) -> Letter:
     out.say("intro", "portability.csv")
     operator = _operator(facts)
     if operator:
-        number = facts.inputs.links.get("snpac")
+        number = _number(facts)
         out.first("porting", ("portability.porting_approved",
                               {"operator": operator, "number": number}),
                   ("portability.porting_not_done", {"operator": operator}),
@@ -105,10 +122,12 @@ def letter(facts: Facts) -> Letter:
 
 
 def _steps(details: Mapping[str, Any], linked: set[str]) -> list[Step]:
-    return [("snpac", PORTING)] if details.get("receiving_operator") and "snpac" in linked \
+    registry = _registry()
+    return [(registry, PORTING)] if details.get("receiving_operator") and registry in linked \
         else []
 
 
+_REGISTRY = _registry()
 RIGHT = Right(type=RequestType.portability, details=PortabilityDetails,
-              letter=letter, actions={"crm": "export_provided"}, extra_steps=_steps,
-              may_add=(("snpac", PORTING),))
+              letter=letter, extra_steps=_steps,
+              may_add=((_REGISTRY, PORTING),) if _REGISTRY else ())

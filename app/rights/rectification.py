@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from app.connectors.catalog import SYSTEMS
 from app.models import RequestType
+from app.partners import partner
 from app.rights.base import Right
 from app.rights.common import nothing_held, register_recipients, say_extension, say_recipients
 from app.rights.facts import Evidence, Facts
@@ -69,12 +69,10 @@ def letter(facts: Facts) -> Letter:
 
 
 def _holds_a_change(system: str, details: Mapping[str, Any]) -> bool:
-    return bool(set(details.get("changes") or {}) & set(SYSTEMS[system].holds))
+    return bool(set(details.get("changes") or {}) & set(partner(system).holds))
 
 
 RIGHT = Right(
     type=RequestType.rectification, details=RectificationDetails,
     letter=letter, takes_part=_holds_a_change,
-    actions={"crm": "rectify", "stadsnat": "rectify", "fortnox": "rectify",
-             "eniro": "rectify", "installer": "rectify"},
 )

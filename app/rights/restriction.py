@@ -158,7 +158,4 @@ def letter(facts: Facts) -> Letter:
 
 
 RIGHT = Right(
-    type=RequestType.restriction, details=RestrictionDetails, letter=letter,
-    actions={"crm": "restrict", "stadsnat": "restrict", "fortnox": "restrict",
-             "snpac": "restrict", "eniro": "restrict", "installer": "restrict"},
-)
+    type=RequestType.restriction, details=RestrictionDetails, letter=letter)

@@ -12,18 +12,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.auth import CUSTOMER_NUMBER_PATTERN
-from app.connectors.catalog import SYSTEMS
 from app.db import utcnow
 from app.deps import ReadSessionDep, SessionDep, StaffDep
 from app.models import Link, System
+from app.partners import PARTNERS, callback_systems
 from app.schemas import Strict, examples, problem_responses
 
 router = APIRouter(prefix="/v1/links", tags=["links"])
 
 LinkedSystem = StrEnum(  # type: ignore[misc]
-    "LinkedSystem", {name: name for name, spec in SYSTEMS.items() if spec.needs_link})
+    "LinkedSystem", {name: name for name, entry in PARTNERS.items() if entry.needs_link})
 Customer = Annotated[str, Path(pattern=CUSTOMER_NUMBER_PATTERN, examples=["C-1001"])]
-# Goes into partner URLs (Fortnox's /3/customers/{id}): ASCII, and never "." or ".." or any
+# Goes into partner URLs (a partner's .../customers/{id}): ASCII, and never "." or ".." or any
 # other path segment, so it starts with a letter, digit or "+" and has no "/".
 EXTERNAL_ID_PATTERN = r"^[A-Za-z0-9+][A-Za-z0-9+._:-]{0,63}$"
 
@@ -33,13 +33,13 @@ class LinkBody(Strict):
 
     external_id: str = Field(
         min_length=1, max_length=64, pattern=EXTERNAL_ID_PATTERN,
-        description="the system's key for the customer: service ID, Fortnox number, listing "
-        "ID, phone number (SNPAC), order ID (installer)",
+        description="the system's key for the customer: " + ", ".join(
+            f"{entry.key} ({name})" for name, entry in PARTNERS.items() if entry.needs_link),
     )
 
 
 class LinkOut(BaseModel):
-    model_config = examples({"customer_number": "C-1001", "system": "stadsnat",
+    model_config = examples({"customer_number": "C-1001", "system": callback_systems()[0],
                              "external_id": "SN-440017", "updated_at": "2026-11-29T10:00:00Z"})
 
     customer_number: str
