@@ -2,7 +2,7 @@
 
 A partner's answer may carry personal data, so nothing here copies partner text into an error
 verbatim. Errors name the system, the status and, at most, a short machine code that matched a
-strict pattern (``not_found``, ``invalid_body``, a Fortnox error number).
+strict pattern (``not_found``, ``invalid_body``, a partner's numeric error code).
 """
 
 from __future__ import annotations

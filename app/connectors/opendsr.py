@@ -1,4 +1,4 @@
-"""The OpenDSR-style partners (stadsnät, SNPAC, Eniro): hand a request over, hear back later.
+"""The OpenDSR-style partners (those that answer by webhook): hand a request over, hear back later.
 
 Each action becomes one ``POST /requests`` keyed by the task's partner reference
 (``subject_request_id``: the task id, ``.<round>`` after an agent's retry), which the partner

@@ -1,7 +1,7 @@
 """A partner's rate budget shared by every process: at most N calls in any S seconds, in all.
 
 A limiter in each process lets each process make the partner's whole budget of calls, so three
-processes earn 429s from Fortnox at three times its ceiling. The budget is kept where every API
+processes earn 429s from the partner at three times its ceiling. The budget is kept where every API
 and worker process already meets: the database. One ``rate_window`` row per partner holds the
 times of the calls admitted in the current window; a call is admitted in a short transaction
 that locks the row, drops the times that have left the window, and appends its own if fewer
@@ -18,7 +18,7 @@ below) and asks again.
   place frees, and its caller sleeps until then. Asking the database only once the place had
   freed put the asking (a transaction of several round trips, late on a busy machine) between
   every freed place and the call that took it, and the budget went that much unused each time:
-  0.93-0.95 of Fortnox's ceiling on a slow hour of the benchmark.
+  0.93-0.95 of the invoicing partner's ceiling on a slow hour of the benchmark.
 - Beyond a short burst (a fifth of the budget, at least two calls: one request's calls go at
   once), a backlog's calls are spaced evenly, one every ``(S + margin) / N`` seconds: the same
   budget, used as a steady stream. Admitted by the window alone, a backlog went to the partner

@@ -11,51 +11,46 @@ Every unsafe value is found at once and reported in one message (:class:`UnsafeS
 before anything starts, so an operator fixes them in one round rather than one per restart.
 
 ``DSR_ENV`` unset means development, which is safe only on the developer's own machine: there
-the JWT secret is public (it is in this file) and the sandbox answers for partners. So outside
+the JWT secret is public (it is in the source) and the sandbox answers for partners. So outside
 production ``dsr serve`` binds loopback addresses only (see :meth:`Settings.check_bind`).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import ipaddress
-import math
 import re
-from collections import Counter
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from pydantic import (
     Field,
     SecretStr,
     ValidationError,
-    create_model,
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
-from app.connectors.config import PartnerSettings
 from app.partners import PARTNERS, callback_systems
-from app.partners import configured as configured_partners
+from app.settings.partners import FLAT_NAMES, PartnerFields, flat_default
+from app.settings.strength import (
+    DEV_DATA_KEY,
+    DEV_JWT_SECRET,
+    PARTNER_SYSTEMS,
+    audit_key_problems,
+    data_key_problems,
+    dev_webhook_secret,
+    jwt_secret_problems,
+    shared_secret_problems,
+    webhook_secret_problems,
+)
 
-DEV_JWT_SECRET = "dsr-development-secret-do-not-use-in-production"  # noqa: S105
-DEV_DATA_KEY = "ZHNyLWRldmVsb3BtZW50LWRhdGEta2V5LTMyYnl0ZXM="
 DEFAULT_PORT = 8000
 
-# The partners with settings, and those that answer by webhook (the registry's lists).
-PARTNER_SYSTEMS = tuple(entry.name for entry in configured_partners())
+# The partners that answer by webhook (the registry's list).
 CALLBACK_SYSTEMS = callback_systems()
 _RATE = re.compile(r"^\d+/\d+(\.\d+)?$")
-
-
-def dev_webhook_secret(system: str) -> str:
-    """The development secret the sandbox and the service share for one partner."""
-    digest = hashlib.sha256(f"dsr-sandbox-webhook-{system}".encode()).digest()
-    return "whsec_" + base64.b64encode(digest).decode()
 
 
 class Environment(StrEnum):
@@ -72,58 +67,6 @@ class UnsafeSettings(ValueError):
         kind = "invalid or unsafe" if invalid else "unsafe"
         count = f"{len(problems)} {kind} setting{'s' if len(problems) > 1 else ''}"
         super().__init__(f"{count}:\n" + "\n".join(f"  - {p}" for p in problems))
-
-
-MIN_WEBHOOK_SECRET_BYTES = 24
-
-
-def estimated_bits(data: bytes) -> float:
-    """An upper estimate of the randomness in ``data``: its length times the Shannon entropy
-    of its byte frequencies. ``aaaa…`` has none; 32 random bytes have about 150."""
-    if not data:
-        return 0.0
-    counts = Counter(data)
-    return -sum(n * math.log2(n / len(data)) for n in counts.values())
-
-
-# Secrets people make up ("Connect2IP-production-jwt-secret-2026!!") have plenty of distinct
-# characters, so a per-character entropy count passes them. zxcvbn (Dropbox's estimator, the
-# one password checkers use) counts them as an attacker guesses: words, names, years, l33t
-# and keyboard patterns, and the words of this service below. A signing secret is attacked
-# offline, so the bar is far above a login password's: 10^30 guesses (about 100 bits); 32
-# random letters and digits are estimated at 10^31 or more, `openssl rand -base64 32` 10^42.
-MIN_GUESSES_LOG10 = 30.0
-SERVICE_WORDS = ("connect2ip", "connect", "dsr", "gdpr", "production", "prod", "development",
-                 "dev", "staging", "sandbox", "secret", "jwt", "key", "data", "audit",
-                 "webhook", "portal", "token", "password", *PARTNER_SYSTEMS, "sweden",
-                 "sverige")
-_ZXCVBN_CHARS = 100  # its cost grows with the length; a longer secret is judged by its start
-
-
-def guessable(secret: str) -> float | None:
-    """zxcvbn's estimate (log10 of the guesses) when ``secret`` is too weak to sign with,
-    else None."""
-    from zxcvbn import zxcvbn
-
-    estimate = float(zxcvbn(secret[:_ZXCVBN_CHARS], user_inputs=list(SERVICE_WORDS))[
-        "guesses_log10"])
-    return estimate if estimate < MIN_GUESSES_LOG10 else None
-
-
-def readable(key: bytes) -> bool:
-    """Key bytes that are all printable ASCII: the base64 of a phrase, not of random bytes
-    (32 random bytes are all printable once in 10^13)."""
-    return all(0x20 <= byte < 0x7F for byte in key)
-
-
-def _whsec_bytes(secret: str) -> bytes | None:
-    """The key in a ``whsec_<base64>`` secret, or None when it is not in that form."""
-    if not secret.startswith("whsec_"):
-        return None
-    try:
-        return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
-    except (binascii.Error, ValueError):
-        return None
 
 
 def _is_loopback(host: str) -> bool:
@@ -148,26 +91,7 @@ def _read_pem(value: str | None) -> str | None:
     return path.read_text()
 
 
-def _flat_names() -> dict[str, tuple[str, str]]:
-    """Each flat name of a partner setting (``<system>_rate``) as (partner, field)."""
-    return {f"{entry.name}_{name}": (entry.name, name)
-            for entry in configured_partners() if entry.settings is not None
-            for name in entry.settings.model_fields}
-
-
-FLAT_NAMES = _flat_names()
-
-# Every partner's nested model as a field under its name. mypy sees the plain base: the
-# fields are read through the methods below (``partner_settings``, ``partner_url``...).
-if TYPE_CHECKING:
-    _PartnerFields = BaseSettings
-else:
-    _PartnerFields = create_model("_PartnerFields", __base__=BaseSettings, **{
-        entry.name: (entry.settings, Field(default_factory=entry.settings))
-        for entry in configured_partners()})
-
-
-class Settings(_PartnerFields):
+class Settings(PartnerFields):
     # DSR_<SYSTEM>_<FIELD> is split once after the system's name: DSR_<SYSTEM>_CLIENT_ID is
     # the client_id of that system's model.
     model_config = SettingsConfigDict(
@@ -193,7 +117,8 @@ class Settings(_PartnerFields):
     sandbox: bool | None = None  # None: on in development, off in production
     sandbox_delay_ms: int = Field(default=0, ge=0, le=600_000)
     sandbox_faults: Annotated[str, NoDecode] = ""
-    # The sandbox Fortnox's own limit per access token, "N/S"; "0" lifts it (for measuring).
+    # The sandbox invoicing partner's own limit per access token, "N/S"; "0" lifts it (for
+    # measuring).
     sandbox_fortnox_rate: str = "25/5"
 
     # Dispatch: attempts before a task fails for good, backoff base and cap (s), lease (s).
@@ -272,21 +197,6 @@ class Settings(_PartnerFields):
             raise ValueError("DSR_JWT_SECRET must be at least 32 characters")
         return value
 
-    @model_validator(mode="before")
-    @classmethod
-    def _flat_partner_settings(cls, data: Any) -> Any:
-        """``<system>_rate=...`` as a keyword sets that system's ``rate``, over what the
-        environment says (a keyword always wins over the environment)."""
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        for flat in [key for key in data if key in FLAT_NAMES]:
-            system, name = FLAT_NAMES[flat]
-            nested = data.get(system)
-            data[system] = {**(nested if isinstance(nested, dict) else {}),
-                            name: data.pop(flat)}
-        return data
-
     @field_validator("sandbox_fortnox_rate")
     @classmethod
     def _sandbox_rate(cls, value: str) -> str:
@@ -338,43 +248,16 @@ class Settings(_PartnerFields):
     def service_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
-    def __getattr__(self, name: str) -> Any:
-        """A partner's setting by its flat name (``settings.<system>_client_id``), as the
-        contract names it; anything else as pydantic finds it."""
-        if name in FLAT_NAMES:
-            system, field = FLAT_NAMES[name]
-            return getattr(self.partner_settings(system), field)
-        return super().__getattr__(name)  # type: ignore[misc]
-
-    def partner_settings(self, system: str) -> PartnerSettings:
-        """A partner's nested settings; ``KeyError`` for a system without settings."""
-        config = self._configured(system)
-        if config is None:
-            raise KeyError(f"no settings for {system!r}")
-        return config
-
-    def _configured(self, system: str) -> PartnerSettings | None:
-        config = self.__dict__.get(system)
-        return config if isinstance(config, PartnerSettings) else None
-
     def partner_url(self, system: str) -> str:
         configured = self.partner_settings(system).url
         return (configured or f"{self.service_url}/sandbox/{system}").rstrip("/")
 
     def webhook_secrets(self, system: str) -> list[str]:
         """The secrets a partner's callbacks may be signed with (several during rotation)."""
-        config = self._configured(system)
+        config = self.configured(system)
         if config is not None and config.webhook_secret is not None:
             return config.webhook_secret.get_secret_value().split()
         return [] if self.is_production else [dev_webhook_secret(system)]
-
-    def api_key(self, system: str) -> str | None:
-        config = self._configured(system)
-        return config.api_key.get_secret_value() if config and config.api_key else None
-
-    def limits(self, system: str) -> tuple[float, int, int, float]:
-        """(timeout s, concurrency, rate count, rate period s) for a partner."""
-        return self.partner_settings(system).limits()
 
     def check_production(self) -> None:
         """Raise :class:`UnsafeSettings` listing every unsafe value, if in production."""
@@ -402,11 +285,10 @@ class Settings(_PartnerFields):
         if not (self.public_url or "").startswith("https://"):
             problems.append("DSR_PUBLIC_URL must be set to the https:// URL partners and the "
                             "portal reach this service at (every API and worker process)")
-        problems += self._jwt_problems() + self._data_key_problems()
-        audit_key = self.audit_key.get_secret_value() if self.audit_key else ""
-        if estimated_bits(audit_key.encode()) < 128 or guessable(audit_key) is not None:
-            problems.append("DSR_AUDIT_KEY must be set to a random secret kept outside the "
-                            "database (`openssl rand -base64 32`)")
+        problems += self._jwt_problems()
+        problems += data_key_problems(self.data_key.get_secret_value().split())
+        problems += audit_key_problems(self.audit_key.get_secret_value() if self.audit_key
+                                       else "")
         for system in PARTNER_SYSTEMS:
             url = self.partner_settings(system).url
             if not url:  # the default is the sandbox, which production does not have
@@ -430,7 +312,12 @@ class Settings(_PartnerFields):
                     self.portal_webhook_secret.get_secret_value().split())
             if self.notify_give_up_s < 3 * 24 * 3600:
                 problems.append("DSR_NOTIFY_GIVE_UP_S must be at least 3 days (259200)")
-        problems += self._shared_secrets()
+        problems += shared_secret_problems([
+            ("DSR_JWT_SECRET", None if self.jwt_public_key or self.jwks_file
+             else self.jwt_secret), ("DSR_AUDIT_KEY", self.audit_key),
+            *((f"DSR_{system.upper()}_WEBHOOK_SECRET",
+               self.partner_settings(system).webhook_secret) for system in PARTNER_SYSTEMS),
+            ("DSR_PORTAL_WEBHOOK_SECRET", self.portal_webhook_secret)])
         for system in PARTNER_SYSTEMS:  # what a partner's own settings refuse (sandbox logins)
             problems += self.partner_settings(system).production_problems(
                 f"DSR_{system.upper()}")
@@ -439,82 +326,7 @@ class Settings(_PartnerFields):
     def _jwt_problems(self) -> list[str]:
         if self.jwt_public_key is not None or self.jwks_file is not None:
             return []
-        secret = self.jwt_secret.get_secret_value()
-        if secret.strip() == DEV_JWT_SECRET:
-            return ["DSR_JWT_SECRET is the development secret; set a random secret "
-                    "(`openssl rand -base64 32`) or DSR_JWT_PUBLIC_KEY / DSR_JWKS_FILE"]
-        if estimated_bits(secret.encode()) < 128:
-            return ["DSR_JWT_SECRET is too predictable (under 128 bits of randomness); use "
-                    "32 random bytes, e.g. `openssl rand -base64 32`"]
-        estimate = guessable(secret)
-        if estimate is not None:
-            return [f"DSR_JWT_SECRET is too predictable: made of words, dates or patterns an "
-                    f"attacker tries first (about 10^{int(estimate)} guesses, 10^"
-                    f"{int(MIN_GUESSES_LOG10)} needed); use `openssl rand -base64 32`"]
-        return []
-
-    def _data_key_problems(self) -> list[str]:
-        problems = []
-        keys = self.data_key.get_secret_value().split()
-        for number, key in enumerate(keys, start=1):
-            which = "DSR_DATA_KEY" if len(keys) == 1 else f"DSR_DATA_KEY (key {number})"
-            if key == DEV_DATA_KEY:
-                problems.append(f"{which} is the development key; make one with `dsr keygen`")
-                continue
-            try:
-                raw = base64.urlsafe_b64decode(key)
-            except (binascii.Error, ValueError):
-                raw = b""
-            if len(raw) != 32:
-                problems.append(f"{which} is not a Fernet key; make one with `dsr keygen`")
-            elif estimated_bits(raw) < 128 or readable(raw):
-                problems.append(f"{which} is not random (it encodes text, or repeats); make "
-                                "one with `dsr keygen`")
-        return problems
-
-    def _shared_secrets(self) -> list[str]:
-        """A secret set in more than one setting: a partner that knows its own webhook
-        secret could sign callbacks as the others (or as the portal), and a JWT secret or
-        audit key that is also a webhook secret is known to a partner."""
-        named: list[tuple[str, SecretStr | None]] = [
-            ("DSR_JWT_SECRET", None if self.jwt_public_key or self.jwks_file
-             else self.jwt_secret), ("DSR_AUDIT_KEY", self.audit_key),
-            *((f"DSR_{system.upper()}_WEBHOOK_SECRET",
-               self.partner_settings(system).webhook_secret) for system in PARTNER_SYSTEMS),
-            ("DSR_PORTAL_WEBHOOK_SECRET", self.portal_webhook_secret)]
-        holders: dict[str, list[str]] = {}
-        for name, configured in named:
-            if configured is None:
-                continue
-            for secret in configured.get_secret_value().split():
-                key = _whsec_bytes(secret)  # the same key however its base64 is written
-                value = base64.b64encode(key).decode() if key else secret
-                if name not in holders.setdefault(value, []):
-                    holders[value].append(name)
-        return [f"{', '.join(names[:-1])} and {names[-1]} are set to the same secret; each "
-                "needs its own (one who knows one of them could act as the others)"
-                for names in holders.values() if len(names) > 1]
-
-
-def webhook_secret_problems(name: str, secrets: list[str]) -> list[str]:
-    """What is wrong with a Standard Webhooks secret setting (each rotated secret in it)."""
-    development = {dev_webhook_secret(system) for system in (*PARTNER_SYSTEMS, "portal")}
-    problems = []
-    for secret in secrets or [""]:
-        key = _whsec_bytes(secret)
-        if secret in development:
-            problems.append(f"{name} is a development secret (derived from the source code); "
-                            "make a new one")
-        elif key is None:
-            problems.append(f"{name} must be whsec_ followed by base64")
-        elif len(key) < MIN_WEBHOOK_SECRET_BYTES:
-            problems.append(f"{name} must hold at least {MIN_WEBHOOK_SECRET_BYTES} random "
-                            "bytes after whsec_")
-        elif estimated_bits(key) < 96 or readable(key):
-            problems.append(f"{name} is not random (it encodes text, or repeats); make one "
-                            "with `dsr keygen --webhook`")
-    return problems
-
+        return jwt_secret_problems(self.jwt_secret.get_secret_value())
 
 def _invalid(exc: ValidationError) -> tuple[list[str], set[str]]:
     """Each validation error as a line naming its setting (never the value given), and the
@@ -534,16 +346,6 @@ def _invalid(exc: ValidationError) -> tuple[list[str], set[str]]:
     return lines, fields
 
 
-def _default(field: str) -> Any:
-    """A setting's default, by its flat name (a partner's ``<system>_rate`` too)."""
-    if field in FLAT_NAMES:
-        system, name = FLAT_NAMES[field]
-        model = PARTNERS[system].settings
-        assert model is not None
-        return model.model_fields[name].get_default(call_default_factory=True)
-    return Settings.model_fields[field].get_default(call_default_factory=True)
-
-
 def load_settings(**overrides: Any) -> Settings:
     """The settings, or :class:`UnsafeSettings` listing every problem at once: a value that
     is not valid used to hide all the others (a 31-character JWT secret, then 14 more things
@@ -553,7 +355,9 @@ def load_settings(**overrides: Any) -> Settings:
     invalid: list[str] = []
     failed: set[str] = set()
     while True:
-        stand_ins = {field: _default(field) for field in failed}
+        stand_ins = {field: flat_default(field) if field in FLAT_NAMES else
+                     Settings.model_fields[field].get_default(call_default_factory=True)
+                     for field in failed}
         try:
             settings = Settings(**{**overrides, **stand_ins})
         except ValidationError as exc:
