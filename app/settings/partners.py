@@ -86,7 +86,8 @@ class PartnerAccess(BaseSettings):
 # Every partner's nested model as a field under its name. mypy sees the base without them:
 # they are read through the methods above.
 if TYPE_CHECKING:
-    PartnerFields = PartnerAccess
+    class PartnerFields(PartnerAccess):
+        """The base of ``Settings``, as mypy sees it."""
 else:
     PartnerFields = create_model("PartnerFields", __base__=PartnerAccess, **{
         entry.name: (entry.settings, Field(default_factory=entry.settings))
