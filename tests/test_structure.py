@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from app.connectors.catalog import SYSTEMS
+from app.partners import PARTNERS as SYSTEMS
 
 APP = Path(__file__).resolve().parent.parent / "app"
 MAX_LINES = 450
