@@ -151,7 +151,7 @@ def retention_run(as_of: datetime | None, dry_run: bool) -> None:
     from app.connectors.base import LATEST_UNTIL
     from app.db import utcnow
     from app.logging import configure_logging
-    from app.services.sweep import run_retention
+    from app.retention.run import run_retention
 
     settings = _settings()
     configure_logging("WARNING")

@@ -22,9 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.connectors.base import Connector
 from app.connectors.registry import build_connectors, close_connectors
 from app.db import create_engine, create_sessionmaker
+from app.dispatch.wakeup import install_wakeup
 from app.metrics import Metrics
 from app.notifications.delivery import Notifier
-from app.services.dispatch import Dispatcher, install_wakeup
+from app.services.dispatch import Dispatcher
 from app.services.foreground import Foreground
 from app.services.ratelimit import SharedRateLimit
 from app.services.recorder import Recorder
@@ -91,7 +92,7 @@ async def build_runtime(
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size,
                            max_overflow=settings.db_max_overflow)
     sessionmaker = create_sessionmaker(engine, notify=settings.notifications_enabled)
-    wake, answers = asyncio.Event(), asyncio.Event()
+    wake = asyncio.Event()
     client = httpx.AsyncClient(follow_redirects=False, trust_env=False)  # portal notices
     # each partner its own connection pool (connectors.registry)
     connectors = build_connectors(settings, limiter_factory=functools.partial(
@@ -102,7 +103,7 @@ async def build_runtime(
     # one group-commit writer of task outcomes per process: the worker's and the webhooks'
     writer = Recorder(sessionmaker)
     dispatcher = Dispatcher(settings, sessionmaker, connectors, wake=wake, metrics=metrics,
-                            vault=vault, notifier=notifier, answers=answers, writer=writer,
+                            vault=vault, notifier=notifier, writer=writer,
                             foreground=foreground)
     install_wakeup(sessionmaker, wake, dispatcher.answer_due, blocked=dispatcher.held_back)
     runtime = Runtime(settings, engine, sessionmaker, wake, client, connectors, vault, metrics,

@@ -26,8 +26,8 @@ from standardwebhooks.webhooks import Webhook
 from app.db import unit_of_work, utcnow
 from app.models import DsrRequest, Notification, NotificationStatus
 from app.notifications.outbox import body_of
-from app.services.signals import signal_work
 from app.settings import Settings
+from app.worker.wakeup import signal_work
 
 log = logging.getLogger("app.notify")
 LEASE_S = 60.0

@@ -25,7 +25,7 @@ from sqlmodel import col, select
 
 from app.db import utcnow
 from app.models import DsrRequest, Notification
-from app.services.signals import signal_work
+from app.worker.wakeup import signal_work
 
 ENABLED = "dsr_notify"
 EVENTS = (

@@ -1,27 +1,22 @@
 """Named signals a transaction raises for after it commits (kept apart to avoid import cycles).
 
-``signal_work(session)``: there is new work for the workers (tasks to dispatch, a
-notification to deliver). ``signal_answer(session)``: a request became final, its answer is to
-be built. ``services.dispatch.install_wakeup`` turns them into in-process wake-ups and, on
-PostgreSQL, a ``NOTIFY`` to other processes; a rollback drops them.
+``signal_work(session)`` (the worker's own, :mod:`app.worker.wakeup`): there is new work for
+the workers (tasks to dispatch, a notification to deliver). ``signal_answer(session)``: a
+request became final, its answer is to be built. ``app.dispatch.wakeup.install_wakeup`` turns
+them into in-process wake-ups and, on PostgreSQL, a ``NOTIFY`` to other processes; a rollback
+drops them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-WORK_SIGNAL = "dsr_work"
+from app.worker.wakeup import WORK_SIGNAL, signal_work, take_signal
+
+__all__ = ["ANSWER_SIGNAL", "WORK_SIGNAL", "has_signal", "signal_answer", "signal_work",
+           "take_signal"]
+
 ANSWER_SIGNAL = "dsr_answer"
-
-
-def signal_work(session: Any) -> None:
-    """Wake the workers once this transaction commits (dropped if it rolls back)."""
-    session.info[WORK_SIGNAL] = True
-
-
-def take_signal(session: Any) -> bool:
-    """Whether the transaction signalled work (and forget it): for the commit hooks."""
-    return bool(session.info.pop(WORK_SIGNAL, False))
 
 
 def signal_answer(session: Any) -> None:

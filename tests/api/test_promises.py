@@ -104,7 +104,7 @@ async def test_a_case_is_kept_until_its_scheduled_work_has_run(client, portal, a
 
     from app.db import utcnow
     from app.models import DsrRequest, Task, TaskStatus
-    from app.services.retention import purge_housekeeping
+    from app.retention.housekeeping import purge_housekeeping
 
     kept = base.retained("kept", [base.Retained("accounting", "BFL", "2033-12-31")])
     created = await create(client, portal, {"type": "erasure"})

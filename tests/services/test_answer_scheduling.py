@@ -12,8 +12,8 @@ import uuid
 
 import sqlalchemy as sa
 
+from app.answers import job as answer_job
 from app.models import ResponsePackage
-from app.services import dispatch
 from tests.helpers import agent_body, create
 from tests.services.fakes import fakes
 from tests.services.test_dispatch import link, request_row
@@ -78,7 +78,7 @@ async def test_an_answer_waits_while_other_tasks_are_in_flight(client, agent, ap
 
 
 async def test_answers_are_not_put_off_for_ever(client, agent, app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(dispatch, "ANSWER_DEFER_S", 0.2)
+    monkeypatch.setattr(answer_job, "ANSWER_DEFER_S", 0.2)
     quick, slow, d, worker = await quick_and_slow(client, agent, app, slow_s=2.0)
     try:
         await until(lambda: built(app, quick["id"]), timeout_s=1.8)  # C-1002's still in flight
@@ -144,7 +144,7 @@ async def test_while_tasks_are_in_flight_only_the_answers_that_have_waited_are_b
 ) -> None:
     """Each answer waits its own ANSWER_DEFER_S: the first one coming due is no reason to
     build the answers of requests that became final just now, in the middle of the work."""
-    monkeypatch.setattr(dispatch, "ANSWER_DEFER_S", 1.0)
+    monkeypatch.setattr(answer_job, "ANSWER_DEFER_S", 1.0)
     first, slow, d, worker = await quick_and_slow(client, agent, app, slow_s=4.0)
     try:
         await until(lambda: completed(app, first["id"]))
@@ -169,8 +169,8 @@ async def test_while_the_worker_has_a_backlog_answers_wait_for_it_to_clear(  # t
     ANSWER_BACKLOG_S)."""
     from tests.conftest import make_settings
 
-    monkeypatch.setattr(dispatch, "ANSWER_DEFER_S", 0.2)
-    monkeypatch.setattr(dispatch, "ANSWER_BACKLOG_S", 3600.0)
+    monkeypatch.setattr(answer_job, "ANSWER_DEFER_S", 0.2)
+    monkeypatch.setattr(answer_job, "ANSWER_BACKLOG_S", 3600.0)
     connectors = fakes()
     crm = connectors["crm"]
     plain = crm.execute

@@ -14,7 +14,8 @@ from app.db import create_engine, create_sessionmaker, utcnow
 from app.errors import PermanentError, Throttled, TransientError
 from app.models import AuditEvent, DsrRequest, Task, TaskResult, TaskStatus
 from app.services import audit
-from app.services.dispatch import Dispatcher, backoff_delay
+from app.services.dispatch import Dispatcher
+from app.worker.retry import backoff_delay
 from tests.conftest import BACKEND, make_settings
 from tests.helpers import agent_body, create
 from tests.services.fakes import FakeConnector, fakes
@@ -260,9 +261,9 @@ async def test_lost_callback_is_found_by_polling(client, portal, app) -> None:  
 
 
 async def test_in_process_worker_wakes_on_commit(client, portal, app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from app.services import dispatch
+    from app.worker import runner
 
-    monkeypatch.setattr(dispatch, "IDLE_POLL_S", 3600.0)  # only a wake-up can get it going
+    monkeypatch.setattr(runner, "IDLE_POLL_S", 3600.0)  # only a wake-up can get it going
     d = dispatcher(app, fakes())
     d.wake = app.state.wake
     finished = asyncio.Event()
@@ -282,9 +283,9 @@ async def test_a_starved_worker_claims_when_a_quarter_of_its_slots_are_free(clie
     not make it claim that one slot (a burst's claims were one or two tasks each); it claims
     again once a quarter of its slots are free, woken by its own tasks ending (not by its idle
     poll), and everything is carried out."""
-    from app.services import dispatch
+    from app.worker import runner
 
-    monkeypatch.setattr(dispatch, "IDLE_POLL_S", 3600.0)  # only wake-ups can get it going
+    monkeypatch.setattr(runner, "IDLE_POLL_S", 3600.0)  # only wake-ups can get it going
     d = app.state.dispatcher  # the one the commit hooks wake
     d.settings = make_settings(app.state.settings.database_url, **FAST, worker_concurrency=8)
     crm = FakeConnector("crm")
@@ -341,15 +342,15 @@ async def test_while_the_api_is_busy_the_worker_keeps_a_quarter_of_its_slots_bus
     fills them all."""
     import contextlib
 
-    from app.services import dispatch
     from app.services.foreground import BUSY, Foreground
+    from app.worker import runner
 
-    monkeypatch.setattr(dispatch, "IDLE_POLL_S", 3600.0)  # only wake-ups can get it going
+    monkeypatch.setattr(runner, "IDLE_POLL_S", 3600.0)  # only wake-ups can get it going
     d = app.state.dispatcher  # the one the commit hooks wake
     d.settings = make_settings(app.state.settings.database_url, **FAST, worker_concurrency=8)
     foreground = Foreground()
     d.foreground = foreground
-    foreground.on_quiet(d._api_quiet)
+    foreground.on_quiet(d.pacing.foreground_quiet)
     crm = FakeConnector("crm")
     release = asyncio.Event()
     in_flight: list[int] = []
@@ -449,9 +450,9 @@ async def test_two_workers_never_run_the_same_task(client, agent, app) -> None: 
 
 @pytest.mark.skipif(BACKEND != "postgresql", reason="LISTEN/NOTIFY is PostgreSQL's")
 async def test_worker_in_another_process_is_woken_by_notify(client, portal, app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from app.services import dispatch
+    from app.worker import runner
 
-    monkeypatch.setattr(dispatch, "IDLE_POLL_S", 3600.0)  # only NOTIFY can wake it
+    monkeypatch.setattr(runner, "IDLE_POLL_S", 3600.0)  # only NOTIFY can wake it
     engine = create_engine(app.state.settings.database_url)
     finished = asyncio.Event()
     connectors = fakes(crm=lambda call: (finished.set(), base.done("ok"))[1])
@@ -472,7 +473,7 @@ async def test_worker_in_another_process_is_woken_by_notify(client, portal, app,
 
 async def test_housekeeping_purges_old_receipts_and_keys(client, agent, app) -> None:  # type: ignore[no-untyped-def]
     from app.models import IdempotencyKey, WebhookReceipt
-    from app.services.retention import purge_housekeeping
+    from app.retention.housekeeping import purge_housekeeping
 
     await client.post("/v1/requests", json=agent_body(),
                       headers={**agent, "Idempotency-Key": "old-key"})
@@ -492,7 +493,7 @@ async def test_housekeeping_purges_old_receipts_and_keys(client, agent, app) -> 
 
 
 async def test_case_records_are_deleted_after_retention(client, agent, app) -> None:  # type: ignore[no-untyped-def]
-    from app.services.retention import purge_housekeeping
+    from app.retention.housekeeping import purge_housekeeping
 
     old = await create(client, agent, agent_body())
     await client.post(f"/v1/requests/{old['id']}/cancel", json={"note": "x"}, headers=agent)

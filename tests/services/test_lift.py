@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from app.db import utcnow
+from app.dispatch import job as dispatch_job
 from app.main import create_app
 from app.models import (
     AuditEvent,
@@ -31,7 +32,7 @@ from app.models import (
     TaskStatus,
 )
 from app.notifications import delivery, outbox
-from app.services import dispatch, lift, responses
+from app.services import lift, responses
 from app.services.dispatch import Dispatcher
 from app.services.package_content import PackageError
 from app.settings import Settings
@@ -96,7 +97,7 @@ class Portal:
 
 def later(monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
     """The dispatcher's claim sees ``at`` as the time (real time for everything else)."""
-    monkeypatch.setattr(dispatch, "utcnow", lambda: at)
+    monkeypatch.setattr(dispatch_job, "utcnow", lambda: at)
 
 
 def lifts_sent(connectors: dict[str, Any]) -> list[str]:

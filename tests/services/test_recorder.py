@@ -174,10 +174,10 @@ async def test_a_task_held_back_by_ordering_is_claimed_when_the_earlier_leaves(
     # an unrelated system's outcome is no reason to claim again
     other = next(c for c in claimed if c.call.system != "crm" and c.call.request_id ==
                  earlier_crm.request_id)
-    await d._record(other, outcome=Outcome(TaskStatus.no_data, "nothing held"))
+    await d.tasks.on_result(other, outcome=Outcome(TaskStatus.no_data, "nothing held"))
     assert not wake.is_set()
     crm = next(c for c in claimed if c.call.task_id == earlier_crm.id)
-    await d._record(crm, outcome=Outcome(TaskStatus.no_data, "nothing held"))
+    await d.tasks.on_result(crm, outcome=Outcome(TaskStatus.no_data, "nothing held"))
     assert wake.is_set()
     assert later_crm.id in {c.call.task_id for c in await d.claim(16)}
 

@@ -1,5 +1,8 @@
 """Housekeeping the service does on its own data, run periodically by every worker.
 
+Any worker may run it; it is idempotent. Besides the rows below, expired answer packages are
+purged (:func:`app.answers.purge.purge_expired`).
+
 - Webhook receipts are only needed while a partner may still redeliver (Standard Webhooks
   retries span hours): kept ``DSR_WEBHOOK_RECEIPT_DAYS`` (default 7).
 - Idempotency keys protect against double submission, which happens within minutes: kept
@@ -18,9 +21,11 @@ import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, exists, or_
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from app.answers.purge import purge_expired
+from app.db import unit_of_work, utcnow
 from app.models import DsrRequest, IdempotencyKey, Task, TaskStatus, WebhookReceipt
 from app.settings import Settings
 
@@ -58,3 +63,14 @@ async def purge_housekeeping(
     if any(counts.values()):
         log.info("housekeeping purged rows", extra=counts)
     return counts
+
+
+async def housekeeping(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    """Retention work on the service's own data, one transaction each (never raises)."""
+    try:
+        async with unit_of_work(sessionmaker) as session:
+            await purge_housekeeping(session, settings=settings, now=utcnow())
+        async with unit_of_work(sessionmaker) as session:
+            await purge_expired(session, utcnow(), retention_days=settings.response_retention_days)
+    except Exception as exc:
+        log.error("housekeeping failed", extra={"error_type": type(exc).__name__})

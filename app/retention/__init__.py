@@ -1,0 +1,1 @@
+"""Retention: the policy's sweep, housekeeping of the service's own data, and their jobs."""

@@ -1,0 +1,65 @@
+"""Retention as periodic jobs on the worker: the daily sweep (one worker of all, leased in
+``scheduled_job``) and housekeeping (each worker, on its own clock: it is idempotent)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.connectors.base import Connector
+from app.connectors.capabilities import ContractSource
+from app.db import utcnow
+from app.partners import REGISTER, with_role
+from app.retention.housekeeping import housekeeping
+from app.retention.sweep import sweep
+from app.settings import Settings
+from app.worker.periodic import Periodic, run_if_due
+
+SWEEP_JOB = "retention_sweep"
+SWEEP_CHECK_S = 60.0  # how often a worker asks whether the retention sweep is due
+
+
+def register_of(connectors: dict[str, Connector]) -> ContractSource | None:
+    """The own register's connector, which the sweep asks for ended contracts (None: there
+    is none that can say)."""
+    entry = with_role(REGISTER)
+    connector = connectors.get(entry.name) if entry is not None else None
+    return connector if isinstance(connector, ContractSource) else None
+
+
+class Worker(Protocol):
+    """What the jobs read of their worker, when they run (its settings may change)."""
+
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    connectors: dict[str, Connector]
+    worker_id: str
+
+
+def jobs(worker: Worker) -> list[Periodic]:
+    """Housekeeping as each round begins, every ``DSR_HOUSEKEEPING_INTERVAL_S``; the sweep
+    asked about every minute (or its interval, if shorter) and run when due."""
+
+    async def clean() -> None:
+        await housekeeping(worker.sessionmaker, worker.settings)
+
+    async def retention_sweep() -> None:
+        """The daily post-contract sweep, run by whichever worker finds it due."""
+        settings, register = worker.settings, register_of(worker.connectors)
+        if register is None or not settings.retention_sweep:
+            return
+
+        async def job() -> dict[str, Any]:
+            items = await sweep(worker.sessionmaker, register, settings, as_of=utcnow().date())
+            return {"created": sum(item.created for item in items)}
+
+        await run_if_due(worker.sessionmaker, SWEEP_JOB, job=job, owner=worker.worker_id,
+                         interval_s=settings.retention_sweep_interval_s)
+
+    return [
+        Periodic("housekeeping", lambda: worker.settings.housekeeping_interval_s, clean,
+                 inline=True),
+        Periodic(SWEEP_JOB, lambda: min(SWEEP_CHECK_S, worker.settings.retention_sweep_interval_s),
+                 retention_sweep),
+    ]
