@@ -13,7 +13,7 @@ from app.connectors.capabilities import CallsBack
 from app.connectors.registry import build_connectors, close_connectors
 from app.errors import PermanentError
 from app.models import TaskStatus
-from app.partners import PARTNERS
+from app.partners import PARTNERS, configured
 from app.settings import Settings
 from tests.connectors.conftest import MakeCall
 
@@ -41,8 +41,8 @@ def test_each_system_gets_its_own_egress_and_limits(
     settings = Settings(_env_file=None, crm_url="https://crm.example.com/api/",
                         eniro_timeout_s=3.5)
     connectors = build_connectors(settings, client)
-    egresses = {n: cast(Any, c).egress for n, c in connectors.items() if n != "installer"}
-    assert len({id(e) for e in egresses.values()}) == 5
+    egresses = {n: cast(Any, c).egress for n, c in connectors.items() if not PARTNERS[n].manual}
+    assert len({id(e) for e in egresses.values()}) == len(configured())
     assert egresses["crm"].base_url == "https://crm.example.com/api"
     assert egresses["fortnox"].limits.rate == 25 and egresses["fortnox"].limits.per_s == 5.0
     assert egresses["eniro"].limits.timeout_s == 3.5
@@ -52,9 +52,9 @@ def test_each_system_gets_its_own_egress_and_limits(
 async def test_each_partner_gets_a_pool_of_its_own_sized_to_its_concurrency() -> None:
     settings = Settings(_env_file=None, crm_concurrency=8, eniro_concurrency=2)
     connectors = build_connectors(settings)
-    egresses = {n: cast(Any, c).egress for n, c in connectors.items() if n != "installer"}
+    egresses = {n: cast(Any, c).egress for n, c in connectors.items() if not PARTNERS[n].manual}
     clients = {n: e.client for n, e in egresses.items()}
-    assert len({id(c) for c in clients.values()}) == 5
+    assert len({id(c) for c in clients.values()}) == len(configured())
     for name, egress in egresses.items():
         pool = egress.client._transport._pool
         assert pool._max_connections == egress.limits.concurrency, name
@@ -69,7 +69,7 @@ async def test_a_client_passed_in_is_shared_and_left_open(client: httpx.AsyncCli
     await close_connectors(connectors)
     assert not client.is_closed
     assert all(cast(Any, c).egress.client is client
-               for n, c in connectors.items() if n != "installer")
+               for n, c in connectors.items() if not PARTNERS[n].manual)
 
 
 @pytest.mark.parametrize("action", ["export", "erase", "rectify", "restrict"])
