@@ -2,8 +2,8 @@
 their connector.
 
 ``PARTNERS[name]`` is the one place a partner is described; adding one is an entry here plus
-its connector module under ``app/connectors/`` (and its title in the i18n files, where letters
-name it). The order is the catalogue's: plans, letters and reports list systems in it. Rules
+its connector module under ``app/connectors/`` (and, where answers name it, its title in the
+i18n files and its entry among the recipients of the privacy policy, ``app/policy``). The order is the catalogue's: plans, letters and reports list systems in it. Rules
 that need a particular partner ask for its role (:func:`with_role`), never for its name.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
+from functools import cache
 from types import MappingProxyType
 
 from app.connectors.crm import CrmConnector, CrmSettings
@@ -31,8 +32,10 @@ from app.partners.partner import (
 
 _ACCESS, _ERASURE = RequestType.access, RequestType.erasure
 _RECTIFICATION, _RESTRICTION = RequestType.rectification, RequestType.restriction
-_EVERY_RIGHT_BUT_PORTING = {_ACCESS: "export", _ERASURE: "erase", _RECTIFICATION: "rectify",
-                            _RESTRICTION: "restrict"}
+# What a partner does for the rights that reach every holder of the data alike; portability
+# is answered from the register, and an objection's steps are that right's own rule.
+_USUAL_ACTIONS = {_ACCESS: "export", _ERASURE: "erase", _RECTIFICATION: "rectify",
+                  _RESTRICTION: "restrict"}
 
 PARTNERS: Mapping[str, Partner] = MappingProxyType({
     entry.name: entry
@@ -40,19 +43,19 @@ PARTNERS: Mapping[str, Partner] = MappingProxyType({
         Partner(
             name="crm", title="Connect2IP customer register", key="customer number",
             holds=RECTIFIABLE_FIELDS, connector=CrmConnector, settings=CrmSettings,
-            actions={**_EVERY_RIGHT_BUT_PORTING, RequestType.portability: "export_provided"},
+            actions={**_USUAL_ACTIONS, RequestType.portability: "export_provided"},
             roles=frozenset({REGISTER}), needs_link=False, own=True,
         ),
         Partner(
             name="stadsnat", title="Stadsnät (municipal fibre network)", key="service ID",
             holds=("address", "postal_code", "city"), connector=StadsnatConnector,
-            actions=_EVERY_RIGHT_BUT_PORTING,
+            actions=_USUAL_ACTIONS,
         ),
         Partner(
             name="fortnox", title="Fortnox Finans (invoicing)", key="Fortnox customer number",
             holds=("name", "address", "postal_code", "city", "email", "phone"),
             connector=FortnoxConnector, settings=FortnoxSettings,
-            actions=_EVERY_RIGHT_BUT_PORTING,
+            actions=_USUAL_ACTIONS,
         ),
         Partner(
             name="snpac", title="SNPAC (number portability)", key="phone number",
@@ -64,12 +67,12 @@ PARTNERS: Mapping[str, Partner] = MappingProxyType({
             holds=("name", "address", "postal_code", "city", "phone"),
             connector=EniroConnector, roles=frozenset({DIRECTORY}),
             # Unlisting is its erasure: the listing is what it holds.
-            actions={**_EVERY_RIGHT_BUT_PORTING, _ERASURE: "unlist"},
+            actions={**_USUAL_ACTIONS, _ERASURE: "unlist"},
         ),
         Partner(
             name="installer", title="Installation company", key="order ID",
             holds=("address", "postal_code", "city", "phone"), connector=InstallerConnector,
-            settings=None, manual=True, actions=_EVERY_RIGHT_BUT_PORTING,
+            settings=None, manual=True, actions=_USUAL_ACTIONS,
         ),
     )
 })
@@ -101,6 +104,7 @@ def register() -> Partner:
     return entry
 
 
+@cache  # the registry does not change while the process runs; webhooks ask on every call
 def callback_systems() -> tuple[str, ...]:
     """The partners that answer by webhook, in the catalogue's order."""
     return tuple(name for name, entry in PARTNERS.items() if entry.calls_back)
