@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.connectors.base import Call, ErasedBy
-from app.connectors.catalog import SYSTEMS
 from app.dispatch import rules
 from app.models import DsrRequest, Link, Task, TaskStatus
+from app.partners import PARTNERS
 from app.services import lifecycle
 
 
@@ -79,8 +79,8 @@ async def links(session: AsyncSession, customers: set[str]) -> dict[tuple[str, s
 
 
 def link_for(task: Task, request: DsrRequest, found: dict[tuple[str, str], str]) -> str:
-    spec = SYSTEMS.get(task.system)
-    if spec is not None and not spec.needs_link:
+    entry = PARTNERS.get(task.system)
+    if entry is not None and not entry.needs_link:
         return request.customer_number
     return found.get((request.customer_number, task.system), "")
 
@@ -90,8 +90,8 @@ def build_call(
     erased_by: ErasedBy | None = None, as_of: date | None = None,
 ) -> Call:
     details = request.details
-    spec = SYSTEMS.get(task.system)
-    held = set(spec.holds) if spec else set()
+    entry = PARTNERS.get(task.system)
+    held = set(entry.holds) if entry else set()
     changes = {k: v for k, v in (details.get("changes") or {}).items() if k in held}
     options = {k: v for k, v in details.items() if k != "changes"}
     return Call(

@@ -23,12 +23,13 @@ from sqlmodel import col, select
 
 from app.connectors.base import Call, ErasedBy, Outcome
 from app.models import DsrRequest, RequestType, Task, TaskAction, TaskStatus
+from app.partners import callback_systems
 from app.services import lifecycle
-from app.settings import CALLBACK_SYSTEMS
 
 LIFT_ACTION = TaskAction.lift_restriction.value
 # Request types that write to a record, and so must not follow an erasure there.
 WRITES_AFTER_ERASURE = frozenset({RequestType.rectification, RequestType.restriction})
+_CALLS_BACK = frozenset(callback_systems())  # asked for each task claimed: read once
 
 
 def not_blocked() -> Any:
@@ -122,7 +123,7 @@ def erased_before(
 def asks_when_closing(system: str) -> bool:
     """Whether a task at ``system`` whose request is being closed is asked about (its partner
     calls back and can be polled) rather than abandoned."""
-    return system in CALLBACK_SYSTEMS
+    return system in _CALLS_BACK
 
 
 def uncertain_abandon(call: Call) -> Outcome:

@@ -23,6 +23,7 @@ from app.services import lifecycle
 from app.services.signals import ANSWER_SIGNAL
 from app.worker import wakeup
 
+NOTIFY_CHANNEL = "dsr_tasks"  # the workers of every process listen on it
 RELEASED = "dsr_released"  # (customer, system) of tasks a flush took out of the queue
 
 
@@ -64,5 +65,5 @@ def install_wakeup(
         session.info.pop(ANSWER_SIGNAL, None)
         session.info.pop(RELEASED, None)
 
-    wakeup.install(sessionmaker, wake, pending=pending, on_flush=watch, on_commit=committed,
-                   on_rollback=dropped)
+    wakeup.install(sessionmaker, wake, channel=NOTIFY_CHANNEL, pending=pending,
+                   on_flush=watch, on_commit=committed, on_rollback=dropped)

@@ -19,6 +19,7 @@ from app.answers.job import AnswerBuilding
 from app.connectors.base import Connector
 from app.dispatch.calls import Claimed
 from app.dispatch.job import PartnerTasks
+from app.dispatch.wakeup import NOTIFY_CHANNEL
 from app.metrics import Metrics
 from app.notifications.delivery import Notifier
 from app.retention import job as retention
@@ -64,7 +65,8 @@ class Dispatcher(Runner[Claimed]):
         periodic = [Periodic("notifications", lambda: 0.0, self.deliver_notifications),
                     *retention.jobs(self)]
         super().__init__(self.tasks, pacing, name=self.worker_id,
-                         database_url=settings.database_url, periodic=periodic)
+                         database_url=settings.database_url, channel=NOTIFY_CHANNEL,
+                         periodic=periodic)
 
     @property
     def wake(self) -> asyncio.Event:

@@ -10,7 +10,7 @@ So each process has one :class:`Recorder`. An outcome is handed to it as a unit 
 job; while a batch is being written, new ones queue, and the next batch takes them all (up to
 ``max_batch``). Before it takes a batch, the writer lets the event loop run what is ready
 until the loop has turned ``GATHER_TURNS`` times with no new outcome (or ``GATHER_MAX_S`` has
-passed): the outcomes of one moment (a group's jobs answering one after another) then share
+passed): the outcomes of one moment (a group's jobs finishing one after another) then share
 one transaction. A group's outcomes used to be written one transaction each, each reading the
 group and all its jobs under lock again: most of the CPU time of carrying out a group.
 When the loop is idle, its turns take microseconds and a lone outcome is written at once.

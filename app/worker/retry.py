@@ -1,7 +1,7 @@
 """The retry and throttle policy, as pure functions of the error and the job's attempts.
 
 A transient error is retried with exponential backoff ("equal jitter": half fixed, half
-random, capped) until the attempts run out. A :class:`~app.errors.Throttled` answer (429) is
+random, capped) until the attempts run out. A :class:`~app.errors.Throttled` reply (429) is
 pacing, not a failed attempt: it does not count, and is given up only once the target has
 throttled for longer than ``max_throttle_s``. A ``retry_after`` the target asked for wins over
 the backoff, up to ``retry_after_cap_s``. The policy decides by the error's class.

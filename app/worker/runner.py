@@ -29,12 +29,13 @@ J = TypeVar("J")
 class Runner(Generic[J]):
     def __init__(
         self, kind: JobKind[J], pacing: Pacing, *, name: str, database_url: str,
-        periodic: Sequence[Periodic] = (),
+        channel: str, periodic: Sequence[Periodic] = (),
     ) -> None:
         self.kind = kind
         self.pacing = pacing
         self.name = name
         self.database_url = database_url
+        self.channel = channel  # of NOTIFY, on PostgreSQL (see app.worker.wakeup)
         self.periodic = list(periodic)
         self._stopping = asyncio.Event()
         self._deferred: asyncio.Task[None] | None = None
@@ -127,7 +128,7 @@ class Runner(Generic[J]):
 
     async def listen(self) -> None:
         """On PostgreSQL, wake on ``NOTIFY`` from any process (reconnecting)."""
-        await wakeup.listen(self.database_url, self.wake, self._stopping)
+        await wakeup.listen(self.database_url, self.channel, self.wake, self._stopping)
 
     async def stop(self, *, grace_s: float = 10.0) -> None:
         self._stopping.set()

@@ -18,7 +18,6 @@ from sqlalchemy import event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 WORK_SIGNAL = "dsr_work"
-CHANNEL = "dsr_tasks"
 
 
 def signal_work(session: Any) -> None:
@@ -32,14 +31,14 @@ def take_signal(session: Any) -> bool:
 
 
 def install(
-    sessionmaker: async_sessionmaker[AsyncSession], wake: asyncio.Event, *,
+    sessionmaker: async_sessionmaker[AsyncSession], wake: asyncio.Event, *, channel: str,
     pending: Callable[[Any], bool],
     on_flush: Callable[[Any], None] | None = None,
     on_commit: Callable[[Any, bool], bool] | None = None,
     on_rollback: Callable[[Any], None] | None = None,
 ) -> None:
     """Commit hooks on ``sessionmaker``'s sessions. ``pending(session)``: whether the
-    transaction holds anything for other processes (then ``NOTIFY`` on PostgreSQL).
+    transaction holds anything for other processes (then ``NOTIFY channel`` on PostgreSQL).
     ``on_commit(session, signalled)`` returns whether to wake (default: ``signalled``)."""
     session_class = sessionmaker.kw["sync_session_class"]
 
@@ -53,7 +52,7 @@ def install(
     @event.listens_for(session_class, "before_commit")
     def _notify(session: Any) -> None:
         if pending(session) and session.get_bind().dialect.name == "postgresql":
-            session.execute(text(f"NOTIFY {CHANNEL}"))  # other processes' waiting work
+            session.execute(text(f"NOTIFY {channel}"))  # other processes' waiting work
 
     @event.listens_for(session_class, "after_commit")
     def _wake(session: Any) -> None:
@@ -68,8 +67,11 @@ def install(
         take_signal(session)
 
 
-async def listen(database_url: str, wake: asyncio.Event, stopping: asyncio.Event) -> None:
-    """On PostgreSQL, wake on ``NOTIFY`` from any process (reconnecting) until ``stopping``."""
+async def listen(
+    database_url: str, channel: str, wake: asyncio.Event, stopping: asyncio.Event,
+) -> None:
+    """On PostgreSQL, wake on ``NOTIFY channel`` from any process (reconnecting) until
+    ``stopping``."""
     url = make_url(database_url)
     if not url.drivername.startswith("postgresql"):
         return
@@ -83,7 +85,7 @@ async def listen(database_url: str, wake: asyncio.Event, stopping: asyncio.Event
             await asyncio.sleep(2.0)
             continue
         try:
-            await conn.add_listener(CHANNEL, lambda *_args: wake.set())
+            await conn.add_listener(channel, lambda *_args: wake.set())
             while not stopping.is_set() and not conn.is_closed():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stopping.wait(), timeout=5.0)

@@ -44,7 +44,7 @@ async def sessionmakers(
 
 def runner_of(kind: Toy, database_url: str, concurrency: int = 4) -> Runner[Any]:
     return Runner(kind, Pacing(concurrency, asyncio.Event()), name=kind.owner,
-                  database_url=database_url)
+                  database_url=database_url, channel="toy_jobs")
 
 
 async def test_every_due_job_runs_once_and_is_recorded(
@@ -177,7 +177,7 @@ async def test_a_commit_that_signals_work_wakes_the_runner(
     sessionmaker = sessionmakers[0]
     kind = Toy(sessionmaker)
     run = runner_of(kind, database_url)
-    wakeup.install(sessionmaker, run.wake, pending=lambda session: False)
+    wakeup.install(sessionmaker, run.wake, channel="toy_jobs", pending=lambda session: False)
     with pytest.raises(RuntimeError):  # a rolled-back signal wakes nobody
         async with unit_of_work(sessionmaker) as session:
             await session.execute(sa.select(TOY.c.id))
