@@ -3,8 +3,9 @@ their connector.
 
 ``PARTNERS[name]`` is the one place a partner is described; adding one is an entry here plus
 its connector module under ``app/connectors/`` (and, where answers name it, its title in the
-i18n files and its entry among the recipients of the privacy policy, ``app/policy``). The order is the catalogue's: plans, letters and reports list systems in it. Rules
-that need a particular partner ask for its role (:func:`with_role`), never for its name.
+i18n files and its entry among the recipients of the privacy policy, ``app/policy``). The
+order is the catalogue's: plans, letters and reports list systems in it. Rules that need a
+particular partner ask for its role (:func:`with_role`), never for its name.
 """
 
 from __future__ import annotations
