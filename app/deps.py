@@ -18,7 +18,7 @@ from app.auth import Principal, TokenVerifier
 from app.db import reading
 from app.errors import Forbidden, Unauthorized
 from app.models import DsrRequest
-from app.services import requests as requests_service
+from app.services import request_queries
 from app.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="JWT issued for the portal, an agent or admin")
@@ -70,7 +70,7 @@ async def load_request(
     request_id: uuid.UUID, session: ReadSessionDep, principal: PrincipalDep
 ) -> DsrRequest:
     """The request, for an API call that only reads it."""
-    return await requests_service.get_request(
+    return await request_queries.get_request(
         session, request_id=request_id, principal=principal
     )
 
@@ -79,7 +79,7 @@ async def lock_request(
     request_id: uuid.UUID, session: SessionDep, principal: StaffDep
 ) -> DsrRequest:
     """The request, row-locked for the rest of the transaction (staff actions change it)."""
-    return await requests_service.get_request(
+    return await request_queries.get_request(
         session, request_id=request_id, principal=principal, for_update=True
     )
 

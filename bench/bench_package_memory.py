@@ -29,6 +29,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from app.answers import builder, download, store
+from app.answers.content import PackageInputs, RequestFacts, SystemResult
 from app.connectors.base import Call
 from app.connectors.registry import build_connectors
 from app.db import create_engine, create_sessionmaker, unit_of_work, utcnow
@@ -42,8 +44,6 @@ from app.models import (
 )
 from app.sandbox import create_sandbox_app
 from app.sandbox import seed as sandbox_seed
-from app.services import responses
-from app.services.package_content import PackageInputs, RequestFacts, SystemResult
 from app.services.vault import Vault
 from app.settings import Settings
 
@@ -84,7 +84,7 @@ async def main(rows: int, trace: bool, url: str) -> None:
         if trace:
             tracemalloc.start()
         started = time.perf_counter()
-        built = await responses.build_zip(
+        built = await builder.build_zip(
             inputs, call_pages=crm.iter_call_history,  # type: ignore[attr-defined]
             settings=settings)
         build_s = time.perf_counter() - started
@@ -100,7 +100,7 @@ async def main(rows: int, trace: bool, url: str) -> None:
         async with unit_of_work(sessionmaker) as session:
             locked = await session.get(DsrRequest, request.id)
             assert locked is not None
-            package = await responses.store(session, locked, built, vault=vault,
+            package = await store.store(session, locked, built, vault=vault,
                                             retention_days=30)
         built.discard()
         print(f"store:  {time.perf_counter() - started:6.1f} s   {package.chunks} encrypted "
@@ -108,7 +108,7 @@ async def main(rows: int, trace: bool, url: str) -> None:
 
         started = time.perf_counter()
         digest, size = hashlib.sha256(), 0
-        async for piece in responses.iter_package(sessionmaker, package, vault):
+        async for piece in download.iter_package(sessionmaker, package, vault):
             digest.update(piece)
             size += len(piece)
         assert digest.hexdigest() == package.sha256 and size == package.size

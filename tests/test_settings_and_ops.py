@@ -238,7 +238,7 @@ async def test_logs_are_json_with_request_ids_and_no_personal_data(
 
 
 async def test_unexpected_errors_are_opaque_500s(app, client, agent, caplog) -> None:  # type: ignore[no-untyped-def]
-    from app.services import requests as svc
+    from app.services import request_queries as svc
 
     original = svc.list_requests
 

@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
+from app.answers.download import iter_package
 from app.audit import keys as audit_keys
 from app.audit.ledger import Checkpoint
 from app.db import READ_ONLY, reading
@@ -156,8 +157,6 @@ async def verify_all(
 async def _claims(sessionmaker: async_sessionmaker[AsyncSession], vault: Vault,
                   heads: dict[uuid.UUID, tuple[int, str]]) -> list[str]:
     """Each stored answer's ``claims`` (result.json / data.json) name events its trail has."""
-    from app.services.responses import iter_package
-
     async with reading(sessionmaker) as session:
         packages = list(await session.scalars(select(ResponsePackage)))
     problems = []

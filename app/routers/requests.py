@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.answers import store as answer_store
 from app.auth import CUSTOMER_NUMBER_PATTERN
 from app.connectors.base import Retained
 from app.db import utcnow
@@ -21,6 +22,7 @@ from app.deps import (
     StaffDep,
 )
 from app.models import DsrRequest, RequestStatus, RequestType, ResponsePackage, Task, TaskStatus
+from app.notifications import outbox
 from app.schemas import (
     CancelBody,
     CompleteTaskBody,
@@ -40,10 +42,8 @@ from app.schemas import (
     VerifyBody,
     problem_responses,
 )
-from app.services import audit, lifecycle, notify
+from app.services import agent_tasks, audit, lifecycle, request_queries
 from app.services import requests as svc
-from app.services import responses as response_service
-from app.services import tasks as task_service
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
 
@@ -101,7 +101,7 @@ def present(
     package: ResponsePackage | None = None,
 ) -> RequestOut:
     now = utcnow()
-    info, response_url = response_service.response_info(request, package)
+    info, response_url = answer_store.response_info(request, package)
     return RequestOut(
         id=request.id, type=request.type, status=request.status,
         customer_number=request.customer_number, channel=request.channel,
@@ -128,9 +128,9 @@ def _public_details(details: dict) -> dict:
 
 
 async def _present_one(session: AsyncSession, request: DsrRequest) -> RequestOut:
-    tasks = await svc.tasks_for(session, [request.id])
+    tasks = await request_queries.tasks_for(session, [request.id])
     # only an answered request has a package (reopening one drops it)
-    packages = await response_service.packages_for(session, [request.id]) \
+    packages = await answer_store.packages_for(session, [request.id]) \
         if request.status in lifecycle.ANSWERED else {}
     return present(request, tasks[request.id], packages.get(request.id))
 
@@ -173,14 +173,14 @@ async def list_requests(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> RequestPage:
-    filters = svc.ListFilter(
+    filters = request_queries.ListFilter(
         status=status_, type=type_, customer_number=customer_number, overdue=overdue
     )
-    page, next_cursor = await svc.list_requests(
+    page, next_cursor = await request_queries.list_requests(
         session, principal=principal, filters=filters, limit=limit, cursor=cursor
     )
-    tasks = await svc.tasks_for(session, [r.id for r in page])
-    packages = await response_service.packages_for(session, [r.id for r in page])
+    tasks = await request_queries.tasks_for(session, [r.id for r in page])
+    packages = await answer_store.packages_for(session, [r.id for r in page])
     return RequestPage(items=[present(r, tasks[r.id], packages.get(r.id)) for r in page],
                        next_cursor=next_cursor)
 
@@ -258,7 +258,7 @@ async def list_events(
 async def retry_task(
     session: SessionDep, principal: StaffDep, request: LockedRequestDep, task_id: uuid.UUID
 ) -> RequestOut:
-    await task_service.retry_task(session, request=request, task_id=task_id, principal=principal)
+    await agent_tasks.retry_task(session, request=request, task_id=task_id, principal=principal)
     return await _present_one(session, request)
 
 
@@ -269,7 +269,7 @@ async def complete_task(
     http: Request, session: SessionDep, principal: StaffDep, request: LockedRequestDep,
     task_id: uuid.UUID, body: CompleteTaskBody,
 ) -> RequestOut:
-    await task_service.complete_task(
+    await agent_tasks.complete_task(
         session, request=request, task_id=task_id, principal=principal,
         status=TaskStatus(body.outcome), note=body.note,
         retained=[Retained(r.category, r.basis, r.until.isoformat() if r.until else None)
@@ -296,7 +296,7 @@ async def lift_restriction(
 async def list_notifications(
     session: ReadSessionDep, _principal: StaffDep, request: RequestDep
 ) -> NotificationsOut:
-    rows = await notify.for_request(session, request.id)
+    rows = await outbox.for_request(session, request.id)
     return NotificationsOut(request_id=request.id, items=[
         NotificationOut(id=n.id, event=n.event, status=n.status.value, attempts=n.attempts,
                         created_at=n.created_at,

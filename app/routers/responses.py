@@ -20,16 +20,17 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import StreamingResponse
 
+from app.answers import builder, download
+from app.answers import store as answer_store
 from app.auth import Principal
 from app.db import reading, unit_of_work
 from app.deps import get_principal
 from app.errors import Gone, InvalidState, RangeNotSatisfiable
 from app.models import ResponsePackage
 from app.schemas import problem_responses
+from app.services import lifecycle, request_queries
 from app.services import lift as lift_service
 from app.services import notices as notice_service
-from app.services import requests as request_service
-from app.services import responses as svc
 
 router = APIRouter(prefix="/v1/requests", tags=["responses"])
 
@@ -106,20 +107,20 @@ async def _package(http: Request, request_id: uuid.UUID, principal: Principal
     app = http.app
     sessionmaker = app.state.sessionmaker
     async with reading(sessionmaker) as session:
-        request = await request_service.get_request(
+        request = await request_queries.get_request(
             session, request_id=request_id, principal=principal)
         package = await session.get(ResponsePackage, request_id)
         status, lifting = request.status, lift_service.lifting(request)
-    if package is not None and not svc.downloadable(package):
+    if package is not None and not answer_store.downloadable(package):
         gone_on = (package.purged_at or package.expires_at).date().isoformat()
         raise Gone(f"The response expired on {gone_on} after its retention period; its "
                    f"SHA-256 was {package.sha256}.")
-    if status not in svc.ANSWERED and not (package is not None and lifting):
+    if status not in lifecycle.ANSWERED and not (package is not None and lifting):
         # A restriction being lifted has its notice letter as its answer before any system
         # lifts it (art. 18(3)); any other open request has none yet.
         raise InvalidState("The response is produced when the request is finished.")
     if package is None:
-        package = await svc.ensure_package(
+        package = await builder.ensure_package(
             sessionmaker, request_id, connectors=app.state.connectors, vault=app.state.vault,
             settings=app.state.settings)
     return package
@@ -153,10 +154,10 @@ async def download_response(
         wanted = byte_range(range_, package.size)
     sessionmaker = http.app.state.sessionmaker
     async with unit_of_work(sessionmaker) as session:
-        locked = await svc.lock_request(session, request_id)
-        await svc.record_download(session, locked, package, actor=principal.sub,
+        locked = await lifecycle.lock_request(session, request_id)
+        await download.record_download(session, locked, package, actor=principal.sub,
                                   role=principal.role.value, byte_range=wanted)
-    body = svc.iter_package(sessionmaker, package, http.app.state.vault,
+    body = download.iter_package(sessionmaker, package, http.app.state.vault,
                             first=wanted[0] if wanted else 0, last=wanted[1] if wanted else None)
     if wanted is None:
         return StreamingResponse(body, media_type="application/zip", headers=headers)
@@ -196,7 +197,7 @@ async def get_notice(
     """Art. 12(3): the letter that tells the customer of an extension, at once. The portal
     shows it when `request.extended` arrives; without a portal an agent prints it."""
     async with reading(http.app.state.sessionmaker) as session:
-        request = await request_service.get_request(
+        request = await request_queries.get_request(
             session, request_id=request_id, principal=principal)
         page = await notice_service.render(session, request, kind)
     return Response(page, media_type="text/html; charset=utf-8",

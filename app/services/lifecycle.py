@@ -24,6 +24,7 @@ thing to the dispatcher, the webhooks, the responses and the metrics.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,10 +34,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.db import utcnow
-from app.errors import InvalidState
+from app.errors import InvalidState, NotFound
 from app.models import DsrRequest, RequestStatus, Task, TaskAction, TaskStatus
+from app.notifications import outbox
 from app.rights import RIGHTS
-from app.services import audit, notify, recorder
+from app.services import audit, recorder
 from app.services.signals import has_signal, signal_answer, signal_work, take_signal
 
 __all__ = ["has_signal", "signal_answer", "signal_work", "take_signal"]
@@ -134,7 +136,7 @@ TRANSITIONS: dict[str, Transition] = {
     "reopen": Transition(FINAL, RequestStatus.action_required),
 }
 
-# The portal notification a move to each status sends (services.notify).
+# The portal notification a move to each status sends (app.notifications.outbox).
 STATUS_EVENTS = {
     RequestStatus.completed: "request.completed", RequestStatus.rejected: "request.rejected",
     RequestStatus.cancelled: "request.cancelled",
@@ -196,10 +198,10 @@ async def _move(
     )
     event = STATUS_EVENTS.get(to)
     if event == "request.completed":
-        await notify.emit(session, request, event,
+        await outbox.emit(session, request, event,
                           response_url=f"/v1/requests/{request.id}/response")
     elif event is not None:
-        await notify.emit(session, request, event)
+        await outbox.emit(session, request, event)
 
 
 def _forget_new_values(request: DsrRequest) -> None:
@@ -219,7 +221,7 @@ async def begin(
     signal_work(session)
     await _move(session, request, rule.to, action="verified", actor=actor,
                 data={"method": method})
-    await notify.emit(session, request, "request.verified")
+    await outbox.emit(session, request, "request.verified")
 
 
 async def reopen_for_lift(
@@ -238,6 +240,21 @@ async def reopen_for_lift(
 
 
 # Built once: constructing a statement (and its cache key) cost more than running it.
+_LOCK_REQUEST = select(DsrRequest).where(col(DsrRequest.id) == bindparam("id")).with_for_update()
+
+
+async def lock_request(session: AsyncSession, request_id: uuid.UUID) -> DsrRequest:
+    """The request, row-locked for the rest of the transaction: every transition and every
+    task outcome is written under this lock."""
+    if recorder.holds(session, request_id):  # a batch locked it already
+        request: DsrRequest | None = await session.get(DsrRequest, request_id)
+    else:
+        request = (await session.scalars(_LOCK_REQUEST, {"id": request_id})).first()
+    if request is None:
+        raise NotFound("No such request.")
+    return request
+
+
 _TASKS = select(Task).where(col(Task.request_id) == bindparam("request_id"))
 _TASKS_LOCKED = _TASKS.with_for_update()
 

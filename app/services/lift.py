@@ -42,7 +42,8 @@ from app.models import (
     TaskAction,
     TaskStatus,
 )
-from app.services import lifecycle, notify
+from app.notifications import outbox
+from app.services import lifecycle
 from app.services import tasks as task_service
 from app.services.lifecycle import Actor
 from app.settings import Settings
@@ -125,7 +126,7 @@ async def _send(session: AsyncSession, request: DsrRequest, notice: Task, *, act
     """Tell the customer: queue the portal notification, or hand the letter to an agent."""
     params = dict(notice.params or {})
     period = float(params["notice_period_s"])
-    notification = await notify.emit(
+    notification = await outbox.emit(
         session, request, NOTICE_EVENT, notice_period_s=int(period),
         # the earliest the lift may start: the period runs from the portal's acknowledgement
         lift_from=(now + timedelta(seconds=period)).isoformat())
@@ -186,7 +187,7 @@ async def _matching(
     session: AsyncSession, notification: Notification
 ) -> tuple[DsrRequest, Task, list[Task]] | None:
     """The request and its waiting notice task that ``notification`` is the notice of."""
-    request = await task_service.lock_request(session, notification.request_id)
+    request = await lifecycle.lock_request(session, notification.request_id)
     notice, lifts = await _tasks(session, request)
     if notice is None or notice.status is not TaskStatus.scheduled \
             or (notice.params or {}).get("notification_id") != str(notification.id):

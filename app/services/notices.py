@@ -9,11 +9,11 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from app.answers import policy, report
 from app.errors import NotFound
 from app.models import AuditEvent, DsrRequest
 from app.rights import notices
 from app.rights.facts import EventFact, Facts, PackageInputs, RequestFacts
-from app.services import policy, report
 
 KINDS = ("extension",)
 

@@ -16,42 +16,25 @@ Two rules hold here whatever the caller:
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from app.auth import Principal
+from app.answers.store import supersede
 from app.connectors.base import Outcome, Retained, format_partner_ref, until_problem
 from app.db import upsert_statement, utcnow
-from app.errors import InvalidState, NotFound, Unprocessable
-from app.models import DsrRequest, RequestType, Task, TaskAction, TaskResult, TaskStatus
+from app.models import DsrRequest, RequestType, Task, TaskResult, TaskStatus
 from app.services import lifecycle, recorder
-from app.services.lifecycle import SYSTEM_ACTOR, TASK_FINAL, Actor
+from app.services.lifecycle import SYSTEM_ACTOR, TASK_FINAL, Actor, lock_request
 from app.services.vault import Vault
 from app.settings import CALLBACK_SYSTEMS
 
 __all__ = ["SYSTEM_ACTOR", "apply_outcome", "fail", "lock_request", "schedule_retry"]
 
 
-# Built once: constructing a statement (and its cache key) cost more than running it.
-_LOCK_REQUEST = select(DsrRequest).where(col(DsrRequest.id) == bindparam("id")).with_for_update()
-
-
-async def lock_request(session: AsyncSession, request_id: uuid.UUID) -> DsrRequest:
-    if recorder.holds(session, request_id):  # a batch locked it already
-        request: DsrRequest | None = await session.get(DsrRequest, request_id)
-    else:
-        request = (await session.scalars(_LOCK_REQUEST, {"id": request_id})).first()
-    if request is None:
-        raise NotFound("No such request.")
-    return request
-
-
-async def _record(
+async def note_task(
     session: AsyncSession, request: DsrRequest, task: Task, *, action: str,
     actor: Actor, data: dict[str, Any] | None = None,
 ) -> None:
@@ -69,7 +52,7 @@ async def _end_throttling(
         return
     seconds = round((now - task.throttled_since).total_seconds(), 1)
     task.throttled_since = None
-    await _record(session, request, task, action="task_throttle_ended", actor=SYSTEM_ACTOR,
+    await note_task(session, request, task, action="task_throttle_ended", actor=SYSTEM_ACTOR,
                   data={"throttled_s": seconds})
 
 
@@ -131,7 +114,7 @@ async def apply_outcome(
                   "ciphertext": vault.seal(outcome.data), "created_at": now}
         await recorder.insert_row(
             session, upsert_statement(session, TaskResult, tuple(result), ("task_id",)), result)
-    await _record(session, request, task, action=f"task_{outcome.status.value}", actor=actor,
+    await note_task(session, request, task, action=f"task_{outcome.status.value}", actor=actor,
                   data={"summary": outcome.summary} if outcome.summary else None)
     if task.action == DEFERRED_ERASE and outcome.status in TASK_FINAL:
         await _tell_of_deferred_erasure(session, request)
@@ -144,8 +127,6 @@ async def _tell_of_deferred_erasure(session: AsyncSession, request: DsrRequest) 
     and its download window closed years ago)."""
     if request.status not in lifecycle.FINAL:
         return
-    from app.services.responses import supersede  # responses reads tasks: imported late
-
     await supersede(session, request)
     request.answer_pending = True
     lifecycle.signal_answer(session)
@@ -189,7 +170,7 @@ async def _schedule_deferred(
     )
     session.add(deferred)
     await session.flush()
-    await _record(session, request, deferred, action="deferred_erasure_scheduled",
+    await note_task(session, request, deferred, action="deferred_erasure_scheduled",
                   actor=SYSTEM_ACTOR, data={
                       "scheduled_for": deferred.scheduled_for.isoformat()
                       if deferred.scheduled_for else None,
@@ -213,7 +194,7 @@ async def _reschedule(
     task.params = {**(task.params or {}), "items": [item.as_dict() for item in dated]}
     task.outcome = outcome.public()
     task.attempts = 0
-    await _record(session, request, task, action="task_rescheduled", actor=SYSTEM_ACTOR,
+    await note_task(session, request, task, action="task_rescheduled", actor=SYSTEM_ACTOR,
                   data={"summary": outcome.summary,
                         "scheduled_for": task.scheduled_for.isoformat()})
     return True
@@ -240,11 +221,11 @@ async def schedule_retry(
         if task.throttled_since is not None:
             return
         task.throttled_since = now
-        await _record(session, request, task, action="task_throttled", actor=SYSTEM_ACTOR,
+        await note_task(session, request, task, action="task_throttled", actor=SYSTEM_ACTOR,
                       data={"reason": reason, "retry_in_s": round(delay_s, 3)})
         return
     await _end_throttling(session, request, task, now)
-    await _record(session, request, task, action="task_retry_scheduled", actor=SYSTEM_ACTOR,
+    await note_task(session, request, task, action="task_retry_scheduled", actor=SYSTEM_ACTOR,
                   data={"reason": reason, "attempt": task.attempts,
                         "retry_in_s": round(delay_s, 3)})
 
@@ -262,7 +243,7 @@ async def fail(
     task.status, task.updated_at, task.last_error = TaskStatus.failed, now, reason
     task.lease_owner = task.lease_until = task.next_attempt_at = None
     task.outcome = {"summary": reason}
-    await _record(session, request, task, action="task_failed", actor=actor,
+    await note_task(session, request, task, action="task_failed", actor=actor,
                   data={"reason": reason, "attempts": task.attempts})
     await lifecycle.settle(session, request, actor=actor)
 
@@ -284,7 +265,7 @@ async def follow_up_or_cancel(
             task.external_ref = task.external_ref or format_partner_ref(
                 task.id, task.dispatch_round)
             task.next_attempt_at = now
-            await _record(session, request, task, action="task_following_up",
+            await note_task(session, request, task, action="task_following_up",
                           actor=actor, data={"reason": "an earlier attempt may have "
                                                     "reached the partner; asking it"})
             return
@@ -300,95 +281,5 @@ async def follow_up_or_cancel(
     task.status, task.updated_at, task.finished_at = TaskStatus.cancelled, now, now
     task.lease_owner = task.lease_until = task.next_attempt_at = None
     task.outcome = {"summary": summary, **({"uncertain": True} if uncertain else {})}
-    await _record(session, request, task, action="task_cancelled", actor=actor,
+    await note_task(session, request, task, action="task_cancelled", actor=actor,
                   data={"summary": summary, **({"uncertain": True} if uncertain else {})})
-
-
-# -- agents -------------------------------------------------------------------------------------
-
-
-async def _task_of(session: AsyncSession, request: DsrRequest, task_id: uuid.UUID) -> Task:
-    task = await session.get(Task, task_id, with_for_update=True)
-    if task is None or task.request_id != request.id:
-        raise NotFound("No such task on this request.")
-    return task
-
-
-async def retry_task(
-    session: AsyncSession, *, request: DsrRequest, task_id: uuid.UUID, principal: Principal,
-) -> Task:
-    """An agent sends a failed task round again: a new round with a fresh set of attempts.
-
-    The new round has its own partner-facing id (``<task id>.<round>``), so a partner that
-    answers a repeated id with its first answer (as docs/partners.md asks) really retries.
-    """
-    lifecycle.guard(request, "retry_task")
-    task = await _task_of(session, request, task_id)
-    if task.status is not TaskStatus.failed:
-        raise InvalidState(f"Only a failed task can be retried; this one is {task.status.value}.")
-    if task.action == TaskAction.lift_notice:  # told again, never sent to a partner
-        from app.services import lift
-
-        await lift.resend(session, request, task, actor=(principal.sub, principal.role.value))
-        lifecycle.signal_work(session)
-        return task
-    task.status, task.attempts, task.next_attempt_at = TaskStatus.pending, 0, None
-    task.dispatch_round += 1
-    task.external_ref = None
-    task.throttled_since = None
-    task.delivery_uncertain = False
-    task.updated_at = utcnow()
-    actor = (principal.sub, principal.role.value)
-    await _record(session, request, task, action="task_retried", actor=actor,
-                  data={"round": task.dispatch_round,
-                        "partner_ref": format_partner_ref(task.id, task.dispatch_round)})
-    await lifecycle.settle(session, request, actor=actor)
-    lifecycle.signal_work(session)
-    return task
-
-
-async def complete_task(
-    session: AsyncSession, *, request: DsrRequest, task_id: uuid.UUID, principal: Principal,
-    status: TaskStatus, note: str, retained: list[Retained], vault: Vault,
-    decision: str | None = None,
-) -> Task:
-    """An agent records the outcome of a manual (or failed) task.
-
-    An objection's assessment (art. 21(1)) needs the decision: ``upheld`` (the processing
-    stops) or ``overridden`` (it continues on compelling legitimate grounds), with the reasons
-    in ``note``; the customer's letter says which, and why."""
-    lifecycle.guard(request, "complete_task")
-    task = await _task_of(session, request, task_id)
-    if task.status not in lifecycle.TASK_NEEDS_PERSON:
-        raise InvalidState(
-            f"Only a manual or failed task can be completed by hand; this one is "
-            f"{task.status.value}."
-        )
-    if status is TaskStatus.retained and not retained:
-        raise InvalidState("A retained outcome must list what is kept, with basis and date.")
-    received = request.received_at.astimezone(UTC).date()
-    for number, item in enumerate(retained):
-        problem = until_problem(item.until, received=received)
-        if problem is not None:  # an agent's typo is answered, not recorded as a failure
-            raise Unprocessable(f"retained[{number}].until {problem}", errors=[
-                {"loc": ["body", "retained", number, "until"], "msg": problem,
-                 "type": "value_error"}])
-    assessing = task.action == "assess_objection"
-    if assessing and decision is None:
-        raise InvalidState("An objection's assessment needs a decision: upheld or overridden.")
-    if decision is not None and not assessing:
-        raise InvalidState("A decision is recorded only for an objection's assessment.")
-    notice = task.action == TaskAction.lift_notice
-    if notice:
-        from app.services import lift
-
-        await lift.check_completion(session, request, task, status)
-    outcome = Outcome(status, summary=note, retained=tuple(retained), code=(
-        f"objection_{decision}" if decision else None), params={"decision": decision}
-        if decision else {})
-    actor = (principal.sub, principal.role.value)
-    await apply_outcome(session, request=request, task=task, outcome=outcome, vault=vault,
-                        actor=actor)
-    if notice:  # the agent sent the letter: the notice period starts now
-        await lift.sent_by_agent(session, request, task, actor=actor)
-    return task

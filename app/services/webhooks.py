@@ -46,7 +46,7 @@ async def apply_callback(
     if task is None or task.system != system:
         # Another partner's task is answered exactly like a task that does not exist.
         raise NotFound("No task of this partner has that id.")
-    request = await task_service.lock_request(session, task.request_id)
+    request = await lifecycle.lock_request(session, task.request_id)
     task = await recorder.locked_task(session, task_id, task.request_id)
     assert task is not None
     if not await insert_new(session, WebhookReceipt, {

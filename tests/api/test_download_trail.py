@@ -8,10 +8,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from app.answers import download
+from app.answers.download import DOWNLOAD_EVENT_PERIOD
 from app.db import utcnow
 from app.models import AuditEvent
-from app.services import responses
-from app.services.responses import DOWNLOAD_EVENT_PERIOD
 from tests.responses.conftest import access_behaviours, connectors, finish
 
 
@@ -38,7 +38,7 @@ async def test_ranged_gets_do_not_grow_the_trail(app, client, portal, agent, mon
     # another caller's download is its own event; an hour on, the customer's is noted again
     assert (await client.get(url, headers={**agent, "Range": "bytes=5-"})).status_code == 206
     later = utcnow() + DOWNLOAD_EVENT_PERIOD + timedelta(seconds=1)
-    monkeypatch.setattr(responses, "utcnow", lambda: later)
+    monkeypatch.setattr(download, "utcnow", lambda: later)
     assert (await client.get(url, headers={**portal, "Range": "bytes=0-0"})).status_code == 206
     events = await _downloads(app, body["id"])
     assert [(e.actor_role, e.data.get("range")) for e in events] == [

@@ -12,6 +12,7 @@ import pytest
 
 from app.connectors import base
 from app.connectors.registry import build_connectors
+from app.models import TaskStatus
 from app.sandbox import create_sandbox_app
 from app.settings import Settings
 from tests.responses.conftest import download, finish, link
@@ -27,7 +28,7 @@ async def register() -> AsyncIterator[dict[str, Any]]:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox)) as http:
         real = build_connectors(settings, http)
         made = fakes(**{system: (lambda call: base.Outcome(
-            base.TaskStatus.done, "exported", {"record": {"id": call.link}},
+            TaskStatus.done, "exported", {"record": {"id": call.link}},
             subject=call.link)) for system in ("stadsnat", "snpac", "eniro")})
         made["crm"], made["fortnox"] = real["crm"], real["fortnox"]
         yield made

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from app.answers import builder, purge
 from app.db import utcnow
 from app.errors import TransientError
 from app.models import AuditEvent, ResponseChunk, ResponsePackage, TaskResult
-from app.services import responses
 from tests.helpers import agent_body, assert_problem, create
 from tests.responses.conftest import access_behaviours, connectors, download, finish
 
@@ -77,10 +77,10 @@ async def test_expiry_purges_the_file_but_keeps_its_sha256(app, client, portal) 
     assert expires - created == timedelta(days=30)
 
     async with app.state.sessionmaker() as session, session.begin():
-        early = await responses.purge_expired(session, utcnow() + timedelta(days=29))
+        early = await purge.purge_expired(session, utcnow() + timedelta(days=29))
     assert early["packages"] == 0
     async with app.state.sessionmaker() as session, session.begin():
-        counts = await responses.purge_expired(session, utcnow() + timedelta(days=31))
+        counts = await purge.purge_expired(session, utcnow() + timedelta(days=31))
     assert counts["packages"] == 1
     request_id = uuid.UUID(body["id"])
     async with app.state.sessionmaker() as session:
@@ -98,7 +98,7 @@ async def test_expiry_purges_the_file_but_keeps_its_sha256(app, client, portal) 
     assert info["sha256"] in gone["detail"]
     assert "response_purged" in {e.action for e in await _events(app, body["id"])}
     async with app.state.sessionmaker() as session, session.begin():
-        assert (await responses.purge_expired(session, utcnow() + timedelta(days=60))) == {
+        assert (await purge.purge_expired(session, utcnow() + timedelta(days=60))) == {
             "packages": 0, "task_results": 0}
 
 
@@ -110,7 +110,7 @@ async def test_partner_answers_of_cancelled_requests_are_purged(app, client, por
     await client.post(f"/v1/requests/{created['id']}/cancel", json={"note": "withdrawn"},
                       headers=agent)
     async with app.state.sessionmaker() as session, session.begin():
-        counts = await responses.purge_expired(session, utcnow())
+        counts = await purge.purge_expired(session, utcnow())
     assert counts == {"packages": 0, "task_results": 1}
 
 
@@ -124,15 +124,15 @@ async def test_worker_builds_pending_packages_and_retries_later(app, client, por
 
     made["crm"].iter_call_history = broken
     args = {"connectors": made, "vault": app.state.vault, "settings": app.state.settings}
-    assert await responses.build_pending(app.state.sessionmaker, **args) == 0
+    assert await builder.build_pending(app.state.sessionmaker, **args) == 0
     problem = assert_problem(
         await client.get(f"/v1/requests/{body['id']}/response", headers=portal), 503)
     assert "Astrid" not in problem["detail"]
     assert (await client.get(f"/v1/requests/{body['id']}", headers=portal)).json()[
         "response"] is None
     made["crm"].iter_call_history = connectors()["crm"].iter_call_history
-    assert await responses.build_pending(app.state.sessionmaker, **args) == 1
-    assert await responses.build_pending(app.state.sessionmaker, **args) == 0
+    assert await builder.build_pending(app.state.sessionmaker, **args) == 1
+    assert await builder.build_pending(app.state.sessionmaker, **args) == 0
     shown = (await client.get(f"/v1/requests/{body['id']}", headers=portal)).json()
     assert shown["response"]["size"] > 0
     events = await _events(app, body["id"])
@@ -146,8 +146,8 @@ async def test_two_builders_racing_store_one_package(app, client, portal) -> Non
     body = await finish(app, client, portal, {"type": "access"}, made)
     args = {"connectors": made, "vault": app.state.vault, "settings": app.state.settings}
     first, second = await asyncio.gather(
-        responses.ensure_package(app.state.sessionmaker, uuid.UUID(body["id"]), **args),
-        responses.ensure_package(app.state.sessionmaker, uuid.UUID(body["id"]), **args))
+        builder.ensure_package(app.state.sessionmaker, uuid.UUID(body["id"]), **args),
+        builder.ensure_package(app.state.sessionmaker, uuid.UUID(body["id"]), **args))
     assert first.sha256 == second.sha256
     events = await _events(app, body["id"])
     assert sum(e.action == "response_built" for e in events) == 1
@@ -165,15 +165,15 @@ async def test_answers_built_together_are_stored_together_each_its_own(  # type:
     other = auth("portal", "C-1002")
     second = await finish(app, client, other, {"type": "access"}, made)
     sessions = []
-    original = responses.store
+    original = builder.store
 
     async def store(session, request, built, **kw):  # type: ignore[no-untyped-def]
         sessions.append(session)
         return await original(session, request, built, **kw)
 
-    monkeypatch.setattr(responses, "store", store)
+    monkeypatch.setattr(builder, "store", store)
     args = {"connectors": made, "vault": app.state.vault, "settings": app.state.settings}
-    assert await responses.build_pending(app.state.sessionmaker, **args) == 2
+    assert await builder.build_pending(app.state.sessionmaker, **args) == 2
     assert len(sessions) == 2 and sessions[0] is sessions[1]  # one transaction
     for body, headers, customer in ((first, portal, "C-1001"), (second, other, "C-1002")):
         data = json.loads((await download(client, headers, body["id"])).read("data.json"))
@@ -189,21 +189,21 @@ async def test_an_answer_that_cannot_be_stored_holds_back_none_of_the_others(  #
     made = connectors(**access_behaviours())
     failing = await finish(app, client, portal, {"type": "access"}, made)
     fine = await finish(app, client, auth("portal", "C-1002"), {"type": "access"}, made)
-    original = responses.store
+    original = builder.store
 
     async def store(session, request, built, **kw):  # type: ignore[no-untyped-def]
         if str(request.id) == failing["id"]:
             raise RuntimeError("disk full")
         return await original(session, request, built, **kw)
 
-    monkeypatch.setattr(responses, "store", store)
+    monkeypatch.setattr(builder, "store", store)
     args = {"connectors": made, "vault": app.state.vault, "settings": app.state.settings}
-    assert await responses.build_pending(app.state.sessionmaker, **args) == 1
+    assert await builder.build_pending(app.state.sessionmaker, **args) == 1
     shown = {body["id"]: (await client.get(f"/v1/requests/{body['id']}", headers=auth("agent")))
              .json()["response"] for body in (failing, fine)}
     assert shown[failing["id"]] is None and shown[fine["id"]]["size"] > 0
-    monkeypatch.setattr(responses, "store", original)
-    assert await responses.build_pending(app.state.sessionmaker, **args) == 1  # left pending
+    monkeypatch.setattr(builder, "store", original)
+    assert await builder.build_pending(app.state.sessionmaker, **args) == 1  # left pending
     assert (await client.get(f"/v1/requests/{failing['id']}", headers=auth("agent"))).json()[
         "response"]["size"] > 0
 
@@ -215,9 +215,9 @@ async def test_building_stops_at_the_next_answer_once_told_to(app, client, porta
     first = await finish(app, client, portal, {"type": "access"}, made)
     second = await finish(app, client, auth("portal", "C-1002"), {"type": "access"}, made)
     args = {"connectors": made, "vault": app.state.vault, "settings": app.state.settings}
-    assert await responses.build_pending(app.state.sessionmaker, keep_going=lambda: False,
+    assert await builder.build_pending(app.state.sessionmaker, keep_going=lambda: False,
                                          **args) == 1
     shown = [(await client.get(f"/v1/requests/{body['id']}", headers=auth("agent"))).json()[
         "response"] for body in (first, second)]
     assert sum(info is not None for info in shown) == 1
-    assert await responses.build_pending(app.state.sessionmaker, **args) == 1
+    assert await builder.build_pending(app.state.sessionmaker, **args) == 1

@@ -13,11 +13,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from app.answers.packages import csv_cell, from_csv_cell
 from app.connectors import base
 from app.db import utcnow
 from app.errors import PROBLEM_BASE
 from app.models import AuditEvent, ResponsePackage
-from app.services.packages import csv_cell, from_csv_cell
 from tests.helpers import assert_problem
 from tests.responses.conftest import PROVIDED, access_behaviours, connectors, finish
 
@@ -127,11 +127,12 @@ async def test_a_rectified_name_that_is_a_formula_is_text_in_the_csv(app, client
 
 async def _changed_during_build(app, monkeypatch, request_id: str, *, reopen: bool) -> list[int]:  # type: ignore[no-untyped-def]
     """Build the package while, on the first build only, the request is reopened underneath."""
+    from app.answers import builder
     from app.db import unit_of_work
     from app.models import DsrRequest, RequestStatus
-    from app.services import lifecycle, responses
+    from app.services import lifecycle
 
-    original, calls = responses.build_zip, []
+    original, calls = builder.build_zip, []
 
     async def build(*args, **kwargs):  # type: ignore[no-untyped-def]
         calls.append(1)
@@ -145,21 +146,21 @@ async def _changed_during_build(app, monkeypatch, request_id: str, *, reopen: bo
                                      actor=("test", "agent"))
         return await original(*args, **kwargs)
 
-    monkeypatch.setattr(responses, "build_zip", build)
+    monkeypatch.setattr(builder, "build_zip", build)
     return calls
 
 
 async def test_a_build_for_a_request_reopened_meanwhile_is_not_stored(app, client, portal, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The race behind a lifted restriction's answer lacking the lift: a package built from
     the first completion was stored after the request had been reopened."""
+    from app.answers import builder
     from app.errors import NotReady
-    from app.services import responses
 
     body = await finish(app, client, portal, {"type": "access"},
                         connectors(**access_behaviours()))
     await _changed_during_build(app, monkeypatch, body["id"], reopen=True)
     with pytest.raises(NotReady):
-        await responses.ensure_package(
+        await builder.ensure_package(
             app.state.sessionmaker, uuid.UUID(body["id"]), connectors=app.state.connectors,
             vault=app.state.vault, settings=app.state.settings)
     async with app.state.sessionmaker() as session:

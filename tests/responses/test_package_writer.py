@@ -6,7 +6,7 @@ import hashlib
 import zipfile
 from datetime import UTC, datetime
 
-from app.services.packages import PIECES_PER_WRITE, PackageWriter
+from app.answers.packages import PIECES_PER_WRITE, PackageWriter
 
 
 def test_pieces_are_written_whole_in_order_empty_ones_included() -> None:

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from app.answers import policy, report
 from app.connectors import base
-from app.services import policy, report
+from app.models import TaskStatus
 from tests.responses.conftest import (
     PROVIDED,
     access_behaviours,
@@ -176,7 +177,7 @@ async def test_swedish_answers_have_no_english_in_chromium(  # type: ignore[no-u
     behaviours = {**access_behaviours()} if body["type"] == "access" else {
         "crm": lambda call: base.done("Exported.", PROVIDED)} if body["type"] == "portability" \
         else {
-        "fortnox": lambda call: base.Outcome(base.TaskStatus.retained, "Card anonymised.",
+        "fortnox": lambda call: base.Outcome(TaskStatus.retained, "Card anonymised.",
                                              retained=(kept,), code="fortnox_anonymised")}
     made = connectors(**behaviours)
     finished = await finish(app, client, portal, body, made)

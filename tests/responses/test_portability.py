@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from app.answers.packages import PackageWriter, UnsafeEntryName, csv_cell, from_csv_cell
 from app.connectors import base
 from app.services.dispatch import Dispatcher
-from app.services.packages import PackageWriter, UnsafeEntryName, csv_cell, from_csv_cell
 from tests.conftest import make_settings
 from tests.helpers import create
 from tests.responses.conftest import PROVIDED, check_manifest, connectors, download, finish, link

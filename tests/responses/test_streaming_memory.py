@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-from app.services.package_content import PackageInputs, RequestFacts, SystemResult
-from app.services.responses import build_zip
+from app.answers.builder import build_zip
+from app.answers.content import PackageInputs, RequestFacts, SystemResult
 from tests.conftest import make_settings
 from tests.responses.conftest import CRM_DATA
 

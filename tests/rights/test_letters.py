@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
+from app.answers import report
+from app.answers.content import write_contents
+from app.answers.packages import PackageWriter
 from app.rights import letter_for
 from app.rights.facts import EventFact, PackageInputs, RequestFacts, SystemResult
 from app.rights.letter import CLAIMING, GUARDS
-from app.services import report
-from app.services.package_content import write_contents
-from app.services.packages import PackageWriter
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 ALL_LINKS = {"crm": "C-1001", "stadsnat": "SN-440017", "fortnox": "1001",

@@ -93,9 +93,9 @@ async def test_the_answers_due_are_those_flagged_final_since_their_last_store(  
 ) -> None:
     """A request becoming final is flagged; storing its answer clears the flag; final again
     after a spell of scheduled work, it keeps its stored answer (not built twice)."""
+    from app.answers.builder import build_pending
     from app.services import lifecycle
-    from app.services.responses import build_pending
-    from app.services.tasks import lock_request
+    from app.services.lifecycle import lock_request
 
     d = worker_of(app, fakes())
     made = await create(client, agent, agent_body("access", identity_verification="bankid"))

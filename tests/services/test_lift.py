@@ -19,6 +19,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from app.answers import builder
+from app.answers import inputs as answer_inputs
+from app.answers.content import PackageError
 from app.db import utcnow
 from app.dispatch import job as dispatch_job
 from app.main import create_app
@@ -32,9 +35,8 @@ from app.models import (
     TaskStatus,
 )
 from app.notifications import delivery, outbox
-from app.services import lift, responses
+from app.services import lift
 from app.services.dispatch import Dispatcher
-from app.services.package_content import PackageError
 from app.settings import Settings
 from tests.conftest import clear_tables, make_settings
 from tests.helpers import agent_body, assert_problem, create
@@ -241,7 +243,7 @@ async def test_the_notice_letter_states_the_notice_period(
     async with app.state.sessionmaker() as session:
         request = await session.get(DsrRequest, uuid.UUID(request_id))
         assert request is not None
-        inputs = await responses.load_inputs(session, request, app.state.vault,
+        inputs = await answer_inputs.load_inputs(session, request, app.state.vault,
                                              lift_notice_s=NOTICE_S)
     assert inputs.request.lift == {
         "reason": REASON, "requested_at": request.lift_requested_at.isoformat()
@@ -390,7 +392,7 @@ async def test_no_lift_while_the_letter_cannot_be_built(
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise PackageError("the register is unreachable")
 
-    monkeypatch.setattr(responses, "build_zip", broken)
+    monkeypatch.setattr(builder, "build_zip", broken)
     d = worker(app, connectors)
     await d.build_responses()
     later(monkeypatch, utcnow() + timedelta(days=30))

@@ -10,7 +10,7 @@
 - rejected: ``result.json`` with the reason, and the report names the right to complain to IMY.
 
 The inputs are plain snapshots (:class:`PackageInputs`), read and decrypted by
-:mod:`app.services.responses`; this module does no database work.
+:mod:`app.answers.inputs`; this module does no database work.
 """
 
 from __future__ import annotations
@@ -21,6 +21,15 @@ from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from app.answers import policy, report
+from app.answers.packages import (
+    TEXT_PREFIX,
+    Entry,
+    PackageWriter,
+    csv_cell,
+    field_types,
+    slug,
+)
 from app.rights import Letter, letter_for
 from app.rights.facts import (
     CARRIED_OUT,
@@ -29,15 +38,6 @@ from app.rights.facts import (
     RequestFacts,
     SystemResult,
     iso,
-)
-from app.services import policy, report
-from app.services.packages import (
-    TEXT_PREFIX,
-    Entry,
-    PackageWriter,
-    csv_cell,
-    field_types,
-    slug,
 )
 
 CallPages = Callable[[str], AsyncIterator[list[dict[str, Any]]]]
@@ -214,7 +214,7 @@ def csv_file_name(stem: str, position: int, taken: set[str]) -> str:
     """The file a dataset's CSV is written to, chosen by the service.
 
     A dataset's key comes from a system (a partner's callback among them) and is kept as data
-    in ``data.json``; the file name is only ever a :func:`~app.services.packages.slug` of it.
+    in ``data.json``; the file name is only ever a :func:`~app.answers.packages.slug` of it.
     A key that is a slug already keeps its name (``customer.csv``); any other, or one whose
     name is taken, gets the dataset's position after its slug (``snpac-tmp-zipslip-4.csv``),
     so names are unique and none holds a path separator or a dot-dot."""
