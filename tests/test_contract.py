@@ -167,7 +167,7 @@ def test_the_protocol_models_match_what_the_code_sends() -> None:
     from app.connectors.base import Call
     from app.connectors.stadsnat import StadsnatConnector
     from app.models import DsrRequest, Notification, RequestType
-    from app.services.notify import body_of
+    from app.notifications.outbox import body_of
 
     connector = StadsnatConnector.__new__(StadsnatConnector)
     for action, kind in (("export", RequestType.access), ("erase", RequestType.erasure),
