@@ -21,6 +21,7 @@ from app.dispatch import rules
 from app.models import DsrRequest, Link, Task, TaskStatus
 from app.partners import PARTNERS
 from app.services import lifecycle
+from app.worker import lease
 
 
 @dataclass(slots=True)
@@ -44,16 +45,14 @@ def claim_statement(*, as_of: bool) -> Any:
     """The claim query, built once: building it (aliases, subqueries) cost more than running
     it. Parameters: ``now``, ``limit`` and, with ``as_of``, ``scheduled_by``; due as
     :func:`app.dispatch.rules.due` says."""
-    return (
+    return lease.skip_locked(
         select(Task, DsrRequest)
         .join(DsrRequest, col(DsrRequest.id) == col(Task.request_id))
         .where(rules.due(as_of=as_of))
         .where(rules.open_or_scheduled())
         .where(or_(col(Task.status) == TaskStatus.awaiting_callback, rules.not_blocked()))
         .order_by(col(Task.ready_at))
-        .limit(bindparam("limit"))
-        .with_for_update(of=Task, skip_locked=True)
-    )
+        .limit(bindparam("limit")), of=Task)
 
 
 @functools.cache

@@ -1,4 +1,4 @@
-"""Delivering the outbox to the portal backend (Standard Webhooks): a job kind on the worker.
+"""Delivering the outbox to the portal backend (Standard Webhooks): a job on the worker.
 
 :class:`Notifier`, run by every worker, delivers what :func:`app.notifications.outbox.emit`
 wrote: signed per Standard Webhooks (``webhook-id`` is the notification id, stable across
@@ -6,6 +6,8 @@ attempts), in order per request (a later event waits until the earlier ones are 
 given up), with exponential backoff, and given up — ``failed``, visible to agents in
 ``GET /v1/requests/{id}/notifications`` and on the audit trail — only after
 ``DSR_NOTIFY_GIVE_UP_S`` (four days by default; the portal is promised at least three).
+The worker drains what is due each round of its loop (a periodic job with no interval); leases
+and the backoff are the worker's (:mod:`app.worker.lease`, :mod:`app.worker.retry`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from app.db import unit_of_work, utcnow
 from app.models import DsrRequest, Notification, NotificationStatus
 from app.notifications.outbox import body_of
 from app.settings import Settings
+from app.worker import lease, retry
 from app.worker.wakeup import signal_work
 
 log = logging.getLogger("app.notify")
@@ -50,7 +53,7 @@ class Notifier:
         return and_(
             col(Notification.status) == NotificationStatus.pending,
             col(Notification.next_attempt_at) <= now,
-            or_(col(Notification.lease_until).is_(None), col(Notification.lease_until) < now),
+            lease.free(col(Notification.lease_until), now),
             ~exists().where(  # in order per request: nothing earlier is still undelivered
                 col(earlier.request_id) == col(Notification.request_id),
                 col(earlier.status) == NotificationStatus.pending,
@@ -66,10 +69,9 @@ class Notifier:
             return 0
         now = utcnow()
         async with unit_of_work(self.sessionmaker) as session:
-            rows = list(await session.scalars(
+            rows = list(await session.scalars(lease.skip_locked(
                 select(Notification).where(self._deliverable(now))
-                .order_by(col(Notification.created_at), col(Notification.id))
-                .limit(limit).with_for_update(skip_locked=True)))
+                .order_by(col(Notification.created_at), col(Notification.id)).limit(limit))))
             for row in rows:
                 row.lease_until = now + timedelta(seconds=LEASE_S)
                 row.attempts += 1
@@ -132,7 +134,6 @@ class Notifier:
                 if request is not None and row.event == lift.NOTICE_EVENT:
                     await lift.portal_gave_up(session, row)  # the customer was not told
                 return
-            ceiling = min(self.settings.notify_retry_max_s,
-                          self.settings.notify_retry_base_s * 2 ** max(0, attempts - 1))
-            row.next_attempt_at = now + timedelta(
-                seconds=ceiling / 2 + self.rng.uniform(0, ceiling / 2))
+            row.next_attempt_at = now + timedelta(seconds=retry.backoff_delay(
+                attempts, base=self.settings.notify_retry_base_s,
+                cap=self.settings.notify_retry_max_s, rng=self.rng))
