@@ -32,7 +32,7 @@ from app.answers.inputs import load_inputs, load_inputs_of
 from app.answers.packages import BuiltPackage, PackageWriter
 from app.answers.store import packages_for, store
 from app.db import reading, unit_of_work, utcnow
-from app.errors import InvalidState, NotReady
+from app.errors import NotReady, RequestNotFinished
 from app.models import (
     DsrRequest,
     ResponsePackage,
@@ -114,7 +114,7 @@ async def ensure_package(
         request = await session.get(DsrRequest, request_id)
         answered_at = answer_mark(request) if request is not None else None
         if request is None or answered_at is None:
-            raise InvalidState("The response is produced when the request is finished.")
+            raise RequestNotFinished("The response is produced when the request is finished.")
         inputs = await load_inputs(session, request, vault,
                                    lift_notice_s=settings.lift_notice_s)
     built = await _build(inputs, request_id, connectors=connectors, settings=settings)

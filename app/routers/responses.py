@@ -25,7 +25,7 @@ from app.answers import store as answer_store
 from app.auth import Principal
 from app.db import reading, unit_of_work
 from app.deps import get_principal
-from app.errors import Gone, InvalidState, RangeNotSatisfiable
+from app.errors import Gone, RangeNotSatisfiable, RequestNotFinished
 from app.models import ResponsePackage
 from app.schemas import problem_responses
 from app.services import lifecycle, request_queries
@@ -118,7 +118,7 @@ async def _package(http: Request, request_id: uuid.UUID, principal: Principal
     if status not in lifecycle.ANSWERED and not (package is not None and lifting):
         # A restriction being lifted has its notice letter as its answer before any system
         # lifts it (art. 18(3)); any other open request has none yet.
-        raise InvalidState("The response is produced when the request is finished.")
+        raise RequestNotFinished("The response is produced when the request is finished.")
     if package is None:
         package = await builder.ensure_package(
             sessionmaker, request_id, connectors=app.state.connectors, vault=app.state.vault,

@@ -16,7 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import Principal
 from app.connectors.base import Outcome, Retained, format_partner_ref, until_problem
 from app.db import utcnow
-from app.errors import InvalidState, NotFound, Unprocessable
+from app.errors import (
+    DecisionNotApplicable,
+    DecisionRequired,
+    NotFound,
+    RetainedItemsMissing,
+    TaskNotCompletable,
+    TaskNotRetryable,
+    Unprocessable,
+)
 from app.models import DsrRequest, Task, TaskAction, TaskStatus
 from app.services import lifecycle, lift
 from app.services.tasks import apply_outcome, note_task
@@ -41,7 +49,7 @@ async def retry_task(
     lifecycle.guard(request, "retry_task")
     task = await _task_of(session, request, task_id)
     if task.status is not TaskStatus.failed:
-        raise InvalidState(
+        raise TaskNotRetryable(
             f"Only a failed task can be retried; this one is {task.status.value}.")
     if task.action == TaskAction.lift_notice:  # told again, never sent to a partner
         await lift.resend(session, request, task, actor=(principal.sub, principal.role.value))
@@ -75,12 +83,12 @@ async def complete_task(
     lifecycle.guard(request, "complete_task")
     task = await _task_of(session, request, task_id)
     if task.status not in lifecycle.TASK_NEEDS_PERSON:
-        raise InvalidState(
+        raise TaskNotCompletable(
             f"Only a manual or failed task can be completed by hand; this one is "
             f"{task.status.value}."
         )
     if status is TaskStatus.retained and not retained:
-        raise InvalidState(
+        raise RetainedItemsMissing(
             "A retained outcome must list what is kept, with basis and date.")
     received = request.received_at.astimezone(UTC).date()
     for number, item in enumerate(retained):
@@ -91,10 +99,10 @@ async def complete_task(
                  "type": "value_error"}])
     assessing = task.action == "assess_objection"
     if assessing and decision is None:
-        raise InvalidState(
+        raise DecisionRequired(
             "An objection's assessment needs a decision: upheld or overridden.")
     if decision is not None and not assessing:
-        raise InvalidState("A decision is recorded only for an objection's assessment.")
+        raise DecisionNotApplicable("A decision is recorded only for an objection's assessment.")
     notice = task.action == TaskAction.lift_notice
     if notice:
         await lift.check_completion(session, request, task, status)

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.db import utcnow
-from app.errors import InvalidState, NotFound
+from app.errors import InvalidState, NotFound, RequestClosing
 from app.models import DsrRequest, RequestStatus, Task, TaskAction, TaskStatus
 from app.notifications import outbox
 from app.rights import RIGHTS
@@ -145,14 +145,15 @@ STATUS_EVENTS = {
 
 
 def guard(request: DsrRequest, action: str) -> Transition:
-    """The transition for ``action``, or ``InvalidState`` (409) if the request cannot take it."""
+    """The transition for ``action``, or ``InvalidState`` (409) if the request's status does
+    not allow it (``RequestClosing`` while a reject or cancel follows work already sent)."""
     rule = TRANSITIONS[action]
     if request.status not in rule.allowed:
         raise InvalidState(
             f"Cannot {action.replace('_', ' ')} a request that is {request.status.value}."
         )
     if request.closing_as is not None:
-        raise InvalidState(
+        raise RequestClosing(
             f"Cannot {action.replace('_', ' ')} a request that is being "
             f"{request.closing_as.value}; work already sent to partners is being followed "
             "to its outcome."

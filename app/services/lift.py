@@ -32,7 +32,7 @@ from sqlmodel import col, select
 
 from app.connectors.base import Outcome
 from app.db import utcnow
-from app.errors import InvalidState
+from app.errors import NoticeLetterNotReady, NoticeOutcomeNotDone
 from app.models import (
     DsrRequest,
     Notification,
@@ -157,10 +157,10 @@ async def check_completion(
     """An agent may complete the notice task only to say the letter was sent, and only once
     it exists."""
     if status is not TaskStatus.done:
-        raise InvalidState("A lift notice is completed with outcome done, once the letter "
-                           "has been sent to the customer.")
+        raise NoticeOutcomeNotDone("A lift notice is completed with outcome done, once the "
+                                   "letter has been sent to the customer.")
     if not await letter_ready(session, request, notice):
-        raise InvalidState("The notice letter has not been built yet; try again shortly.")
+        raise NoticeLetterNotReady("The notice letter has not been built yet; try again shortly.")
 
 
 async def sent_by_agent(
@@ -177,7 +177,7 @@ async def resend(
 ) -> None:
     """An agent retries a notice the portal never acknowledged: it is sent again."""
     if "notice_period_s" not in (notice.params or {}):
-        raise InvalidState("The notice letter has not been built yet; try again shortly.")
+        raise NoticeLetterNotReady("The notice letter has not been built yet; try again shortly.")
     await _note(session, request, notice, "task_retried", actor,
                 previous_error=notice.last_error)
     await _send(session, request, notice, actor=actor, now=utcnow())
@@ -228,7 +228,7 @@ async def _release(
 ) -> None:
     """The notice is delivered: every lift task falls due when the notice period is over."""
     if not await letter_ready(session, request, notice):  # never lift before the letter
-        raise InvalidState("The notice letter has not been built yet; try again shortly.")
+        raise NoticeLetterNotReady("The notice letter has not been built yet; try again shortly.")
     period = float((notice.params or {})["notice_period_s"])
     lift_from = delivered_at + timedelta(seconds=period)
     now = utcnow()

@@ -23,7 +23,16 @@ from sqlmodel import col, select
 from app.answers.store import supersede
 from app.auth import Principal, Role
 from app.db import utcnow
-from app.errors import Forbidden, IdempotencyMismatch, InvalidState, NotFound, Unprocessable
+from app.errors import (
+    AlreadyLifted,
+    ExtensionLimitReached,
+    ExtensionTooLate,
+    Forbidden,
+    IdempotencyMismatch,
+    NotARestriction,
+    NotFound,
+    Unprocessable,
+)
 from app.models import (
     Channel,
     DsrRequest,
@@ -275,12 +284,12 @@ async def extend(
     lifecycle.guard(request, "extend")
     if request.extended_months + months > MAX_EXTENSION_MONTHS:
         left = MAX_EXTENSION_MONTHS - request.extended_months
-        raise InvalidState(
+        raise ExtensionLimitReached(
             f"A request may be extended by {MAX_EXTENSION_MONTHS} further months in total; "
             f"{left} month(s) remain."
         )
     if utcnow() > due_date(request.received_at):
-        raise InvalidState(
+        raise ExtensionTooLate(
             "An extension must be decided and told to the customer within one month of receipt."
         )
     before = request.due_at
@@ -317,10 +326,10 @@ async def lift(
     """
     lifecycle.guard(request, "lift")
     if request.type is not RequestType.restriction:
-        raise InvalidState("Only a restriction can be lifted.")
+        raise NotARestriction("Only a restriction can be lifted.")
     rows = list(await session.scalars(select(Task).where(col(Task.request_id) == request.id)))
     if any(task.action == LIFT_ACTION for task in rows):
-        raise InvalidState("This restriction has already been lifted.")
+        raise AlreadyLifted("This restriction has already been lifted.")
     applied = [task.system for task in rows if task.status is TaskStatus.done
                and task.action == "restrict"]
     now = utcnow()

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from app.connectors import base
 from app.connectors.base import parse_partner_ref, retry_after_seconds
 from app.db import utcnow
-from app.errors import MaybeDelivered, PermanentError, Throttled, TransientError
+from app.errors import PROBLEM_BASE, MaybeDelivered, PermanentError, Throttled, TransientError
 from app.models import AuditEvent, Task, TaskResult, TaskStatus
 from app.services import lifecycle
 from tests.api.test_webhooks import signed
@@ -90,6 +90,7 @@ async def test_close_with_calls_running_records_what_the_partner_did(  # type: i
     again = await client.post(f"/v1/requests/{created['id']}/extend",
                               json={"months": 1, "reason": "x"}, headers=agent)
     assert again.status_code == 409 and "being" in again.json()["detail"]
+    assert again.json()["type"] == PROBLEM_BASE + "request-closing"
 
     for item in claimed:  # the partners answer: the erasure was carried out
         await d.run_one(item)

@@ -22,8 +22,8 @@ T = TypeVar("T", bound="LinkBody")
 class LinkBody:
     """ 
         Attributes:
-            external_id (str): the system's key for the customer: service ID, Fortnox number, listing ID, phone number
-                (SNPAC), order ID (installer)
+            external_id (str): the system's key for the customer: service ID (stadsnat), Fortnox customer number (fortnox),
+                phone number (snpac), listing ID (eniro), order ID (installer)
      """
 
     external_id: str

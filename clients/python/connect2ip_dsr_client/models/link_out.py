@@ -27,7 +27,8 @@ class LinkOut:
         Attributes:
             customer_number (str):
             external_id (str):
-            system (System): The systems a request reaches (see ``app.connectors.catalog``, which a test keeps equal).
+            system (System): The systems a request reaches, as the API document names them (``app.partners``,
+                which a test keeps equal, holds the list).
             updated_at (datetime.datetime):
      """
 

@@ -44,11 +44,36 @@ class Problem:
     existence leak). |
     | 405 | `https://dsr.connect2ip.se/problems/method-not-allowed` | The path exists but not with this method; the
     Allow header lists those it has. |
+    | 409 | `https://dsr.connect2ip.se/problems/already-lifted` | The restriction's lift was asked for before; it is
+    lifted, or being lifted. |
     | 409 | `https://dsr.connect2ip.se/problems/conflict` | The request conflicts with the resource's current state. |
+    | 409 | `https://dsr.connect2ip.se/problems/decision-not-applicable` | A decision was given when completing a task
+    other than an objection's assessment. |
+    | 409 | `https://dsr.connect2ip.se/problems/decision-required` | Completing an objection's assessment
+    (assess_objection) needs the decision: upheld or overridden. |
+    | 409 | `https://dsr.connect2ip.se/problems/extension-limit-reached` | A request may be extended by two further
+    months in all (art. 12(3)); this one has none left. |
+    | 409 | `https://dsr.connect2ip.se/problems/extension-too-late` | An extension must be decided and told to the
+    customer within one month of receipt (art. 12(3)). |
     | 409 | `https://dsr.connect2ip.se/problems/idempotency-key-reused` | The Idempotency-Key was already used with a
     different body. |
     | 409 | `https://dsr.connect2ip.se/problems/invalid-state` | The request's status does not allow this action (e.g.
     extending a finished one). |
+    | 409 | `https://dsr.connect2ip.se/problems/not-a-restriction` | Lifting applies to a restriction request only. |
+    | 409 | `https://dsr.connect2ip.se/problems/notice-letter-not-ready` | A restriction's lift waits for its notice
+    letter (art. 18(3)), which is being built; try again shortly. |
+    | 409 | `https://dsr.connect2ip.se/problems/notice-outcome-not-done` | The lift notice task is completed by hand
+    only to say the letter was sent to the customer (outcome done). |
+    | 409 | `https://dsr.connect2ip.se/problems/request-closing` | A reject or cancel is waiting for work already sent
+    to partners; until it is final the request takes no other action. |
+    | 409 | `https://dsr.connect2ip.se/problems/request-not-finished` | The response exists once the request is finished
+    (for a restriction being lifted, once its notice letter is built). |
+    | 409 | `https://dsr.connect2ip.se/problems/retained-items-missing` | An outcome retained must list each item kept,
+    with its legal basis and date. |
+    | 409 | `https://dsr.connect2ip.se/problems/task-not-completable` | The task is not waiting for a person (it is
+    queued, with a partner, or final), so it is not completed by hand. |
+    | 409 | `https://dsr.connect2ip.se/problems/task-not-retryable` | The task has not failed, so there is no round to
+    send again. |
     | 410 | `https://dsr.connect2ip.se/problems/response-purged` | The response package is past its retention period;
     the request still carries its SHA-256. |
     | 413 | `https://dsr.connect2ip.se/problems/payload-too-large` | The request body is larger than the service accepts

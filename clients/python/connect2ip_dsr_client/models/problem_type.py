@@ -1,8 +1,13 @@
 from enum import StrEnum
 
 class ProblemType(StrEnum):
+    HTTPSDSR_CONNECT2IP_SEPROBLEMSALREADY_LIFTED = "https://dsr.connect2ip.se/problems/already-lifted"
     HTTPSDSR_CONNECT2IP_SEPROBLEMSBAD_REQUEST = "https://dsr.connect2ip.se/problems/bad-request"
     HTTPSDSR_CONNECT2IP_SEPROBLEMSCONFLICT = "https://dsr.connect2ip.se/problems/conflict"
+    HTTPSDSR_CONNECT2IP_SEPROBLEMSDECISION_NOT_APPLICABLE = "https://dsr.connect2ip.se/problems/decision-not-applicable"
+    HTTPSDSR_CONNECT2IP_SEPROBLEMSDECISION_REQUIRED = "https://dsr.connect2ip.se/problems/decision-required"
+    HTTPSDSR_CONNECT2IP_SEPROBLEMSEXTENSION_LIMIT_REACHED = "https://dsr.connect2ip.se/problems/extension-limit-reached"
+    HTTPSDSR_CONNECT2IP_SEPROBLEMSEXTENSION_TOO_LATE = "https://dsr.connect2ip.se/problems/extension-too-late"
     HTTPSDSR_CONNECT2IP_SEPROBLEMSFORBIDDEN = "https://dsr.connect2ip.se/problems/forbidden"
     HTTPSDSR_CONNECT2IP_SEPROBLEMSHEADERS_TOO_LARGE = "https://dsr.connect2ip.se/problems/headers-too-large"
     HTTPSDSR_CONNECT2IP_SEPROBLEMSIDEMPOTENCY_KEY_REUSED = "https://dsr.connect2ip.se/problems/idempotency-key-reused"
@@ -12,11 +17,19 @@ class ProblemType(StrEnum):
     HTTPSDSR_CONNECT2IP_SEPROBLEMSINVALID_STATE = "https://dsr.connect2ip.se/problems/invalid-state"
     HTTPSDSR_CONNECT2IP_SEPROBLEMSMALFORMED_JSON = "https://dsr.connect2ip.se/problems/malformed-json"
     HTTPSDSR_CONNECT2IP_SEPROBLEMSMETHOD_NOT_ALLOWED = "https://dsr.connect2ip.se/problems/method-not-allowed"
+    HTTPSDSR_CONNECT2IP_SEPROBLEMSNOTICE_LETTER_NOT_READY = "https://dsr.connect2ip.se/problems/notice-letter-not-ready"
+    HTTPSDSR_CONNECT2IP_SEPROBLEMSNOTICE_OUTCOME_NOT_DONE = "https://dsr.connect2ip.se/problems/notice-outcome-not-done"
+    HTTPSDSR_CONNECT2IP_SEPROBLEMSNOT_A_RESTRICTION = "https://dsr.connect2ip.se/problems/not-a-restriction"
     HTTPSDSR_CONNECT2IP_SEPROBLEMSNOT_FOUND = "https://dsr.connect2ip.se/problems/not-found"
     HTTPSDSR_CONNECT2IP_SEPROBLEMSPAYLOAD_TOO_LARGE = "https://dsr.connect2ip.se/problems/payload-too-large"
     HTTPSDSR_CONNECT2IP_SEPROBLEMSRANGE_NOT_SATISFIABLE = "https://dsr.connect2ip.se/problems/range-not-satisfiable"
+    HTTPSDSR_CONNECT2IP_SEPROBLEMSREQUEST_CLOSING = "https://dsr.connect2ip.se/problems/request-closing"
+    HTTPSDSR_CONNECT2IP_SEPROBLEMSREQUEST_NOT_FINISHED = "https://dsr.connect2ip.se/problems/request-not-finished"
     HTTPSDSR_CONNECT2IP_SEPROBLEMSRESPONSE_NOT_READY = "https://dsr.connect2ip.se/problems/response-not-ready"
     HTTPSDSR_CONNECT2IP_SEPROBLEMSRESPONSE_PURGED = "https://dsr.connect2ip.se/problems/response-purged"
+    HTTPSDSR_CONNECT2IP_SEPROBLEMSRETAINED_ITEMS_MISSING = "https://dsr.connect2ip.se/problems/retained-items-missing"
+    HTTPSDSR_CONNECT2IP_SEPROBLEMSTASK_NOT_COMPLETABLE = "https://dsr.connect2ip.se/problems/task-not-completable"
+    HTTPSDSR_CONNECT2IP_SEPROBLEMSTASK_NOT_RETRYABLE = "https://dsr.connect2ip.se/problems/task-not-retryable"
     HTTPSDSR_CONNECT2IP_SEPROBLEMSUNAUTHORIZED = "https://dsr.connect2ip.se/problems/unauthorized"
     HTTPSDSR_CONNECT2IP_SEPROBLEMSVALIDATION_ERROR = "https://dsr.connect2ip.se/problems/validation-error"
 
