@@ -31,12 +31,14 @@ from app.answers.content import (
 from app.answers.inputs import load_inputs, load_inputs_of
 from app.answers.packages import BuiltPackage, PackageWriter
 from app.answers.store import packages_for, store
+from app.connectors.capabilities import CallHistory
 from app.db import reading, unit_of_work, utcnow
 from app.errors import NotReady, RequestNotFinished
 from app.models import (
     DsrRequest,
     ResponsePackage,
 )
+from app.partners import register
 from app.services import lifecycle, lift
 from app.services.lifecycle import lock_request
 from app.services.vault import Vault
@@ -46,8 +48,9 @@ log = logging.getLogger("app.responses")
 
 
 def call_pages_of(connectors: Mapping[str, Any]) -> CallPages | None:
-    pages: CallPages | None = getattr(connectors.get("crm"), "iter_call_history", None)
-    return pages
+    """The call history's pages, from the register's connector when it holds one."""
+    held = connectors.get(register().name)
+    return held.iter_call_history if isinstance(held, CallHistory) else None
 
 
 _REQUESTS_OF = select(DsrRequest).where(col(DsrRequest.id).in_(bindparam("ids", expanding=True)))

@@ -4,7 +4,7 @@
   history streamed into it page by page; the report shows the data in tables with the art. 15
   information (purposes, legal basis, recipients, retention, sources, rights, IMY).
 - portability (art. 20): ``data.json`` and one CSV per dataset, each field documented; what
-  was sent to SNPAC when a receiving operator was named.
+  was sent to the number-portability registry when a receiving operator was named.
 - erasure, rectification, restriction, objection: ``result.json`` with each system's outcome,
   anything retained with its legal basis and erase-by date.
 - rejected: ``result.json`` with the reason, and the report names the right to complain to IMY.
@@ -30,6 +30,7 @@ from app.answers.packages import (
     field_types,
     slug,
 )
+from app.partners import PORTING, Partner, register, with_role
 from app.rights import Letter, letter_for
 from app.rights.facts import (
     CARRIED_OUT,
@@ -135,7 +136,7 @@ async def _write_access(
             for i, (name, value) in enumerate(categories.items()):
                 out.write(("," if i else "") + f"\n{_dumps(name)}: {_dumps(value)}")
             calls = None
-            if system.system == "crm" and system.data is not None:
+            if system.system == register().name and system.data is not None:
                 calls = await _stream_calls(
                     out, inputs.request.customer_number, system.data, call_pages, report_rows,
                     first=not categories)
@@ -216,7 +217,7 @@ def csv_file_name(stem: str, position: int, taken: set[str]) -> str:
     A dataset's key comes from a system (a partner's callback among them) and is kept as data
     in ``data.json``; the file name is only ever a :func:`~app.answers.packages.slug` of it.
     A key that is a slug already keeps its name (``customer.csv``); any other, or one whose
-    name is taken, gets the dataset's position after its slug (``snpac-tmp-zipslip-4.csv``),
+    name is taken, gets the dataset's position after its slug (``<system>-tmp-zipslip-4.csv``),
     so names are unique and none holds a path separator or a dot-dot."""
     base = slug(stem)
     name = f"{base}.csv"
@@ -236,13 +237,14 @@ async def _write_portability(
     wants_csv = "csv" in (inputs.request.details.get("formats") or ["json", "csv"])
     datasets: list[dict[str, Any]] = []
     taken = set(RESERVED_FILES)
+    own = register().name  # the register's datasets keep their own names
     for system in inputs.systems:
         for name, value in (system.data or {}).items():
             rows = [value] if isinstance(value, dict) else value
             if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
                 continue
             fields = [{**f, "description": report.label(t, f["name"])} for f in field_types(rows)]
-            stem = name if system.system == "crm" else f"{system.system}-{name}"
+            stem = name if system.system == own else f"{system.system}-{name}"
             datasets.append({"name": name, "system": system.system, "title": system.title,
                              "file": csv_file_name(stem, len(datasets) + 1, taken)
                              if wants_csv else None,
@@ -270,8 +272,9 @@ async def _write_observed(
     call_pages: CallPages | None, wants_csv: bool,
 ) -> dict[str, Any] | None:
     """The call history into its own file (CSV, or JSON lines when only JSON is wanted)."""
-    register = next((s for s in inputs.systems if s.system == "crm" and s.data), None)
-    if register is None or call_pages is None:
+    own = register().name
+    records = next((s for s in inputs.systems if s.system == own and s.data), None)
+    if records is None or call_pages is None:
         return None
     name = "call_history.csv" if wants_csv else "call_history.jsonl"
     count = 0
@@ -295,7 +298,7 @@ async def _write_observed(
     except Exception as exc:  # a partner error: the package is built again later
         reason = getattr(exc, "reason", type(exc).__name__)
         raise PackageError(f"the call history could not be read: {reason}") from None
-    return {"name": "call_history", "system": "crm", "title": register.title, "file": name,
+    return {"name": "call_history", "system": own, "title": records.title, "file": name,
             "observed": True, "row_count": count, "rows": None,
             "fields": [{**f, "description": report.label(t, f["name"])} for f in CALL_FIELDS]}
 
@@ -304,10 +307,12 @@ def _porting(inputs: PackageInputs) -> dict[str, Any] | None:
     operator = inputs.request.details.get("receiving_operator")
     if not operator:
         return None
-    task = next((s for s in inputs.systems if s.system == "snpac" and s.action == "port_number"),
+    registry = with_role(PORTING)
+    name = registry.name if registry is not None else None
+    task = next((s for s in inputs.systems if s.system == name and s.action == "port_number"),
                 None)
-    return {"sent_to": "SNPAC", "receiving_operator": operator,
-            "phone_number": inputs.links.get("snpac") if task else None,
+    return {"sent_to": _known_as(registry), "receiving_operator": operator,
+            "phone_number": inputs.links.get(name) if task and name else None,
             "status": task.status if task else None,
             "date": ((task.data or {}).get("booked_port") or {}).get("date") if task else None,
             "at": _iso(task.finished_at) if task else None}
@@ -388,3 +393,9 @@ def _write_result(
             for s in systems if s["action"] == "lift_restriction"]}
     writer.write_json("result.json", {**body, **extra, "claims": claims})
     return {"systems": systems, "retained": retained, **extra}
+
+
+def _known_as(entry: Partner | None) -> str | None:
+    """A partner as the package names it: its title without the gloss in brackets (the
+    number-portability registry's title is its name, then what it does)."""
+    return entry.title.partition(" (")[0] if entry is not None else None

@@ -35,7 +35,8 @@ DATE_FIELDS = frozenset({"started_at", "ended_at", "since", "date", "invoice_dat
                          "InvoiceDate", "DueDate", "opened_on", "closed_on"})
 # Fields that hold a phone number, shown in the Swedish way.
 PHONE_FIELDS = frozenset({"phone", "number", "Phone1", "counterpart"})
-# Keys that are the partner's own plumbing, never the customer's data (Fortnox's "@url").
+# Keys that are a partner's own plumbing, never the customer's data (an invoicing system's
+# "@url", say).
 HIDDEN_PREFIX = "@"
 
 

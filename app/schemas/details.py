@@ -120,8 +120,8 @@ class ObjectionDetails(Strict):
 
     processing: ObjectionProcessing
     unlist: bool = Field(
-        default=False, description="direct marketing: also remove the directory listing "
-        "(Eniro/Hitta); a separate choice, never implied by the objection")
+        default=False, description="direct marketing: also remove the listing in the "
+        "directory; a separate choice, never implied by the objection")
     activity: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                                max_length=500)] | None = Field(
         default=None, description="legitimate interest: which processing the customer objects "
@@ -155,8 +155,8 @@ class PortabilityDetails(Strict):
     )
     receiving_operator: ShortText | None = Field(
         default=None, description="the operator the phone number is to be ported to, one of "
-        "SNPAC's registry: " + ", ".join(KNOWN_OPERATORS) + ". In Sweden the receiving "
-        "operator starts a port; this authorises it.", examples=["Telia"],
+        "the number-portability registry's: " + ", ".join(KNOWN_OPERATORS) + ". In Sweden "
+        "the receiving operator starts a port; this authorises it.", examples=["Telia"],
         # The registry's names (the service also takes them in any case).
         json_schema_extra={"anyOf": [{"type": "string", "enum": list(KNOWN_OPERATORS)},
                                      {"type": "null"}]},
@@ -169,6 +169,6 @@ class PortabilityDetails(Strict):
             return None
         known = known_operator(value)
         if known is None:
-            raise ValueError("is not an operator in SNPAC's registry; one of "
+            raise ValueError("is not an operator in the number-portability registry; one of "
                              + ", ".join(KNOWN_OPERATORS))
         return known

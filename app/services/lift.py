@@ -37,12 +37,12 @@ from app.models import (
     DsrRequest,
     Notification,
     ResponsePackage,
-    System,
     Task,
     TaskAction,
     TaskStatus,
 )
 from app.notifications import outbox
+from app.partners import register
 from app.services import lifecycle
 from app.services import tasks as task_service
 from app.services.lifecycle import Actor
@@ -50,7 +50,7 @@ from app.settings import Settings
 
 LIFT_ACTION = TaskAction.lift_restriction.value
 NOTICE_ACTION = TaskAction.lift_notice.value
-NOTICE_SYSTEM = System.crm.value  # the register holds the address the letter goes to
+NOTICE_SYSTEM = register().name  # the register holds the address the letter goes to
 NOTICE_EVENT = "restriction.lift_notice"
 NOTIFIER: Actor = ("notifier", "system")
 

@@ -26,10 +26,10 @@ from app.answers.store import supersede
 from app.connectors.base import Outcome, Retained, format_partner_ref, until_problem
 from app.db import upsert_statement, utcnow
 from app.models import DsrRequest, RequestType, Task, TaskResult, TaskStatus
+from app.partners import callback_systems
 from app.services import lifecycle, recorder
 from app.services.lifecycle import SYSTEM_ACTOR, TASK_FINAL, Actor, lock_request
 from app.services.vault import Vault
-from app.settings import CALLBACK_SYSTEMS
 
 __all__ = ["SYSTEM_ACTOR", "apply_outcome", "fail", "lock_request", "schedule_retry"]
 
@@ -260,7 +260,7 @@ async def follow_up_or_cancel(
     """
     now = utcnow()
     if task.status is TaskStatus.pending and task.delivery_uncertain:
-        if task.system in CALLBACK_SYSTEMS:
+        if task.system in callback_systems():
             task.status, task.updated_at = TaskStatus.awaiting_callback, now
             task.external_ref = task.external_ref or format_partner_ref(
                 task.id, task.dispatch_round)

@@ -30,8 +30,8 @@ class ObjectionDetails:
                 (required then)
             grounds (None | str | Unset): legitimate interest: why, from the customer's particular situation (art. 21(1));
                 required then
-            unlist (bool | Unset): direct marketing: also remove the directory listing (Eniro/Hitta); a separate choice,
-                never implied by the objection Default: False.
+            unlist (bool | Unset): direct marketing: also remove the listing in the directory; a separate choice, never
+                implied by the objection Default: False.
      """
 
     processing: ObjectionProcessing

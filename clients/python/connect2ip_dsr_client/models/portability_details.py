@@ -28,8 +28,8 @@ class PortabilityDetails:
         Attributes:
             formats (list[PortabilityFormat] | Unset):
             receiving_operator (None | PortabilityDetailsReceivingOperatorType0 | Unset): the operator the phone number is
-                to be ported to, one of SNPAC's registry: Telia, Tele2, Telenor, Tre, Bahnhof, Ownit, Telavox, Comviq, Halebop,
-                Vimla, Fello, Hallon. In Sweden the receiving operator starts a port; this authorises it.
+                to be ported to, one of the number-portability registry's: Telia, Tele2, Telenor, Tre, Bahnhof, Ownit, Telavox,
+                Comviq, Halebop, Vimla, Fello, Hallon. In Sweden the receiving operator starts a port; this authorises it.
      """
 
     formats: list[PortabilityFormat] | Unset = UNSET
