@@ -1,8 +1,9 @@
 """Recording what happened to a task; what that means for the request is ``lifecycle``'s call.
 
 Used by the dispatcher (a connector's answer), the partner webhooks (a callback) and agents
-(completing a manual task, retrying a failed one). Every change is written with an audit event
-in the caller's transaction, under the request's row lock, and then
+(completing a manual task, retrying a failed one: :mod:`app.services.agent_tasks`, which also
+knows the lift's notice task; this module knows no lift). Every change is written with an
+audit event in the caller's transaction, under the request's row lock, and then
 :func:`app.services.lifecycle.settle` derives the request's status from its tasks.
 
 Two rules hold here whatever the caller:
