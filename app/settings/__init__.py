@@ -32,7 +32,7 @@ from pydantic import (
 )
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from app.partners import PARTNERS, callback_systems
+from app.partners import PARTNERS
 from app.settings.partners import FLAT_NAMES, PartnerFields, flat_default
 from app.settings.strength import (
     DEV_DATA_KEY,
@@ -48,8 +48,6 @@ from app.settings.strength import (
 
 DEFAULT_PORT = 8000
 
-# The partners that answer by webhook (the registry's list).
-CALLBACK_SYSTEMS = callback_systems()
 _RATE = re.compile(r"^\d+/\d+(\.\d+)?$")
 
 
@@ -299,7 +297,7 @@ class Settings(PartnerFields):
             configured = self.partner_settings(system).webhook_secret
             name = f"DSR_{system.upper()}_WEBHOOK_SECRET"
             if configured is None:
-                if system in CALLBACK_SYSTEMS:
+                if PARTNERS[system].calls_back:
                     problems.append(f"{name} must be set (the partner signs its callbacks)")
                 continue
             problems += webhook_secret_problems(name, configured.get_secret_value().split())
