@@ -181,7 +181,7 @@ def create_engine(
 def create_sessionmaker(
     engine: AsyncEngine, *, notify: bool = False
 ) -> async_sessionmaker[AsyncSession]:
-    """``notify``: changes queue portal notifications (``services.notify``), read from each
+    """``notify``: changes queue portal notifications (``app.notifications.outbox``), read from each
     session's ``info`` so the services need no settings to know it."""
     # A session class of its own per sessionmaker, so commit hooks (the dispatcher's wake-up)
     # belong to this app and not to every session in the process.

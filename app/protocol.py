@@ -4,7 +4,7 @@ A partner or the portal backend reads its side of the protocol here, without the
 OpenDSR-style request the service sends each asynchronous partner (``partnerRequest``), the
 signed callback the partner sends back to ``POST /v1/webhooks/{system}`` (``PartnerCallback``),
 and the signed notification the portal backend receives (``portalNotification``). The
-connectors (``app.connectors.opendsr``) and the notifier (``app.services.notify``) are what
+connectors (``app.connectors.opendsr``) and the notifier (``app.notifications.delivery``) are what
 actually speak it; ``docs/partners.md`` tells the same in prose, and tests check that the
 sandbox's callbacks and the notifier's bodies validate against these models.
 """

@@ -43,15 +43,15 @@ from tests.e2e.service import Api, bearer  # noqa: E402
 
 # First match wins: the activity a sample belongs to, by a frame anywhere in its stack.
 ACTIVITIES = [
-    ("claiming tasks", "Dispatcher.claim"),
-    ("recording outcomes (dispatcher)", "Dispatcher._record"),
+    ("claiming tasks", "PartnerTasks.claim"),
+    ("recording outcomes (dispatcher)", "PartnerTasks.on_result"),
     ("recording outcomes (batches)", "Recorder._transaction"),
     ("building answers", "build_pending"),
     ("partner webhooks", "routers/webhooks.py"),
     ("sandbox partners", "app/sandbox"),
     ("intake (POST /v1/requests)", "routers/requests.py"),
     ("/metrics", "app/metrics.py"),
-    ("partner calls (client side)", "Dispatcher.run_one"),
+    ("partner calls (client side)", "PartnerTasks._run"),
     ("other API routing", "fastapi/routing.py"),
     ("HTTP server", "uvicorn/protocols"),
     ("driver threads", "Thread._bootstrap"),

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from app.connectors.catalog import SYSTEMS
 from app.errors import PROBLEM_BASE, problem_types
-from app.models import EventAction, System, TaskAction, TaskStatus
+from app.models import EventAction, TaskAction, TaskStatus
 from app.openapi import render
+from app.partners import PARTNERS, System
 from app.protocol import PartnerAck, PartnerCallback, PartnerRequest, PortalNotification
 
 DOC: dict[str, Any] = json.loads(render())
@@ -95,13 +95,13 @@ def test_closed_sets_are_enums() -> None:
     assert _enum_of("EventOut", "action") == [a.value for a in EventAction]
     assert "completed" in _enum_of("EventOut", "from_status")
     assert "completed" in _enum_of("EventOut", "to_status")
-    assert set(_enum_of("LinkOut", "system")) == set(SYSTEMS)
+    assert set(_enum_of("LinkOut", "system")) == set(PARTNERS)
     assert _enum_of("WebhookAck", "status") == ["applied", "duplicate", "ignored"]
     assert "request.completed" in _enum_of("NotificationOut", "event")
 
 
 def test_the_enums_cover_what_the_code_does() -> None:
-    assert [s.value for s in System] == list(SYSTEMS)
+    assert [s.value for s in System] == list(PARTNERS)
     from app.rights import actions as planned
     from app.services.lift import NOTICE_ACTION
     from app.services.requests import LIFT_ACTION

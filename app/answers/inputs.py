@@ -18,7 +18,6 @@ from app.answers.content import (
     RequestFacts,
     SystemResult,
 )
-from app.connectors.catalog import SYSTEMS
 from app.models import (
     AuditEvent,
     DsrRequest,
@@ -27,6 +26,7 @@ from app.models import (
     Task,
     TaskResult,
 )
+from app.partners import PARTNERS
 from app.rights.facts import CaseRecord, EventFact
 from app.services import lift
 from app.services.vault import Vault
@@ -113,11 +113,11 @@ def _inputs(request: DsrRequest, tasks: list[Task], results: dict[uuid.UUID, Tas
             links: dict[str, str], vault: Vault,
             lift_notice_s: float | None = None, *, events: list[EventFact] | None = None,
             cases: list[CaseRecord] | None = None) -> PackageInputs:
-    order = {name: i for i, name in enumerate(SYSTEMS)}
+    order = {name: i for i, name in enumerate(PARTNERS)}
     tasks = sorted(tasks, key=lambda task: (order.get(task.system, len(order)), task.action))
     systems = []
     for task in tasks:
-        spec = SYSTEMS.get(task.system)
+        spec = PARTNERS.get(task.system)
         outcome = task.outcome or {}
         row = results.get(task.id)
         systems.append(SystemResult(

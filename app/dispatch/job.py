@@ -190,7 +190,7 @@ class PartnerTasks:
         """The request and task, locked, if this claim still holds the task's lease (else
         None: the answer is dropped, the task is someone else's now)."""
         call = claimed.call
-        request = await task_service.lock_request(session, call.request_id)
+        request = await lifecycle.lock_request(session, call.request_id)
         task = await recorder.locked_task(session, call.task_id, call.request_id)
         if task is None or not lease.held(task.lease_owner, claimed.lease):
             log.info("lease lost; result dropped", extra={"task_id": str(call.task_id)})

@@ -24,7 +24,6 @@ from app.models.enums import (
     RejectReason,
     RequestStatus,
     RequestType,
-    System,
     TaskAction,
     TaskStatus,
 )
@@ -303,7 +302,7 @@ class WebhookReceipt(SQLModel, table=True):
 
 
 class ResponsePackage(SQLModel, table=True):
-    """The electronic-format response of a finished request (see ``services.responses``).
+    """The electronic-format response of a finished request (see ``app.answers``).
 
     The zip itself is stored Fernet-encrypted in :class:`ResponseChunk` rows until
     ``expires_at``; then the chunks are deleted and ``purged_at`` set, while this row stays as
@@ -346,7 +345,7 @@ class NotificationStatus(StrEnum):
 
 class Notification(SQLModel, table=True):
     """An event for the portal backend, written in the transaction of the change it reports
-    and delivered by the worker (Standard Webhooks), in order per request (see services.notify).
+    and delivered by the worker (Standard Webhooks), in order per request (see app.notifications).
     """
 
     __tablename__ = "notification"
@@ -394,6 +393,6 @@ __all__ = [
     "READ_ACTIONS", "AuditEvent", "AuditLedger", "AuditLedgerHead", "Channel", "DsrRequest",
     "EventAction", "IdempotencyKey", "Language", "Link", "Notification",
     "NotificationStatus", "RateWindow", "RejectReason", "RequestStatus", "RequestType",
-    "ResponseChunk", "ResponsePackage", "ScheduledJob", "System", "Task", "TaskAction",
+    "ResponseChunk", "ResponsePackage", "ScheduledJob", "Task", "TaskAction",
     "TaskResult", "TaskStatus", "WebhookReceipt"
 ]

@@ -61,18 +61,6 @@ class RejectReason(StrEnum):
     other = "other"
 
 
-class System(StrEnum):
-    """The systems a request reaches, as the API document names them (``app.partners``,
-    which a test keeps equal, holds the list)."""
-
-    crm = "crm"
-    stadsnat = "stadsnat"
-    fortnox = "fortnox"
-    snpac = "snpac"
-    eniro = "eniro"
-    installer = "installer"
-
-
 class TaskAction(StrEnum):
     """What a task does in its system."""
 

@@ -80,6 +80,8 @@ PARTNERS: Mapping[str, Partner] = MappingProxyType({
 
 # The systems as an enum, where the API document names them (a task's system).
 System = StrEnum("System", [(name, name) for name in PARTNERS])  # type: ignore[misc]
+System.__doc__ = ("A system a request reaches: the company's own register, a partner, or a "
+                  "step an agent carries out by hand.")
 
 
 def partner(name: str) -> Partner:

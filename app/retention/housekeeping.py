@@ -1,7 +1,8 @@
-"""Housekeeping the service does on its own data, run periodically by every worker.
+"""Housekeeping the service does on its own data, a periodic job one worker of all runs.
 
-Any worker may run it; it is idempotent. Besides the rows below, expired answer packages are
-purged (:func:`app.answers.purge.purge_expired`).
+It is idempotent: a worker that dies mid-run leaves nothing the next run cannot finish.
+Besides the rows below, expired answer packages are purged
+(:func:`app.answers.purge.purge_expired`).
 
 - Webhook receipts are only needed while a partner may still redeliver (Standard Webhooks
   retries span hours): kept ``DSR_WEBHOOK_RECEIPT_DAYS`` (default 7).
@@ -65,12 +66,14 @@ async def purge_housekeeping(
     return counts
 
 
-async def housekeeping(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
-    """Retention work on the service's own data, one transaction each (never raises)."""
-    try:
-        async with unit_of_work(sessionmaker) as session:
-            await purge_housekeeping(session, settings=settings, now=utcnow())
-        async with unit_of_work(sessionmaker) as session:
-            await purge_expired(session, utcnow(), retention_days=settings.response_retention_days)
-    except Exception as exc:
-        log.error("housekeeping failed", extra={"error_type": type(exc).__name__})
+async def housekeeping(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> dict[str, int]:
+    """Retention work on the service's own data, one transaction each; what it deleted, by
+    kind. An error propagates (the periodic job records it and runs again next interval)."""
+    async with unit_of_work(sessionmaker) as session:
+        counts = await purge_housekeeping(session, settings=settings, now=utcnow())
+    async with unit_of_work(sessionmaker) as session:
+        counts |= await purge_expired(session, utcnow(),
+                                      retention_days=settings.response_retention_days)
+    return counts

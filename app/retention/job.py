@@ -1,5 +1,5 @@
-"""Retention as periodic jobs on the worker: the daily sweep (one worker of all, leased in
-``scheduled_job``) and housekeeping (each worker, on its own clock: it is idempotent)."""
+"""Retention as periodic jobs on the worker, each run by one worker of all (leased in
+``scheduled_job``): housekeeping every ``DSR_HOUSEKEEPING_INTERVAL_S`` and the daily sweep."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from app.settings import Settings
 from app.worker.periodic import Periodic, run_if_due
 
 SWEEP_JOB = "retention_sweep"
+HOUSEKEEPING_JOB = "housekeeping"
 SWEEP_CHECK_S = 60.0  # how often a worker asks whether the retention sweep is due
 
 
@@ -38,11 +39,15 @@ class Worker(Protocol):
 
 
 def jobs(worker: Worker) -> list[Periodic]:
-    """Housekeeping as each round begins, every ``DSR_HOUSEKEEPING_INTERVAL_S``; the sweep
-    asked about every minute (or its interval, if shorter) and run when due."""
+    """Housekeeping asked about as each round begins, every ``DSR_HOUSEKEEPING_INTERVAL_S``;
+    the sweep asked about every minute (or its interval, if shorter); each run when due."""
 
     async def clean() -> None:
-        await housekeeping(worker.sessionmaker, worker.settings)
+        async def job() -> dict[str, Any]:
+            return dict(await housekeeping(worker.sessionmaker, worker.settings))
+
+        await run_if_due(worker.sessionmaker, HOUSEKEEPING_JOB, job=job, owner=worker.worker_id,
+                         interval_s=worker.settings.housekeeping_interval_s)
 
     async def retention_sweep() -> None:
         """The daily post-contract sweep, run by whichever worker finds it due."""
@@ -58,7 +63,7 @@ def jobs(worker: Worker) -> list[Periodic]:
                          interval_s=settings.retention_sweep_interval_s)
 
     return [
-        Periodic("housekeeping", lambda: worker.settings.housekeeping_interval_s, clean,
+        Periodic(HOUSEKEEPING_JOB, lambda: worker.settings.housekeeping_interval_s, clean,
                  inline=True),
         Periodic(SWEEP_JOB, lambda: min(SWEEP_CHECK_S, worker.settings.retention_sweep_interval_s),
                  retention_sweep),

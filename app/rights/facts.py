@@ -1,7 +1,7 @@
 """The recorded facts an answer is written from: the request, each task's outcome, the audit
 trail's events, the customer's links (who holds their data), and the service's own case records.
 
-These are plain snapshots, read and decrypted by :mod:`app.services.responses`; nothing here does
+These are plain snapshots, read and decrypted by :mod:`app.answers.inputs`; nothing here does
 database work. :class:`Facts` adds the questions every letter asks of them ("was identity
 verified?", "did every recipient get a task that finished?", "which events show it?"), so a
 guard in :mod:`app.rights.letter` reads like the sentence it allows.

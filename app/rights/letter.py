@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from app.answers.report import SWEDEN, phone
 from app.rights.facts import Evidence, Facts
 
 Guard = Callable[[Facts, Mapping[str, Any]], Evidence | None]
@@ -141,14 +142,10 @@ def word(t: Mapping[str, Any], name: str, value: Any) -> str:
                 return count_words(t, whole // size, unit)
         return count_words(t, whole, "seconds")
     if isinstance(value, datetime):
-        from app.services.report import SWEDEN
-
         return value.astimezone(SWEDEN).date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if name == "number" and isinstance(value, str):
-        from app.services.report import phone
-
         return phone(value)
     return str(value)
 

@@ -14,8 +14,8 @@ from sqlmodel import col, select
 from app.auth import CUSTOMER_NUMBER_PATTERN
 from app.db import utcnow
 from app.deps import ReadSessionDep, SessionDep, StaffDep
-from app.models import Link, System
-from app.partners import PARTNERS, callback_systems
+from app.models import Link
+from app.partners import PARTNERS, System, callback_systems
 from app.schemas import Strict, examples, problem_responses
 
 router = APIRouter(prefix="/v1/links", tags=["links"])

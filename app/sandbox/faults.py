@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from app.partners import configured
 from app.sandbox.http import Answer, error_response
-from app.settings import PARTNER_SYSTEMS
 
 FAULT_KINDS = ("error", "timeout", "throttle", "lost_callback")
 CALL_FAULTS = ("timeout", "error", "throttle")  # the ones that replace an answer
@@ -46,6 +46,7 @@ class Faults:
 def parse_faults(spec: str) -> Faults:
     """Parse a fault spec; an empty spec means no faults. Bad syntax raises ``ValueError``."""
     rates: dict[tuple[str, str], float] = {}
+    partners = tuple(entry.name for entry in configured())
     for raw in spec.split(","):
         pair = raw.strip()
         if not pair:
@@ -57,10 +58,10 @@ def parse_faults(spec: str) -> Faults:
             raise ValueError(
                 f"invalid sandbox fault {pair!r}: expected system:kind=rate, e.g. fortnox:error=0.2"
             )
-        if system not in PARTNER_SYSTEMS:
+        if system not in partners:
             raise ValueError(
                 f"invalid sandbox fault {pair!r}: unknown system {system!r} "
-                f"(one of {', '.join(PARTNER_SYSTEMS)})"
+                f"(one of {', '.join(partners)})"
             )
         if kind not in FAULT_KINDS:
             raise ValueError(

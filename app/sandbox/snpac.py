@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
-from app.connectors.catalog import KNOWN_OPERATORS
+from app.connectors.operators import KNOWN_OPERATORS
 from app.sandbox.models import PartnerJob
 from app.sandbox.opendsr import Partner, extension, result
 

@@ -15,7 +15,8 @@ from pydantic import (
     model_validator,
 )
 
-from app.connectors.catalog import KNOWN_OPERATORS, RECTIFIABLE_FIELDS, known_operator
+from app.connectors.operators import KNOWN_OPERATORS, known_operator
+from app.partners.partner import RECTIFIABLE_FIELDS
 from app.schemas.common import ShortText, Strict, examples
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

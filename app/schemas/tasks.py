@@ -15,7 +15,8 @@ from pydantic import (
     model_serializer,
 )
 
-from app.models import System, TaskAction, TaskStatus
+from app.models import TaskAction, TaskStatus
+from app.partners import System, register
 from app.schemas.common import Note, Sparse, Strict, examples
 
 
@@ -59,7 +60,7 @@ class TaskOutcome(Sparse):
 
 
 TASK_EXAMPLE: dict[str, Any] = {
-    "id": "9a3c2d1e-5b6f-4a7b-8c9d-0e1f2a3b4c5d", "system": "fortnox", "action": "erase",
+    "id": "9a3c2d1e-5b6f-4a7b-8c9d-0e1f2a3b4c5d", "system": register().name, "action": "erase",
     "status": "retained", "scheduled_for": None, "attempts": 1, "dispatch_round": 0,
     "outcome": {"summary": "Customer card anonymised; 3 invoices kept.",
                 "retained": [{"category": "invoices",
@@ -99,7 +100,8 @@ class RetainedIn(Strict):
 
 class CompleteTaskBody(Strict):
     model_config = examples(
-        {"outcome": "done", "note": "The installer confirmed the order record is deleted"},
+        {"outcome": "done",
+         "note": "The installation company confirmed the order record is deleted"},
         {"outcome": "retained", "note": "Warranty record kept",
          "retained": [{"category": "installation order", "basis": "Konsumentköplagen 23 §",
                        "until": "2029-11-29"}]})

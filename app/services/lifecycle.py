@@ -39,7 +39,8 @@ from app.models import DsrRequest, RequestStatus, Task, TaskAction, TaskStatus
 from app.notifications import outbox
 from app.rights import RIGHTS
 from app.services import audit, recorder
-from app.services.signals import has_signal, signal_answer, signal_work, take_signal
+from app.services.signals import has_signal, signal_answer
+from app.worker.wakeup import signal_work, take_signal
 
 __all__ = ["has_signal", "signal_answer", "signal_work", "take_signal"]
 
@@ -108,7 +109,8 @@ def overdue_clause(now: datetime) -> Any:
 
 
 # -- signalling the worker ----------------------------------------------------------------------
-# signal_work / take_signal / has_signal live in services.signals (re-exported here).
+# signal_work / take_signal are the worker's (app.worker.wakeup), has_signal and
+# signal_answer the domain's (services.signals); all four are re-exported here.
 
 
 # -- transitions --------------------------------------------------------------------------------

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.worker.wakeup import WORK_SIGNAL, signal_work, take_signal
-
-__all__ = ["ANSWER_SIGNAL", "WORK_SIGNAL", "has_signal", "signal_answer", "signal_work",
-           "take_signal"]
+from app.worker.wakeup import WORK_SIGNAL
 
 ANSWER_SIGNAL = "dsr_answer"
 

@@ -29,10 +29,10 @@ from app.db import upsert_statement, utcnow
 from app.models import DsrRequest, RequestType, Task, TaskResult, TaskStatus
 from app.partners import callback_systems
 from app.services import lifecycle, recorder
-from app.services.lifecycle import SYSTEM_ACTOR, TASK_FINAL, Actor, lock_request
+from app.services.lifecycle import SYSTEM_ACTOR, TASK_FINAL, Actor
 from app.services.vault import Vault
 
-__all__ = ["SYSTEM_ACTOR", "apply_outcome", "fail", "lock_request", "schedule_retry"]
+__all__ = ["SYSTEM_ACTOR", "apply_outcome", "fail", "schedule_retry"]
 
 
 async def note_task(

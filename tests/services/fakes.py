@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from app.connectors import base
 from app.connectors.base import Call, Outcome
+from app.models import TaskStatus
 
 Behaviour = Callable[[Call], Outcome]
 
@@ -44,7 +45,7 @@ class FakeConnector:
 
     def parse_callback(self, payload: dict[str, Any]) -> tuple[uuid.UUID, int, Outcome]:
         return uuid.UUID(payload["task"]), int(payload.get("round", 0)), Outcome(
-            base.TaskStatus(payload["status"]), payload.get("summary", ""))
+            TaskStatus(payload["status"]), payload.get("summary", ""))
 
 
 def fakes(**behaviours: Behaviour) -> dict[str, Any]:

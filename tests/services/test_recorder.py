@@ -16,7 +16,7 @@ from sqlalchemy import event, select
 
 from app.connectors.base import Outcome
 from app.models import AuditEvent, Task, TaskResult, TaskStatus
-from app.services import audit, recorder
+from app.services import audit, lifecycle, recorder
 from app.services import tasks as task_service
 from app.services.recorder import Recorder
 from app.services.vault import Vault
@@ -34,7 +34,7 @@ async def linked(client, agent) -> None:  # type: ignore[no-untyped-def]
 
 def done(task: Task, vault: Vault) -> recorder.Work[str]:
     async def work(session):  # type: ignore[no-untyped-def]
-        request = await task_service.lock_request(session, task.request_id)
+        request = await lifecycle.lock_request(session, task.request_id)
         locked = await recorder.locked_task(session, task.id, task.request_id)
         assert locked is not None
         await task_service.apply_outcome(
@@ -109,7 +109,7 @@ async def test_a_unit_that_fails_fails_alone(client, agent, app) -> None:  # typ
     writer, vault = Recorder(app.state.sessionmaker), app.state.vault
 
     async def broken(session):  # type: ignore[no-untyped-def]
-        await task_service.lock_request(session, tasks[0].request_id)
+        await lifecycle.lock_request(session, tasks[0].request_id)
         raise RuntimeError("a bug in one outcome")
 
     results = await asyncio.gather(

@@ -27,8 +27,8 @@ class LinkOut:
         Attributes:
             customer_number (str):
             external_id (str):
-            system (System): The systems a request reaches, as the API document names them (``app.partners``,
-                which a test keeps equal, holds the list).
+            system (System): A system a request reaches: the company's own register, a partner, or a step an agent carries
+                out by hand.
             updated_at (datetime.datetime):
      """
 

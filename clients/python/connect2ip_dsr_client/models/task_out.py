@@ -35,8 +35,8 @@ class TaskOut:
             attempts (int):
             id (UUID):
             status (TaskStatus):
-            system (System): The systems a request reaches, as the API document names them (``app.partners``,
-                which a test keeps equal, holds the list).
+            system (System): A system a request reaches: the company's own register, a partner, or a step an agent carries
+                out by hand.
             updated_at (datetime.datetime):
             dispatch_round (int | Unset): 0 at first; +1 each time an agent retries the task after a failure (the partner
                 then sees a new id, `<task id>.<round>`) Default: 0.

@@ -1,13 +1,9 @@
-"""The operators a number can be ported to, and the catalogue's old names for the registry.
+"""The operators a number can be ported to: the number-portability registry's list.
 
-What each partner is, holds and does lives in its entry in :mod:`app.partners`; the names
-below it are kept for the modules that still import them from here.
+What each partner is, holds and does lives in its entry in :mod:`app.partners`.
 """
 
 from __future__ import annotations
-
-from app.partners import PARTNERS
-from app.partners.partner import RECTIFIABLE_FIELDS
 
 # The operators in the number-portability registry that a number can be ported to (the
 # sandbox keeps the same registry and refuses any other): a portability request names one.
@@ -19,8 +15,3 @@ def known_operator(name: str) -> str | None:
     """The registry's spelling of an operator's name, matched without regard to case."""
     wanted = name.strip().casefold()
     return next((known for known in KNOWN_OPERATORS if known.casefold() == wanted), None)
-
-
-SYSTEMS = PARTNERS
-
-__all__ = ["KNOWN_OPERATORS", "RECTIFIABLE_FIELDS", "SYSTEMS", "known_operator"]
