@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from app.cli import main as cli
 from app.openapi import render
+from app.partners import callback_systems, configured
 from app.settings import (
     DEV_DATA_KEY,
     DEV_JWT_SECRET,
@@ -38,9 +39,9 @@ SAFE_PROD = {
     "database_url": "postgresql+asyncpg://dsr@db.internal/dsr",
     "public_url": "https://dsr.connect2ip.se",
     "fortnox_client_id": "connect2ip-dsr", "fortnox_client_secret": secrets.token_urlsafe(24),
-    **{f"{s}_url": f"https://{s}.partner.example" for s in
-       ("crm", "stadsnat", "fortnox", "snpac", "eniro")},
-    **{f"{s}_webhook_secret": _whsec() for s in ("stadsnat", "snpac", "eniro")},
+    # Every partner with settings, from the registry: a new one is covered without an edit.
+    **{f"{entry.name}_url": f"https://{entry.name}.partner.example" for entry in configured()},
+    **{f"{name}_webhook_secret": _whsec() for name in callback_systems()},
 }
 
 
