@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import bindparam, or_
+from sqlalchemy import bindparam, union_all
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
@@ -29,15 +29,22 @@ __all__ = ["MAX_BATCH", "Recorder", "Work", "batching", "holds", "insert_row", "
 _LOCKED = "dsr_locked_requests"  # session.info: requests read under lock with all their tasks
 _HELD = "dsr_locked_rows"
 
+_ASKED = aliased(DsrRequest)  # the requests asked for by id
 _NAMED = aliased(Task)  # the tasks whose requests are wanted, beside all the tasks read
 # One statement: the requests (``ids``, and those of ``task_ids``) with all their tasks, locked
 # in (request, task) id order. On PostgreSQL each statement is a round trip, and three of them
-# (the tasks' requests, the requests, their tasks) were a sixth of a batch's.
+# (the tasks' requests, the requests, their tasks) were a sixth of a batch's. The wanted ids
+# are one UNION ALL of two primary-key lookups: written as ``id IN (...) OR id IN (SELECT
+# request_id ...)`` the OR was planned as a filter over every request and a walk of every
+# task (293 ms for 4 tasks among 120,000 requests and 360,000 tasks; 0.44 ms this way, by
+# primary key and the task's request index, EXPLAIN ANALYZE on PostgreSQL 15).
+_WANTED = union_all(
+    select(col(_ASKED.id)).where(col(_ASKED.id).in_(bindparam("ids", expanding=True))),
+    select(col(_NAMED.request_id)).where(
+        col(_NAMED.id).in_(bindparam("task_ids", expanding=True))))
 _LOCK = (select(DsrRequest, Task)
          .join(Task, col(Task.request_id) == col(DsrRequest.id))
-         .where(or_(col(DsrRequest.id).in_(bindparam("ids", expanding=True)),
-                    col(DsrRequest.id).in_(select(col(_NAMED.request_id)).where(
-                        col(_NAMED.id).in_(bindparam("task_ids", expanding=True))))))
+         .where(col(DsrRequest.id).in_(_WANTED))
          .order_by(col(DsrRequest.id), col(Task.id))
          .with_for_update())
 

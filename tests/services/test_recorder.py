@@ -20,7 +20,9 @@ from app.services import audit, lifecycle, recorder
 from app.services import tasks as task_service
 from app.services.recorder import Recorder
 from app.services.vault import Vault
+from tests.conftest import BACKEND
 from tests.helpers import agent_body, create
+from tests.plans import unindexed_scans
 from tests.services.fakes import fakes
 from tests.services.test_dispatch import link, request_row, task_rows
 
@@ -195,3 +197,14 @@ async def test_close_waits_for_every_unit_handed_over(client, agent, app) -> Non
         job.cancel()
     await writer.close()
     assert {t.status for t in await task_rows(app, created["id"])} == {TaskStatus.done}
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="reads PostgreSQL's plan")
+async def test_the_lock_statement_finds_its_rows_by_index(app) -> None:  # type: ignore[no-untyped-def]
+    """The batch's lock reads the requests asked for and those of its tasks by primary key,
+    and their tasks by the request index: never every request or every task (an ``OR`` of
+    the two made it a walk of both tables, 293 ms at 120,000 requests)."""
+    async with app.state.sessionmaker() as session, session.begin():
+        scans = await unindexed_scans(session, recorder._LOCK,
+                                      {"ids": [uuid.uuid4()], "task_ids": [uuid.uuid4()]})
+    assert scans == []
