@@ -24,15 +24,26 @@ def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from _nodes(child)
 
 
-async def unindexed_scans(
-    session: AsyncSession, statement: Any, params: dict[str, Any] | None = None,
-) -> list[str]:
-    """The scans of the statement's plan that read a table (or an index) whole."""
+async def plan_of(session: AsyncSession, statement: Any,
+                  params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """PostgreSQL's plan of the statement, with sequential scans priced out."""
     bound = statement.params(**params) if params else statement
     sql = str(bound.compile(dialect=postgresql.dialect(),
                             compile_kwargs={"literal_binds": True}))
     await session.execute(text("SET LOCAL enable_seqscan = off"))
     (plan,) = (await session.execute(text("EXPLAIN (FORMAT JSON) " + sql))).scalar_one()
+    return dict(plan["Plan"])
+
+
+def indexes_used(plan: dict[str, Any]) -> set[str]:
+    return {node["Index Name"] for node in _nodes(plan) if "Index Name" in node}
+
+
+async def unindexed_scans(
+    session: AsyncSession, statement: Any, params: dict[str, Any] | None = None,
+) -> list[str]:
+    """The scans of the statement's plan that read a table (or an index) whole."""
+    plan = await plan_of(session, statement, params)
     return [f"{node['Node Type']} on {node.get('Relation Name') or node.get('Index Name')}"
-            for node in _nodes(plan["Plan"])
+            for node in _nodes(plan)
             if node["Node Type"] in _SCANS and "Index Cond" not in node]
