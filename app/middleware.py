@@ -14,9 +14,8 @@ from app.errors import (
     DsrError,
     HeadersTooLarge,
     PayloadTooLarge,
-    internal_error,
-    log_unexpected,
     problem_of,
+    unexpected_error,
 )
 from app.logging import request_id_var
 from app.services.foreground import Foreground
@@ -116,10 +115,11 @@ class RequestContextMiddleware:
                 await self._too_large(scope, receive, send_with_id)
             except Exception as exc:
                 # Handled here, not by Starlette's outermost handler, which would re-raise it to
-                # the server and have the message (maybe SQL with parameters) logged.
-                log_unexpected(exc)
+                # the server and have the message (maybe SQL with parameters) logged. The
+                # database out of reach is a 503 with Retry-After (errors.handlers).
+                answer = unexpected_error(exc)
                 if not status_holder.get("started"):
-                    await internal_error()(scope, receive, send_with_id)
+                    await answer(scope, receive, send_with_id)
         finally:
             route = scope.get("route")
             log.info(

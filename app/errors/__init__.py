@@ -20,6 +20,7 @@
     ├── RangeNotSatisfiable       416
     ├── Unprocessable             422
     ├── HeadersTooLarge           431
+    ├── DatabaseUnavailable       503  (the database out of reach: a restart, a network fault)
     └── NotReady                  503  (a response package that cannot be built just now)
     ConnectorError                     (raised by connectors, handled by the dispatcher)
     ├── TransientError                 (timeouts, 429, 5xx: retried, honouring Retry-After)
@@ -47,13 +48,17 @@ from app.errors.conflicts import (
     TaskNotRetryable,
 )
 from app.errors.handlers import (
+    DATABASE_RETRY_AFTER_S,
     allowed_methods,
+    database_unavailable,
+    database_unreachable,
     install_error_handlers,
     internal_error,
     log_unexpected,
     problem,
     problem_of,
     safe_frames,
+    unexpected_error,
     validation_problem,
 )
 from app.errors.kinds import (
@@ -62,6 +67,7 @@ from app.errors.kinds import (
     BadRequest,
     Conflict,
     ConnectorError,
+    DatabaseUnavailable,
     DsrError,
     Forbidden,
     Gone,
@@ -87,14 +93,16 @@ from app.errors.kinds import (
 )
 
 __all__ = [
-    "PROBLEM_BASE", "PROBLEM_JSON", "AlreadyLifted", "BadRequest", "Conflict", "ConnectorError",
-    "DecisionNotApplicable", "DecisionRequired", "DsrError", "ExtensionLimitReached",
-    "ExtensionTooLate", "Forbidden", "Gone", "HeadersTooLarge", "IdempotencyMismatch",
-    "InvalidCursor", "InvalidSignature", "InvalidState", "MalformedBody", "MaybeDelivered",
-    "MethodNotAllowed", "NotARestriction", "NotFound", "NotReady", "NoticeLetterNotReady",
-    "NoticeOutcomeNotDone", "PayloadTooLarge", "PermanentError", "RangeNotSatisfiable",
-    "RequestClosing", "RequestNotFinished", "RetainedItemsMissing", "TaskNotCompletable",
-    "TaskNotRetryable", "Throttled", "TransientError", "Unauthorized", "Unprocessable",
-    "allowed_methods", "install_error_handlers", "internal_error", "log_unexpected", "problem",
-    "problem_of", "problem_types", "problem_uri", "safe_frames", "validation_problem",
+    "DATABASE_RETRY_AFTER_S", "PROBLEM_BASE", "PROBLEM_JSON", "AlreadyLifted", "BadRequest",
+    "Conflict", "ConnectorError", "DatabaseUnavailable", "DecisionNotApplicable",
+    "DecisionRequired", "DsrError", "ExtensionLimitReached", "ExtensionTooLate", "Forbidden",
+    "Gone", "HeadersTooLarge", "IdempotencyMismatch", "InvalidCursor", "InvalidSignature",
+    "InvalidState", "MalformedBody", "MaybeDelivered", "MethodNotAllowed", "NotARestriction",
+    "NotFound", "NotReady", "NoticeLetterNotReady", "NoticeOutcomeNotDone", "PayloadTooLarge",
+    "PermanentError", "RangeNotSatisfiable", "RequestClosing", "RequestNotFinished",
+    "RetainedItemsMissing", "TaskNotCompletable", "TaskNotRetryable", "Throttled",
+    "TransientError", "Unauthorized", "Unprocessable", "allowed_methods", "database_unavailable",
+    "database_unreachable", "install_error_handlers", "internal_error", "log_unexpected",
+    "problem", "problem_of", "problem_types", "problem_uri", "safe_frames", "unexpected_error",
+    "validation_problem",
 ]

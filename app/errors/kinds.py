@@ -115,6 +115,12 @@ class NotReady(DsrError):
     meaning = "The response package could not be built just now (a partner unreachable); retry."
 
 
+class DatabaseUnavailable(DsrError):
+    status, slug, title = 503, "database-unavailable", "The database cannot be reached"
+    meaning = ("The service cannot reach its database just now (a restart, a network fault); "
+               "retry after the seconds Retry-After gives.")
+
+
 def problem_types() -> list[type[DsrError]]:
     """Every problem type this API answers with, in the order of their status codes."""
     found: list[type[DsrError]] = [DsrError]

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from app.deps import ReadSessionDep
+from app.errors import DATABASE_RETRY_AFTER_S
 from app.metrics import CONTENT_TYPE
 from app.schemas import examples, problem_responses
 
@@ -33,7 +34,7 @@ class Readiness(BaseModel):
 _READY = {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}}
 
 
-TOO_LARGE = problem_responses()  # 431: the header limit holds here too
+TOO_LARGE = problem_responses(database=False)  # 431: the header limit holds here too
 
 
 @router.get("/healthz", response_model=Health, summary="The process is alive",
@@ -45,7 +46,9 @@ async def healthz() -> Health:
 @router.get(
     "/readyz", summary="The database is reachable", operation_id="getReadiness",
     response_model=Readiness,
-    responses={503: {"description": "The database is not reachable", "content": _READY},
+    responses={503: {"description": "The database is not reachable", "content": _READY,
+                     "headers": {"Retry-After": {"description": "seconds to wait",
+                                                 "schema": {"type": "integer"}}}},
                **TOO_LARGE},
 )
 async def readyz(request: Request) -> JSONResponse:
@@ -54,7 +57,8 @@ async def readyz(request: Request) -> JSONResponse:
             await conn.execute(text("SELECT 1"))
     except Exception:  # any failure means "not ready"; the reason is for the logs, not callers
         request.app.state.log.warning("readiness check failed: database unreachable")
-        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503,
+                            headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
@@ -63,7 +67,7 @@ async def readyz(request: Request) -> JSONResponse:
     operation_id="getMetrics",
     response_class=Response, responses={200: {"description": "Prometheus text format",
                      "content": {CONTENT_TYPE: {"schema": {"type": "string"}}}},
-               **TOO_LARGE},
+               **problem_responses()},
 )
 async def metrics(request: Request, session: ReadSessionDep) -> Response:
     body = await request.app.state.metrics.render(session)

@@ -51,17 +51,23 @@ _PROBLEM_TEXT = {
     413: "Request body too large",
     422: "Validation failed; `errors` lists the fields",
     431: "Request headers too large",
+    503: "The database cannot be reached just now (`database-unavailable`); retry after "
+         "Retry-After seconds",
 }
+_RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying again",
+                                "schema": {"type": "integer"}}}
 
 
-def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """The problem responses of an operation; 431 (headers too large) goes with every one."""
+def problem_responses(*codes: int, database: bool = True) -> dict[int | str, dict[str, Any]]:
+    """The problem responses of an operation; 431 (headers too large) goes with every one, and
+    503 (the database out of reach) with every one that uses the database."""
     return {
         code: {
             "model": Problem, "description": _PROBLEM_TEXT[code],
             "content": {
                 "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
             },
+            **({"headers": _RETRY_AFTER} if code == 503 else {}),
         }
-        for code in sorted({*codes, 431})
+        for code in sorted({*codes, 431, *((503,) if database else ())})
     }

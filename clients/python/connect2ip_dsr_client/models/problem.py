@@ -86,6 +86,8 @@ class Problem:
     DSR_MAX_HEADER_BYTES. |
     | 500 | `https://dsr.connect2ip.se/problems/internal-error` | Something unexpected went wrong on the service's side;
     the request ID names it. |
+    | 503 | `https://dsr.connect2ip.se/problems/database-unavailable` | The service cannot reach its database just now
+    (a restart, a network fault); retry after the seconds Retry-After gives. |
     | 503 | `https://dsr.connect2ip.se/problems/response-not-ready` | The response package could not be built just now
     (a partner unreachable); retry. |
 

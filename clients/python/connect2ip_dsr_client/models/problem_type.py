@@ -4,6 +4,7 @@ class ProblemType(StrEnum):
     HTTPSDSR_CONNECT2IP_SEPROBLEMSALREADY_LIFTED = "https://dsr.connect2ip.se/problems/already-lifted"
     HTTPSDSR_CONNECT2IP_SEPROBLEMSBAD_REQUEST = "https://dsr.connect2ip.se/problems/bad-request"
     HTTPSDSR_CONNECT2IP_SEPROBLEMSCONFLICT = "https://dsr.connect2ip.se/problems/conflict"
+    HTTPSDSR_CONNECT2IP_SEPROBLEMSDATABASE_UNAVAILABLE = "https://dsr.connect2ip.se/problems/database-unavailable"
     HTTPSDSR_CONNECT2IP_SEPROBLEMSDECISION_NOT_APPLICABLE = "https://dsr.connect2ip.se/problems/decision-not-applicable"
     HTTPSDSR_CONNECT2IP_SEPROBLEMSDECISION_REQUIRED = "https://dsr.connect2ip.se/problems/decision-required"
     HTTPSDSR_CONNECT2IP_SEPROBLEMSEXTENSION_LIMIT_REACHED = "https://dsr.connect2ip.se/problems/extension-limit-reached"
