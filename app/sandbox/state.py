@@ -30,6 +30,7 @@ from app.sandbox.models import (
     StadsnatConnection,
 )
 from app.sandbox.seed import seed
+from app.sandbox.synthetic import seed_synthetic
 from app.settings import Settings
 
 log = logging.getLogger("app.sandbox")
@@ -85,8 +86,11 @@ class SandboxState:
         self.reseed()
 
     def reseed(self, now: datetime | None = None) -> None:
-        """Replace every partner's records with a fresh copy of the demo data."""
-        data = seed(now or datetime.now(UTC))
+        """Replace every partner's records with a fresh copy of the demo data (and the
+        ``sandbox_customers`` synthetic customers)."""
+        now = now or datetime.now(UTC)
+        data = seed(now)
+        seed_synthetic(data, now.replace(microsecond=0), self.settings.sandbox_customers)
         self.crm = data.crm
         self.fortnox_customers = data.fortnox_customers
         self.fortnox_invoices = data.fortnox_invoices

@@ -118,6 +118,9 @@ class Settings(PartnerFields):
     # The sandbox invoicing partner's own limit per access token, "N/S"; "0" lifts it (for
     # measuring).
     sandbox_fortnox_rate: str = "25/5"
+    # Synthetic customers the sandbox seeds besides the demo ones, with records in every
+    # partner (C-100001 onwards), for load and soak runs.
+    sandbox_customers: int = Field(default=0, ge=0, le=50_000)
 
     # Dispatch: attempts before a task fails for good, backoff base and cap (s), lease (s).
     task_max_attempts: int = Field(default=6, ge=1, le=50)

@@ -1,12 +1,27 @@
-"""The demo customers are present in every system their links name, and fictitious."""
+"""The demo and synthetic customers are present in every system their links name, and
+fictitious; a synthetic customer's request is carried out end to end."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel import col
+
+from app.models import Link
 from app.sandbox import DEMO_LINKS, SandboxState
+from app.sandbox.links import register_links
 from app.sandbox.seed import call_history, seed
+from app.sandbox.synthetic import synthetic_links
+from tests.conftest import BACKEND
+from tests.e2e.installer import finish
+from tests.e2e.service import Api, Service, bearer, fresh_database, tasks_by_system
+
+from .conftest import make_settings
 
 
 def _luhn_ok(personnummer: str) -> bool:
@@ -18,11 +33,12 @@ def _luhn_ok(personnummer: str) -> bool:
     return total % 10 == 0
 
 
-def test_demo_links_point_at_seeded_records(state: SandboxState) -> None:
-    stores: dict[str, Mapping[str, object]] = {"crm": state.crm, "fortnox": state.fortnox_customers, "stadsnat": state.stadsnat,
-              "snpac": state.snpac, "eniro": state.eniro}
-    assert set(DEMO_LINKS) == {"C-1001", "C-1002", "C-1003", "C-1004"}
-    for customer, links in DEMO_LINKS.items():
+def _assert_links_point_at_records(state: SandboxState,
+                                   links_of: Mapping[str, Mapping[str, str]]) -> None:
+    stores: dict[str, Mapping[str, object]] = {
+        "crm": state.crm, "fortnox": state.fortnox_customers, "stadsnat": state.stadsnat,
+        "snpac": state.snpac, "eniro": state.eniro}
+    for customer, links in links_of.items():
         orders = {o["order_id"] for o in state.crm[customer].installation_orders}
         for system, link in links.items():
             if system == "installer":  # no API: the order is in the register
@@ -32,6 +48,11 @@ def test_demo_links_point_at_seeded_records(state: SandboxState) -> None:
         # the links table is the record of who holds the data: an installation company
         # that had an order has a link, so erasure and rectification reach it (art. 19)
         assert (links.get("installer") in orders) == bool(orders), customer
+
+
+def test_demo_links_point_at_seeded_records(state: SandboxState) -> None:
+    assert set(DEMO_LINKS) == {"C-1001", "C-1002", "C-1003", "C-1004"}
+    _assert_links_point_at_records(state, DEMO_LINKS)
     assert set(DEMO_LINKS["C-1001"]) == {"crm", "stadsnat", "fortnox", "snpac", "eniro",
                                          "installer"}
     assert DEMO_LINKS["C-1001"]["installer"] == "ORD-88001"
@@ -106,3 +127,82 @@ def test_large_call_history_is_generated_not_stored(state: SandboxState) -> None
     recent = history.since(now - timedelta(days=1))
     assert 0 < len(recent) < 10_000 and recent[0].at >= now - timedelta(days=1)
     assert recent[-1].id == history[-1].id
+
+
+# -- synthetic customers (DSR_SANDBOX_CUSTOMERS) ----------------------------------------------
+
+SYNTHETIC = 25
+
+
+def test_synthetic_customers_have_records_in_every_partner() -> None:
+    state = SandboxState(make_settings(sandbox_customers=SYNTHETIC))
+    links = synthetic_links(SYNTHETIC)
+    assert list(links)[:2] == ["C-100001", "C-100002"] and len(links) == SYNTHETIC
+    assert len(state.crm) == len(DEMO_LINKS) + SYNTHETIC
+    _assert_links_point_at_records(state, links)
+    for customer, systems in links.items():
+        assert {"crm", "stadsnat", "fortnox", "snpac", "eniro"} <= set(systems), customer
+        record = state.crm[customer]
+        number = record.personnummer or ""
+        assert _luhn_ok(number) and number[-4:-2] == "98", number
+        assert record.email and record.email.endswith("@example.se")
+        assert record.call_history and record.billing
+    assert sum("installer" in systems for systems in links.values()) == SYNTHETIC // 10
+    assert len({c.personnummer for c in state.crm.values()}) == len(state.crm)
+    # the same people on every start, and reseeding brings them back
+    again = SandboxState(make_settings(sandbox_customers=SYNTHETIC))
+    assert again.crm["C-100007"].name == state.crm["C-100007"].name
+    del state.crm["C-100007"]
+    state.reseed()
+    assert "C-100007" in state.crm
+
+
+def test_no_synthetic_customers_by_default(state: SandboxState) -> None:
+    assert set(state.crm) == set(DEMO_LINKS)
+
+
+async def test_links_are_registered_in_bulk_once(database_url: str) -> None:
+    links = synthetic_links(SYNTHETIC)
+    mine = col(Link.customer_number).in_(list(links))
+    engine = create_async_engine(database_url)
+    try:
+        for _ in range(2):  # a second start changes nothing
+            async with engine.begin() as connection:
+                offered = await register_links(connection, links)
+        async with engine.connect() as connection:
+            rows = (await connection.execute(
+                select(col(Link.system), func.count()).where(mine).group_by(Link.system))).all()
+        # the register is keyed by the customer number: no link of its own
+        assert dict(rows) == {"stadsnat": SYNTHETIC, "fortnox": SYNTHETIC, "snpac": SYNTHETIC,
+                              "eniro": SYNTHETIC, "installer": SYNTHETIC // 10}
+        assert offered == sum(n for _, n in rows)
+    finally:
+        async with engine.begin() as connection:
+            await connection.execute(delete(Link).where(mine))
+        await engine.dispose()
+
+
+def test_a_synthetic_customer_is_served_end_to_end(tmp_path: Path) -> None:
+    async def link(url: str) -> None:
+        engine = create_async_engine(url)
+        async with engine.begin() as connection:
+            await register_links(connection, synthetic_links(SYNTHETIC))
+        await engine.dispose()
+
+    with fresh_database(BACKEND, tmp_path) as url:
+        service = Service(url, tmp_path, env={"DSR_SANDBOX_CUSTOMERS": str(SYNTHETIC)})
+        service.start()
+        try:
+            asyncio.run(link(url))
+            with service.client() as client:
+                api = Api(client)
+                plain = api.create({"type": "access"}, bearer("portal", "C-100003"))
+                installed = api.create({"type": "erasure"}, bearer("portal", "C-100010"))
+                final = finish(api, [plain["id"], installed["id"]])
+        finally:
+            service.stop()
+    access = tasks_by_system(final[plain["id"]])
+    assert set(access) == {"crm", "stadsnat", "fortnox", "snpac", "eniro"}
+    assert {task["status"] for task in access.values()} == {"done"}
+    erasure = tasks_by_system(final[installed["id"]])
+    assert set(erasure) == {"crm", "stadsnat", "fortnox", "snpac", "eniro", "installer"}
