@@ -105,7 +105,7 @@ async def build_runtime(
     dispatcher = Dispatcher(settings, sessionmaker, connectors, wake=wake, metrics=metrics,
                             vault=vault, notifier=notifier, writer=writer,
                             foreground=foreground)
-    install_wakeup(sessionmaker, wake, dispatcher.answer_due, blocked=dispatcher.held_back)
+    install_wakeup(sessionmaker, wake, dispatcher.answer_due)
     runtime = Runtime(settings, engine, sessionmaker, wake, client, connectors, vault, metrics,
                       dispatcher, writer)
     try:

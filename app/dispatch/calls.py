@@ -20,7 +20,6 @@ from app.connectors.base import Call, ErasedBy
 from app.dispatch import rules
 from app.models import DsrRequest, Link, Task, TaskStatus
 from app.partners import PARTNERS
-from app.services import lifecycle
 from app.worker import lease
 
 
@@ -53,21 +52,6 @@ def claim_statement(*, as_of: bool) -> Any:
         .where(or_(col(Task.status) == TaskStatus.awaiting_callback, rules.not_blocked()))
         .order_by(col(Task.ready_at))
         .limit(bindparam("limit")), of=Task)
-
-
-@functools.cache
-def blocked_statement() -> Any:
-    """Which customers' tasks at which systems are due but held back by per-customer
-    ordering: only a task leaving the queue there is a reason to claim again."""
-    return (
-        select(col(Task.customer_number), col(Task.system))
-        .join(DsrRequest, col(DsrRequest.id) == col(Task.request_id))
-        .where(col(Task.ready_at) <= bindparam("now"),
-               col(Task.status) == TaskStatus.pending,
-               col(DsrRequest.status).in_([s.value for s in lifecycle.ACTIVE]),
-               ~rules.not_blocked())
-        .distinct().limit(256)
-    )
 
 
 async def links(session: AsyncSession, customers: set[str]) -> dict[tuple[str, str], str]:

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.connectors.base import Connector
 from app.db import unit_of_work, utcnow
-from app.dispatch import calls, failures, rules
+from app.dispatch import calls, failures, holds, rules
 from app.dispatch.calls import Claimed
 from app.errors import ConnectorError, PermanentError, TransientError
 from app.metrics import Metrics
@@ -59,9 +59,7 @@ class PartnerTasks:
         # ``dsr retention run --as-of``: what is due is judged at the end of that day, and
         # partners in the sandbox are told the date (Sandbox-As-Of); otherwise real time.
         self.as_of = as_of
-        # (customer, system) of due tasks that per-customer ordering held back at the last
-        # claim; None: not known (the claim filled every slot). See app.dispatch.wakeup.
-        self.blocked: frozenset[tuple[str, str]] | None = None
+        holds.install_holds(sessionmaker)  # every transaction here releases what it unblocks
 
     def clock(self, as_of: date | None) -> Callable[[], datetime]:
         return (lambda: datetime.combine(as_of, time.max, tzinfo=UTC)) if as_of else utcnow
@@ -79,9 +77,11 @@ class PartnerTasks:
             params = {"now": now, "limit": limit, **({"scheduled_by": due} if simulated else {})}
             rows = [(row[0], row[1]) for row in await session.execute(
                 calls.claim_statement(as_of=simulated), params)]
-            self.blocked = None if len(rows) == limit else frozenset(
-                (customer, system) for customer, system in await session.execute(
-                    calls.blocked_statement(), {"now": now}))
+            # what the claim walked past (blocked by ordering) is held in a moment, so that no
+            # claim looks at it again until the task before it leaves the queue
+            walked = now if len(rows) < limit else max(
+                (task.ready_at for task, _ in rows if task.ready_at is not None), default=now)
+            blocked = await holds.candidates(session, min(walked, now))
             found = await calls.links(session, {req.customer_number for _, req in rows})
             # only a write that must not follow an erasure asks which erasures were done
             erasures = await rules.erasures(session, {
@@ -111,7 +111,8 @@ class PartnerTasks:
                     task, request, link, service_url=self.settings.service_url,
                     erased_by=rules.erased_before(task, request, erasures), as_of=as_of)
                 claimed.append(Claimed(call, polling, token, abandon=abandon))
-            return claimed
+        await holds.hold(self.sessionmaker, blocked)
+        return claimed
 
     # -- executing ------------------------------------------------------------------------------
 

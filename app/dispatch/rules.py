@@ -47,18 +47,23 @@ def not_blocked() -> Any:
 
 def earlier_open(*, writes_only: bool) -> Any:
     """An earlier open request of the customer has a task queued or in flight at this
-    task's system (with ``writes_only``: a task that writes)."""
+    task's system (with ``writes_only``: a task that writes).
+
+    Every column it compares is the task's own (its request's ``received_at`` is copied onto
+    it), so on ``ix_task_customer_queue`` it is one probe per (writes, status) that stops at
+    the first earlier task: a customer with 15,000 queued cost 2,500 index rows per probe when
+    the comparison was on the joined request. Only that first hit's request is read (is it
+    still open?)."""
     earlier_task, earlier = aliased(Task), aliased(DsrRequest)
     return exists().where(
         col(earlier_task.customer_number) == col(Task.customer_number),
         col(earlier_task.system) == col(Task.system),
-        *([col(earlier_task.writes).is_(True)] if writes_only else []),
+        col(earlier_task.writes).in_([True] if writes_only else [False, True]),
         col(earlier_task.status).in_([s.value for s in lifecycle.TASK_BLOCKING]),
-        col(earlier_task.request_id) != col(Task.request_id),
+        or_(col(earlier_task.received_at) < col(Task.received_at),
+            and_(col(earlier_task.received_at) == col(Task.received_at),
+                 col(earlier_task.request_id) < col(Task.request_id))),
         col(earlier.id) == col(earlier_task.request_id),
-        or_(col(earlier.received_at) < col(DsrRequest.received_at),
-            and_(col(earlier.received_at) == col(DsrRequest.received_at),
-                 col(earlier.id) < col(DsrRequest.id))),
         col(earlier.status).in_([s.value for s in lifecycle.ACTIVE]),
     )
 

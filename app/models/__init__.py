@@ -122,10 +122,16 @@ class Task(SQLModel, table=True):
         # /metrics counts tasks by system and status with their attempts from this index
         sa.Index("ix_task_system_status_attempts", "system", "status", "attempts"),
         # per-customer ordering: "is an earlier write at this system still open?" is one
-        # index probe, however many tasks the customer has queued (services.dispatch)
-        sa.Index("ix_task_customer_number_system_writes_status", "customer_number", "system",
-                 "writes", "status"),
+        # index probe that stops at the first, however many tasks the customer has queued
+        # (app.dispatch.rules)
+        sa.Index("ix_task_customer_queue", "customer_number", "system", "writes", "status",
+                 "received_at"),
         sa.Index("ix_task_ready_at", "ready_at"),
+        # the tasks held back by that ordering, in order of receipt (app.dispatch.holds)
+        # (SQLite uses a partial index only for a query that says its condition as written:
+        # SQLAlchemy writes a boolean column there as "held = 1")
+        sa.Index("ix_task_held", "customer_number", "system", "received_at", "request_id",
+                 postgresql_where=sa.text("held"), sqlite_where=sa.text("held = 1")),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -136,6 +142,10 @@ class Task(SQLModel, table=True):
     # dispatcher's ordering check needs no join to find a customer's other tasks.
     customer_number: str = _str(32)
     writes: bool = Field(default=True)
+    received_at: datetime = _ts(default_factory=utcnow)  # the request's, for the ordering
+    # Held back by per-customer ordering (pending, off the ready index) until the task before
+    # it at this system leaves the queue: see app.dispatch.holds.
+    held: bool = Field(default=False)
     status: TaskStatus = _enum(TaskStatus, default=TaskStatus.pending)
     attempts: int = Field(default=0)
     next_attempt_at: datetime | None = _ts(nullable=True)
@@ -167,7 +177,7 @@ class Task(SQLModel, table=True):
 
     def next_ready_at(self) -> datetime | None:
         if self.status is TaskStatus.pending:
-            return self.next_attempt_at or self.created_at
+            return None if self.held else self.next_attempt_at or self.created_at
         if self.status is TaskStatus.running:
             return self.lease_until
         if self.status is TaskStatus.awaiting_callback:
@@ -188,6 +198,7 @@ class Task(SQLModel, table=True):
         return {
             "id": uuid.uuid4(), "request_id": request.id, "system": system, "action": action,
             "customer_number": request.customer_number, "writes": action not in READ_ACTIONS,
+            "received_at": request.received_at, "held": False,
             "status": TaskStatus.pending, "attempts": 0, "next_attempt_at": None,
             "lease_owner": None, "lease_until": None, "external_ref": None, "dispatch_round": 0,
             "subject_ref": None, "throttled_since": None, "delivery_uncertain": False,
@@ -206,6 +217,8 @@ class Task(SQLModel, table=True):
 @sa.event.listens_for(Task, "before_insert")
 @sa.event.listens_for(Task, "before_update")
 def _keep_ready_at(_mapper: Any, _connection: Any, task: Task) -> None:
+    if task.held and task.status is not TaskStatus.pending:
+        task.held = False  # only a queued task is held: one that moved on is not
     task.ready_at = task.next_ready_at()
 
 

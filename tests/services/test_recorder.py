@@ -171,7 +171,9 @@ async def test_a_task_held_back_by_ordering_is_claimed_when_the_earlier_leaves(
     later_crm = next(t for t in await task_rows(app, later["id"]) if t.system == "crm")
     earlier_crm = next(t for t in await task_rows(app, earlier["id"]) if t.system == "crm")
     assert earlier_crm.id in claimed_ids and later_crm.id not in claimed_ids
-    assert d.blocked is not None and ("C-1001", "crm") in d.blocked
+    # held back: off the ready index, so no claim looks at it until the earlier task is done
+    later_crm = next(t for t in await task_rows(app, later["id"]) if t.system == "crm")
+    assert later_crm.held and later_crm.ready_at is None
     wake.clear()
     # an unrelated system's outcome is no reason to claim again
     other = next(c for c in claimed if c.call.system != "crm" and c.call.request_id ==
@@ -181,6 +183,8 @@ async def test_a_task_held_back_by_ordering_is_claimed_when_the_earlier_leaves(
     crm = next(c for c in claimed if c.call.task_id == earlier_crm.id)
     await d.tasks.on_result(crm, outcome=Outcome(TaskStatus.no_data, "nothing held"))
     assert wake.is_set()
+    released = next(t for t in await task_rows(app, later["id"]) if t.system == "crm")
+    assert not released.held and released.ready_at is not None
     assert later_crm.id in {c.call.task_id for c in await d.claim(16)}
 
 
