@@ -73,10 +73,13 @@ PROTOCOL_MODELS = (protocol.PartnerCallback,)
 log = logging.getLogger("app")
 
 
-async def _register_demo_links(app: FastAPI) -> None:
-    """In development with the sandbox on, the demo customers' links exist from the start."""
+async def _register_demo_links(app: FastAPI, synthetic: int) -> None:
+    """In development with the sandbox on, the demo customers' links exist from the start,
+    and those of the ``DSR_SANDBOX_CUSTOMERS`` synthetic customers (in bulk, once)."""
     from app.routers.links import upsert_link
+    from app.sandbox.links import register_links
     from app.sandbox.seed import DEMO_LINKS
+    from app.sandbox.synthetic import synthetic_links
 
     async with unit_of_work(app.state.sessionmaker) as session:
         for customer, systems in DEMO_LINKS.items():
@@ -84,6 +87,8 @@ async def _register_demo_links(app: FastAPI) -> None:
                 if PARTNERS[system].needs_link:  # the register is keyed by the number
                     await upsert_link(session, customer_number=customer, system=system,
                                       external_id=external_id)
+        if synthetic:
+            await register_links(session, synthetic_links(synthetic))
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -135,7 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.recorder = runtime.recorder
             try:
                 if sandbox_app is not None:
-                    await _register_demo_links(app)
+                    await _register_demo_links(app, settings.sandbox_customers)
                 if settings.run_worker:
                     runtime.start_worker()
                 yield

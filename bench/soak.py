@@ -2,8 +2,8 @@
 partner faults and a worker killed with SIGKILL and restarted, for ``--minutes``.
 
 On a fresh PostgreSQL database (made and dropped as the other benchmarks do) the service runs
-with the sandbox seeding ``--customers`` synthetic customers (their links are written before the
-first request), faults on several partners (errors, timeouts, 429s, lost callbacks), the API
+with the sandbox seeding ``--customers`` synthetic customers (the service writes their links as
+it starts), faults on several partners (errors, timeouts, 429s, lost callbacks), the API
 process without a worker and two worker processes. Verified (portal) requests of the six kinds
 go in at ``--rate`` per second over random synthetic customers; worker 2 is killed every
 ``--kill-every-s`` and started again, worker 1 never, so its memory is the workers' long-run
@@ -35,8 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: make ``app``, ``bench`` and ``tests`` importable
 
 from app.sandbox import PARTNERS  # noqa: E402
-from app.sandbox.links import register_links  # noqa: E402
-from app.sandbox.synthetic import customer_number, synthetic_links  # noqa: E402
+from app.sandbox.synthetic import customer_number  # noqa: E402
 from bench.bench_dispatch import bench_service  # noqa: E402
 from bench.soak_report import Findings, Sampler, examine, print_report  # noqa: E402
 from tests.e2e.installer import complete_installer  # noqa: E402
@@ -174,7 +173,6 @@ def soak(args: argparse.Namespace) -> Findings:
            "DSR_CALLBACK_TIMEOUT_S": str(args.callback_timeout_s)}
     tally = Tally()
     with bench_service("postgresql", env) as service, service.client() as client:
-        asyncio.run(_link(service.database_url, args.customers))
         assert service.process is not None
         serve_pid = service.process.pid
         workers = Workers(service, args.workers)
@@ -235,17 +233,6 @@ def drain(api: Api, client: httpx.Client, tally: Tally, timeout_s: float) -> flo
             return time.monotonic() - started
         time.sleep(AGENT_EVERY_S / 2)
     return None
-
-
-async def _link(database_url: str, customers: int) -> None:
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.begin() as connection:
-            await register_links(connection, synthetic_links(customers))
-    finally:
-        await engine.dispose()
 
 
 def main() -> None:
