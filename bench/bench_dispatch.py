@@ -49,15 +49,17 @@ REQUEST_TIMEOUT_S = 120.0
 
 
 @contextmanager
-def bench_service(backend: str, env: dict[str, str]) -> Iterator[Service]:
+def bench_service(backend: str, env: dict[str, str], *,
+                  database: str | None = None) -> Iterator[Service]:
     """``dsr serve`` on a fresh database (``env``: its ``DSR_*`` settings beside the service's
     defaults) in a scratch directory that is removed afterwards: each run used to leave its
     database and log behind (a session of runs left 194 directories, 826 MB). A run that
-    fails keeps its directory, and says where, for the service's log."""
+    fails keeps its directory, and says where, for the service's log. Given ``database`` (a
+    URL), on that one instead, which is left as it is (bench/bench_history.py's history)."""
     workdir = scratch_dir("dsr-bench-")
     finished = False
     try:
-        with fresh_database(backend, workdir) as url:
+        with _database(backend, workdir, database) as url:
             service = Service(url, workdir, base_env={}, env=env)
             service.start()
             asyncio.run(without_manual_steps(url))
@@ -71,6 +73,15 @@ def bench_service(backend: str, env: dict[str, str]) -> Iterator[Service]:
             shutil.rmtree(workdir, ignore_errors=True)
         else:
             print(f"the service's database and log are kept in {workdir}", file=sys.stderr)
+
+
+@contextmanager
+def _database(backend: str, workdir: Path, url: str | None) -> Iterator[str]:
+    if url is not None:
+        yield url
+    else:
+        with fresh_database(backend, workdir) as fresh:
+            yield fresh
 
 
 async def without_manual_steps(url: str) -> None:

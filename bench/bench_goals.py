@@ -54,18 +54,19 @@ class Figure:
 
 
 @contextmanager
-def serve(backend: str, env: dict[str, str]) -> Iterator[Service]:
-    with bench_service(backend, {**QUIET, **env}) as service:
+def serve(backend: str, env: dict[str, str], database: str | None = None) -> Iterator[Service]:
+    with bench_service(backend, {**QUIET, **env}, database=database) as service:
         yield service
 
 
 # -- 1 and 2: one request at a time ----------------------------------------------------------
 
 
-def latency(backend: str, *, delay_ms: int, requests: int,
-            poll_s: float) -> tuple[list[float], list[float]]:
-    """(202 -> recorded completed, 202 -> completed seen by polling), seconds, per request."""
-    with serve(backend, {"DSR_SANDBOX_DELAY_MS": str(delay_ms)}) as service, \
+def latency(backend: str, *, delay_ms: int, requests: int, poll_s: float,
+            database: str | None = None) -> tuple[list[float], list[float]]:
+    """(202 -> recorded completed, 202 -> completed seen by polling), seconds, per request;
+    on a fresh database, or on ``database`` (a URL)."""
+    with serve(backend, {"DSR_SANDBOX_DELAY_MS": str(delay_ms)}, database) as service, \
             service.client() as client:
         api, portal = Api(client), bearer("portal", "C-1001")
         one_request(api, portal, poll_s)  # warm-up: connections, the Fortnox token
@@ -89,9 +90,11 @@ async def _clients(url: str, count: int, work: Callable[[httpx.AsyncClient], Any
 
 
 def completed_count(client: httpx.Client) -> int:
-    """Completed requests, from /metrics (one query, whatever the number of requests)."""
+    """Completed access requests (what the bursts post), from /metrics (one query, whatever
+    the number of requests; of every type once there is a history of them all)."""
     for line in client.get("/metrics").text.splitlines():
-        if line.startswith("dsr_requests{") and 'status="completed"' in line:
+        if line.startswith("dsr_requests{") and 'status="completed"' in line \
+                and 'type="access"' in line:
             return int(float(line.rsplit(" ", 1)[1]))
     return 0
 
@@ -111,7 +114,7 @@ class Burst:
     answers_s: float  # from the first POST until every answer was built
 
 
-def burst(backend: str, *, total: int, clients: int) -> Burst:
+def burst(backend: str, *, total: int, clients: int, database: str | None = None) -> Burst:
     """``total`` access requests from ``clients`` at once.
 
     The rate runs from the first POST to the last ``finished_at`` the service recorded, so
@@ -120,9 +123,10 @@ def burst(backend: str, *, total: int, clients: int) -> Burst:
     answers are built after their requests complete (while tasks are in flight, each once it
     has waited ``ANSWER_DEFER_S``; while the worker has a backlog, once it has cleared, at
     most ``ANSWER_BACKLOG_S`` later), so how many were built within the burst, when the
-    last one was, and the rate of requests with their answers are printed beside it."""
+    last one was, and the rate of requests with their answers are printed beside it. On a
+    fresh database, or on ``database`` (a URL)."""
     portal = bearer("portal", "C-1001")
-    with serve(backend, LIFTED) as service, service.client() as client:
+    with serve(backend, LIFTED, database) as service, service.client() as client:
         one_request(Api(client), portal, 0.01)  # warm-up
         before = completed_count(client)
         assert service.process is not None
@@ -168,14 +172,20 @@ def _at(value: str) -> datetime:
 
 
 def completed(client: httpx.Client, ids: set[str]) -> Iterator[dict[str, Any]]:
-    """These requests as the agent's list of completed requests shows them."""
+    """These requests as the agent's list of completed requests shows them. The list is
+    newest first, so it is read only as far back as the oldest of them (not through a
+    history of 100,000 older ones)."""
     cursor: str | None = None
-    while True:
+    wanted = set(ids)
+    while wanted:
         page = client.get("/v1/requests", headers=bearer("agent"), params={
             "status": "completed", "limit": 200, **({"cursor": cursor} if cursor else {})})
         page.raise_for_status()
         body = page.json()
-        yield from (item for item in body["items"] if item["id"] in ids)
+        for item in body["items"]:
+            if item["id"] in wanted:
+                wanted.discard(item["id"])
+                yield item
         cursor = body["next_cursor"]
         if not cursor:
             return
