@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.connectors.base import Connector
 from app.connectors.capabilities import ContractSource
 from app.db import utcnow
+from app.metrics_counts import COMPACT_EVERY_S, COMPACTION_JOB, compact
 from app.partners import REGISTER, with_role
 from app.retention.housekeeping import housekeeping
 from app.retention.sweep import sweep
@@ -62,9 +63,18 @@ def jobs(worker: Worker) -> list[Periodic]:
         await run_if_due(worker.sessionmaker, SWEEP_JOB, job=job, owner=worker.worker_id,
                          interval_s=settings.retention_sweep_interval_s)
 
+    async def compact_counts() -> None:
+        """The /metrics counts' changes folded in (app.metrics_counts), by one worker of all."""
+        async def job() -> dict[str, Any]:
+            return dict(await compact(worker.sessionmaker))
+
+        await run_if_due(worker.sessionmaker, COMPACTION_JOB, job=job, owner=worker.worker_id,
+                         interval_s=COMPACT_EVERY_S)
+
     return [
         Periodic(HOUSEKEEPING_JOB, lambda: worker.settings.housekeeping_interval_s, clean,
                  inline=True),
         Periodic(SWEEP_JOB, lambda: min(SWEEP_CHECK_S, worker.settings.retention_sweep_interval_s),
                  retention_sweep),
+        Periodic(COMPACTION_JOB, lambda: COMPACT_EVERY_S, compact_counts),
     ]
