@@ -28,9 +28,10 @@ from app.db import unit_of_work
 from app.models.counts import MetricCountDelta
 
 COMPACTION_JOB = "metric_counts"
-# How often the changes are folded: a scrape reads at most this long's changes (the burst
-# appends some 250 a second: about 7,500 rows, a few milliseconds).
-COMPACT_EVERY_S = 30.0
+# How often the changes are folded: a scrape reads at most this long's changes. A task appends
+# some 6 in its life (2 a status change), so a burst of 30 tasks a second leaves about 2,000,
+# some 1 ms more per scrape on PostgreSQL (7,500: 3.4 ms; none: 1.4 ms at 112,000 requests).
+COMPACT_EVERY_S = 10.0
 BATCH = 50_000
 
 FOLD_POSTGRESQL = text(
