@@ -32,7 +32,7 @@ from app.models import (
     Task,
     TaskStatus,
 )
-from app.models.counts import MetricCountDelta
+from app.models.counts import COUNTED, MetricCountDelta
 from app.retention.housekeeping import purge_housekeeping
 from app.services.dispatch import Dispatcher
 from tests.conftest import BACKEND, make_settings
@@ -41,7 +41,6 @@ from tests.helpers import agent_body, create
 from tests.services.fakes import fakes
 
 Sessions = async_sessionmaker[AsyncSession]
-COUNTED = ("dsr_request", "task", "notification")
 
 
 async def true_counts(sessionmaker: Sessions) -> dict[Key, int]:

@@ -21,8 +21,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.models import DsrRequest, Notification, Task
-
 REQUESTS, TASKS, RETRIES, NOTIFICATIONS = "requests", "tasks", "retries", "notifications"
 
 
@@ -53,8 +51,10 @@ class MetricCountDelta(SQLModel, table=True):
 
 # The counted tables' triggers write the counts: those tables come after the counts when the
 # schema is made and go (or are emptied, in reverse order) before them, so emptying every
-# table leaves no change behind.
+# table leaves no change behind. (Found by name, so that this module imports nothing from
+# app.models, which imports it at its end, once those tables are defined.)
+COUNTED = ("dsr_request", "task", "notification")
 _COUNTS: tuple[sa.Table, ...] = (MetricCount.__table__, MetricCountDelta.__table__)  # type: ignore[attr-defined]
-for _counted in (DsrRequest.__table__, Task.__table__, Notification.__table__):  # type: ignore[attr-defined]
+for _counted in COUNTED:
     for _count in _COUNTS:
-        _counted.add_is_dependent_on(_count)
+        SQLModel.metadata.tables[_counted].add_is_dependent_on(_count)
