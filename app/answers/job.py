@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app import db_outage
 from app.answers.builder import build_pending, next_pending
 from app.db import utcnow
 from app.services.vault import Vault
@@ -73,4 +74,4 @@ class AnswerBuilding:
                 if upcoming is not None:
                     pacing.put_off((utcnow() - upcoming).total_seconds())
         except Exception as exc:
-            log.error("building responses failed", extra={"error_type": type(exc).__name__})
+            db_outage.failed(log, "building responses failed", exc)

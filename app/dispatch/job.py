@@ -20,10 +20,9 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app import db_outage
 from app.connectors.base import Connector
 from app.db import unit_of_work, utcnow
 from app.dispatch import calls, failures, holds, rules
@@ -128,9 +127,9 @@ class PartnerTasks:
             await self._run(claimed)
         except Exception as exc:
             call = claimed.call
-            log.error("recording a task's result failed", extra={
-                "task_id": str(call.task_id), "error_type": type(exc).__name__})
-            unreachable = isinstance(exc, OperationalError | InterfaceError | PoolTimeout)
+            db_outage.failed(log, "recording a task's result failed", exc,
+                             task_id=str(call.task_id))
+            unreachable = db_outage.database_unreachable(exc)
             error: ConnectorError = TransientError(
                 "the service's database could not be reached to record the answer") \
                 if unreachable else PermanentError(
@@ -140,8 +139,8 @@ class PartnerTasks:
             try:
                 await self.on_error(claimed, error, transient=unreachable)
             except Exception as again:
-                log.error("recording a task's failure failed; its lease will run out", extra={
-                    "task_id": str(call.task_id), "error_type": type(again).__name__})
+                db_outage.failed(log, "recording a task's failure failed; its lease will run "
+                                 "out", again, task_id=str(call.task_id))
 
     async def _run(self, claimed: Claimed) -> None:
         call = claimed.call

@@ -32,6 +32,7 @@
 below the routers raises ``HTTPException``. Everything is importable from here.
 """
 
+from app.db_outage import database_unreachable
 from app.errors.conflicts import (
     AlreadyLifted,
     DecisionNotApplicable,
@@ -51,7 +52,6 @@ from app.errors.handlers import (
     DATABASE_RETRY_AFTER_S,
     allowed_methods,
     database_unavailable,
-    database_unreachable,
     install_error_handlers,
     internal_error,
     log_unexpected,

@@ -13,13 +13,12 @@ import traceback
 from http import HTTPStatus
 from typing import Any
 
-import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.db_outage import database_unreachable
 from app.errors.kinds import (
     PROBLEM_BASE,
     PROBLEM_JSON,
@@ -206,55 +205,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 # -- the database out of reach ------------------------------------------------------------------
-# A restart or network fault of the database reaches the API as any of: SQLAlchemy's
-# OperationalError / InterfaceError, its pool TimeoutError, a DBAPIError that invalidated the
-# connection (asyncpg's "connection was closed in the middle of operation"), asyncpg's own
-# connection errors, or a bare OSError (connection refused) from the driver's connect, which
-# SQLAlchemy lets through unwrapped. Each is answered 503 with Retry-After, not 500: nothing is
-# wrong with the request, and the pool reconnects (pre-ping) once the database is back.
+# Whatever app.db_outage.database_unreachable recognises is answered 503 with Retry-After, not
+# 500: nothing is wrong with the request, and the pool reconnects (pre-ping) once the database
+# is back.
 
 DATABASE_RETRY_AFTER_S = 5
-_UNREACHABLE: tuple[type[BaseException], ...] = (
-    sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError,  # TimeoutError: pool
-    asyncpg.exceptions.PostgresConnectionError,  # 08xxx, incl. "the database is starting up"
-    asyncpg.exceptions.OperatorInterventionError,  # 57xxx: admin or crash shutdown
-    asyncpg.exceptions.InterfaceError,  # incl. ConnectionDoesNotExistError
-)
-_DRIVER_MODULES = ("/sqlalchemy/", "/asyncpg/", "/aiosqlite/")
-
-
-def _through_driver(exc: BaseException) -> bool:
-    """Whether the exception was raised inside the database driver or SQLAlchemy (so a
-    bare OSError is the database's connection, not a file or another socket)."""
-    return any(any(part in frame.filename for part in _DRIVER_MODULES)
-               for frame in traceback.extract_tb(exc.__traceback__))
-
-
-def _unreachable_itself(exc: BaseException) -> bool:
-    if isinstance(exc, _UNREACHABLE):
-        return True
-    if isinstance(exc, sa_exc.DBAPIError):
-        return bool(exc.connection_invalidated)
-    return isinstance(exc, OSError) and _through_driver(exc)
-
-
-def database_unreachable(exc: BaseException) -> bool:
-    """Whether ``exc`` (or what caused it) means the database cannot be reached just now."""
-    seen: set[int] = set()
-    pending: list[BaseException] = [exc]
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, BaseExceptionGroup):
-            pending.extend(current.exceptions)
-        elif _unreachable_itself(current):
-            return True
-        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
-    return False
-
-
 def database_unavailable(exc: BaseException) -> JSONResponse:
     """The answer while the database cannot be reached: logged as one line (the request ID
     and the error's type, never its message, which may hold SQL), answered 503."""

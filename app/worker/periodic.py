@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
+from app import db_outage
 from app.db import unit_of_work, utcnow
 from app.models import ScheduledJob
 from app.worker import lease
@@ -64,7 +65,7 @@ async def run_if_due(
     try:
         result = await job()
     except Exception as exc:  # the job is tried again next interval
-        log.error("scheduled job failed", extra={"job": name, "error_type": type(exc).__name__})
+        db_outage.failed(log, "scheduled job failed", exc, job=name)
         result = {"error": type(exc).__name__}
     async with unit_of_work(sessionmaker) as session:
         row = await session.get(ScheduledJob, name, with_for_update=True)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, Generic, TypeVar
 
+from app import db_outage
 from app.worker import wakeup
 from app.worker.kinds import JobKind
 from app.worker.pacing import Pacing
@@ -82,7 +83,7 @@ class Runner(Generic[J]):
         try:
             await job()
         except Exception as exc:  # logged; the next round tries again
-            log.error("side job failed", extra={"job": name, "error_type": type(exc).__name__})
+            db_outage.failed(log, "side job failed", exc, job=name)
 
     async def run(self) -> None:
         """Work until :meth:`stop`: claim what is due, run it, sleep until woken."""
@@ -109,8 +110,9 @@ class Runner(Generic[J]):
             if pacing.may_claim(free, slots, idle=idle):
                 try:
                     batch = await self.claim(free)
+                    db_outage.reached()
                 except Exception as exc:  # database hiccup: log, back off, keep going
-                    log.error("claim failed", extra={"error_type": type(exc).__name__})
+                    db_outage.failed(log, "claim failed", exc)
                     await asyncio.sleep(1.0)
                 pacing.starved = len(batch) == free
             for claimed in batch:
