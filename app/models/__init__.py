@@ -418,3 +418,5 @@ __all__ = [
     "ResponseChunk", "ResponsePackage", "ScheduledJob", "Task", "TaskAction",
     "TaskResult", "TaskStatus", "WebhookReceipt"
 ]
+# The /metrics counts the triggers keep (migration 0013): last, as they name the tables above.
+from app.models.counts import MetricCount, MetricCountDelta  # noqa: E402, F401
