@@ -33,7 +33,6 @@ from app.worker.pacing import Pacing
 from app.worker.periodic import Periodic
 from app.worker.runner import Runner
 
-
 HOLDS_SWEEP_S = 60.0
 
 
