@@ -373,27 +373,6 @@ async def test_metrics_count_requests_overdue_and_tasks(client, agent, portal) -
     assert "C-1001" not in text
 
 
-def test_the_counts_of_a_scrape_read_indexes_not_tables(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """A scrape's two counts grow with the history; each is answered from an index holding
-    every column it reads (with 100,000 requests, reading the tables took ~100 ms a scrape)."""
-    import sqlite3
-
-    from sqlalchemy.dialects import sqlite as sqlite_dialect
-
-    from app.metrics import REQUEST_COUNTS, TASK_COUNTS
-    from app.migrate import upgrade
-
-    path = tmp_path / "m.db"
-    upgrade(f"sqlite+aiosqlite:///{path}")
-    db = sqlite3.connect(path)
-    for statement in (REQUEST_COUNTS, TASK_COUNTS):
-        sql = str(statement.compile(dialect=sqlite_dialect.dialect(),
-                                    compile_kwargs={"literal_binds": True}))
-        plan = " ".join(str(row[-1]) for row in db.execute(f"EXPLAIN QUERY PLAN {sql}"))
-        assert "USING COVERING INDEX" in plan, plan
-    db.close()
-
-
 def test_a_long_running_process_freezes_what_start_up_made_and_collects_young_objects_less_often(
 ) -> None:
     """``dsr serve`` and ``dsr worker`` tune the collector once started (app.runtime.tune_gc):

@@ -66,7 +66,6 @@ class DsrRequest(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_dsr_request_created_at_id", "created_at", "id"),
         sa.Index("ix_dsr_request_answer_pending_finished_at", "answer_pending", "finished_at"),
-        sa.Index("ix_dsr_request_type_status", "type", "status"),  # /metrics counts
         # The open requests, newest first, with their due dates: the overdue list and count
         # read only these, however many finished requests the history holds (see
         # services.lifecycle.overdue_clause).
@@ -119,8 +118,6 @@ class Task(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("request_id", "system", "action"),
         sa.Index("ix_task_status_next_attempt_at", "status", "next_attempt_at"),
-        # /metrics counts tasks by system and status with their attempts from this index
-        sa.Index("ix_task_system_status_attempts", "system", "status", "attempts"),
         # per-customer ordering: "is an earlier write at this system still open?" is one
         # index probe that stops at the first, however many tasks the customer has queued
         # (app.dispatch.rules)
