@@ -30,6 +30,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: make ``app``, ``bench`` and ``tests`` importable
 
+from app.settings.partners import FLAT_NAMES  # noqa: E402
 from bench.bench_dispatch import bench_service, one_request, recorded_latency  # noqa: E402
 from tests.e2e.service import (  # noqa: E402
     E2E_JWT_SECRET,
@@ -37,6 +38,7 @@ from tests.e2e.service import (  # noqa: E402
     Service,
     ServiceError,
     bearer,
+    free_port,
 )
 
 LIFTED = {"DSR_SANDBOX_FORTNOX_RATE": "0", "DSR_FORTNOX_RATE": ""}  # partner rate limits off
@@ -114,7 +116,8 @@ class Burst:
     answers_s: float  # from the first POST until every answer was built
 
 
-def burst(backend: str, *, total: int, clients: int, database: str | None = None) -> Burst:
+def burst(backend: str, *, total: int, clients: int, database: str | None = None,
+          workers: int = 0, partners_apart: bool = False) -> Burst:
     """``total`` access requests from ``clients`` at once.
 
     The rate runs from the first POST to the last ``finished_at`` the service recorded, so
@@ -124,9 +127,14 @@ def burst(backend: str, *, total: int, clients: int, database: str | None = None
     has waited ``ANSWER_DEFER_S``; while the worker has a backlog, once it has cleared, at
     most ``ANSWER_BACKLOG_S`` later), so how many were built within the burst, when the
     last one was, and the rate of requests with their answers are printed beside it. On a
-    fresh database, or on ``database`` (a URL)."""
+    fresh database, or on ``database`` (a URL). With ``workers``, ``dsr serve`` runs no worker
+    (``DSR_RUN_WORKER=false``) and that many ``dsr worker`` processes do the work. With
+    ``partners_apart`` the sandbox partners answer from a ``dsr sandbox`` of their own, as
+    real partners would from their own machines, instead of from inside ``dsr serve``."""
     portal = bearer("portal", "C-1001")
-    with serve(backend, LIFTED, database) as service, service.client() as client:
+    env = {**LIFTED, **({"DSR_RUN_WORKER": "false"} if workers else {})}
+    with partner_host(partners_apart) as urls, serve(backend, {**env, **urls}, database) \
+            as service, service.client() as client, running(service, workers):
         one_request(Api(client), portal, 0.01)  # warm-up
         before = completed_count(client)
         assert service.process is not None
@@ -165,6 +173,52 @@ def burst(backend: str, *, total: int, clients: int, database: str | None = None
     return Burst(rate=len(created) / (last - started).total_seconds(), errors=errors,
                  cpu_ms=cpu_ms, answers_during=sum(at <= last for at in built),
                  answers_s=(max(built) - started).total_seconds())
+
+
+@contextmanager
+def partner_host(wanted: bool) -> Iterator[dict[str, str]]:
+    """A ``dsr sandbox`` process, and the settings that send every partner's calls to it
+    (nothing without ``wanted``)."""
+    if not wanted:
+        yield {}
+        return
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DSR_")}
+    env.update({**QUIET, **LIFTED})
+    process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+        [sys.executable, "-m", "app.cli", "sandbox", "--port", str(port)], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/sandbox"
+    try:
+        deadline = time.perf_counter() + 30
+        while not _answers(f"{base}/fortnox/_stats"):
+            if process.poll() is not None or time.perf_counter() > deadline:
+                raise ServiceError("dsr sandbox did not start")
+            time.sleep(0.1)
+        yield {f"DSR_{flat.upper()}": f"{base}/{flat.removesuffix('_url')}"
+               for flat in FLAT_NAMES if flat.endswith("_url")}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1.0, trust_env=False).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@contextmanager
+def running(service: Service, workers: int) -> Iterator[None]:
+    processes = [service.worker(f"worker-{n + 1}") for n in range(workers)]
+    try:
+        yield
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
 
 
 def _at(value: str) -> datetime:
@@ -309,7 +363,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite",
                         help="database of the single-process figures (1-4)")
     parser.add_argument("--only", nargs="*", choices=("latency", "slow", "burst", "intake",
-                                                     "processes", "package"),
+                                                     "processes", "package", "workers"),
                         help="measure only these figures")
     parser.add_argument("--requests", type=int, default=30, help="figure 1's requests")
     parser.add_argument("--slow-requests", type=int, default=5, help="figure 2's requests")
@@ -324,10 +378,11 @@ def main() -> None:
                         help="figures 1-2: how often a request is polled (the figure is the "
                         "time the service recorded it completed, not when a poll saw it)")
     args = parser.parse_args()
-    wanted = set(args.only or ("latency", "slow", "burst", "intake", "processes", "package"))
+    wanted = set(args.only or ("latency", "slow", "burst", "intake", "processes", "package",
+                               "workers"))
     poll_s = args.poll_ms / 1000
     figures: list[Figure] = []
-    print(f"bench_goals: backend {args.backend} for figures 1-4; PostgreSQL for figure 5")
+    print(f"bench_goals: backend {args.backend} for figures 1-4; PostgreSQL for figures 5 and 7")
 
     if "latency" in wanted:
         seconds, polled = latency(args.backend, delay_ms=0, requests=args.requests,
@@ -355,6 +410,16 @@ def main() -> None:
                               f"burst, the last {run.answers_s:.1f} s after the first POST "
                               f"({args.burst / run.answers_s:.1f} requests/s with their "
                               "answers)"))
+    if "workers" in wanted:
+        run = burst("postgresql", total=args.burst, clients=args.clients, workers=1)
+        rate = args.burst / run.answers_s
+        figures.append(Figure("7 burst with its answers, dsr serve + 1 dsr worker, PostgreSQL "
+                              "(requests/s)", rate, ">= 34, 0 errors",
+                              rate >= 34 and run.errors == 0,
+                              f"{args.burst} requests, {args.clients} clients, limits lifted, "
+                              f"{run.errors} errors; every answer built "
+                              f"{run.answers_s:.1f} s after the first POST; the requests "
+                              f"alone completed at {run.rate:.1f}/s"))
     if "intake" in wanted:
         posts, health = intake(args.backend, clients=args.clients, seconds=args.seconds)
         figures.append(Figure("4 POST /v1/requests / GET /healthz throughput", posts / health,

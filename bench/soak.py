@@ -76,11 +76,7 @@ class Workers:
             self.processes.append(self._start(slot))
 
     def _start(self, slot: int) -> subprocess.Popen[bytes]:
-        env = self.service._child_env()  # exactly what dsr serve was given
-        with (self.service.workdir / f"worker-{slot + 1}.log").open("ab") as log:
-            return subprocess.Popen([sys.executable, "-m", "app.cli", "worker"],
-                                    cwd=self.service.workdir, env=env, stdout=log,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        return self.service.worker(f"worker-{slot + 1}")  # exactly what dsr serve was given
 
     def kill_and_restart(self, slot: int) -> None:
         """SIGKILL, like a crash or an OOM kill: no shutdown code runs; then a new process."""

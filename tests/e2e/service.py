@@ -169,6 +169,14 @@ class Service:
         self.stop()
         raise ServiceError(f"dsr serve was not ready within {timeout_s} s:\n{self.log_tail()}")
 
+    def worker(self, name: str = "worker", *args: str) -> subprocess.Popen[bytes]:
+        """A ``dsr worker`` process with exactly this service's settings (``args``: its
+        options), its output in ``<name>.log`` beside the service's; the caller stops it."""
+        with (self.workdir / f"{name}.log").open("ab") as log:
+            return subprocess.Popen([sys.executable, "-m", "app.cli", "worker", *args],
+                                    cwd=self.workdir, env=self._child_env(), stdout=log,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
     @property
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
