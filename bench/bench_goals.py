@@ -112,6 +112,7 @@ class Burst:
     rate: float  # completed per second
     errors: int  # POSTs not answered 202
     cpu_ms: float  # dsr serve's CPU per request from the first POST to the last completed
+    worker_cpu_ms: float  # the dsr workers' (if any), from the first POST to the last answer
     answers_during: int  # answers built by the time the last request completed
     answers_s: float  # from the first POST until every answer was built
 
@@ -134,11 +135,12 @@ def burst(backend: str, *, total: int, clients: int, database: str | None = None
     portal = bearer("portal", "C-1001")
     env = {**LIFTED, **({"DSR_RUN_WORKER": "false"} if workers else {})}
     with partner_host(partners_apart) as urls, serve(backend, {**env, **urls}, database) \
-            as service, service.client() as client, running(service, workers):
+            as service, service.client() as client, running(service, workers) as pids:
         one_request(Api(client), portal, 0.01)  # warm-up
         before = completed_count(client)
         assert service.process is not None
         cpu_before = cpu_seconds(service.process.pid)
+        workers_before = sum(cpu_seconds(pid) for pid in pids)
         queue = list(range(total))
         created: set[str] = set()
         errors = 0
@@ -168,10 +170,12 @@ def burst(backend: str, *, total: int, clients: int, database: str | None = None
                 raise ServiceError("the burst's answers were not built within 10 minutes")
             time.sleep(BURST_POLL_S)
             items = list(completed(client, created))
+        worker_cpu_ms = 1000 * (sum(cpu_seconds(pid) for pid in pids) - workers_before) / total
     last = max(_at(item["finished_at"]) for item in items)
     built = [_at(item["response"]["created_at"]) for item in items]
     return Burst(rate=len(created) / (last - started).total_seconds(), errors=errors,
-                 cpu_ms=cpu_ms, answers_during=sum(at <= last for at in built),
+                 cpu_ms=cpu_ms, worker_cpu_ms=worker_cpu_ms,
+                 answers_during=sum(at <= last for at in built),
                  answers_s=(max(built) - started).total_seconds())
 
 
@@ -210,10 +214,11 @@ def _answers(url: str) -> bool:
 
 
 @contextmanager
-def running(service: Service, workers: int) -> Iterator[None]:
+def running(service: Service, workers: int) -> Iterator[list[int]]:
+    """``workers`` dsr worker processes beside the service; yields their pids."""
     processes = [service.worker(f"worker-{n + 1}") for n in range(workers)]
     try:
-        yield
+        yield [process.pid for process in processes]
     finally:
         for process in processes:
             process.terminate()
@@ -419,7 +424,9 @@ def main() -> None:
                               f"{args.burst} requests, {args.clients} clients, limits lifted, "
                               f"{run.errors} errors; every answer built "
                               f"{run.answers_s:.1f} s after the first POST; the requests "
-                              f"alone completed at {run.rate:.1f}/s"))
+                              f"alone completed at {run.rate:.1f}/s; CPU per request: dsr "
+                              f"serve {run.cpu_ms:.1f} ms (until completed), the worker "
+                              f"{run.worker_cpu_ms:.1f} ms (until answered)"))
     if "intake" in wanted:
         posts, health = intake(args.backend, clients=args.clients, seconds=args.seconds)
         figures.append(Figure("4 POST /v1/requests / GET /healthz throughput", posts / health,
