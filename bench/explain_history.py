@@ -16,7 +16,7 @@ a Seq Scan, or an index scan without ``Index Cond``, on more than :data:`BIG` ro
         [--database postgresql+asyncpg://postgres@127.0.0.1:5432/NAME] [--keep]
 
 A database built here is dropped at the end unless ``--keep`` (its URL is printed); a reused
-one must come from this script or bench_history.py, and grows by the flow's 28 requests.
+one must come from this script or bench_history.py, and grows by the flow's 16 requests.
 """
 
 from __future__ import annotations
