@@ -82,10 +82,8 @@ class PartnerTasks:
                 (task.ready_at for task, _ in rows if task.ready_at is not None), default=now)
             blocked = await holds.candidates(session, min(walked, now))
             found = await calls.links(session, {req.customer_number for _, req in rows})
-            # only a write that must not follow an erasure asks which erasures were done
-            erasures = await rules.erasures(session, {
-                req.customer_number for _, req in rows
-                if req.type in rules.WRITES_AFTER_ERASURE})
+            # only a write that must not follow an erasure asks which erasure came before it
+            erasures = await rules.erasures(session, rows)
             claimed: list[Claimed] = []
             for task, request in rows:
                 token = lease.token(self.worker_id)
@@ -108,7 +106,8 @@ class PartnerTasks:
                 task.subject_ref = link or task.subject_ref
                 call = calls.build_call(
                     task, request, link, service_url=self.settings.service_url,
-                    erased_by=rules.erased_before(task, request, erasures), as_of=as_of)
+                    erased_by=rules.erased_before(task, request, erasures.get(task.id, [])),
+                    as_of=as_of)
                 claimed.append(Claimed(call, polling, token, abandon=abandon))
         await holds.hold(self.sessionmaker, blocked)
         return claimed

@@ -65,6 +65,10 @@ class DsrRequest(SQLModel, table=True):
     __tablename__ = "dsr_request"
     __table_args__ = (
         sa.Index("ix_dsr_request_created_at_id", "created_at", "id"),
+        # a customer's requests of one type in order of receipt: the erasure before a write
+        # (app.dispatch.rules) and the retention sweep's "made already?" stop at the first
+        sa.Index("ix_dsr_request_customer_type_received", "customer_number", "type",
+                 "received_at"),
         sa.Index("ix_dsr_request_answer_pending_finished_at", "answer_pending", "finished_at"),
         # The open requests, newest first, with their due dates: the overdue list and count
         # read only these, however many finished requests the history holds (see
@@ -329,6 +333,13 @@ class ResponsePackage(SQLModel, table=True):
     """
 
     __tablename__ = "response_package"
+    __table_args__ = (
+        # the packages not yet purged, by expiry: what the purge looks for, however many
+        # purged ones the history holds (all but the last weeks' are)
+        sa.Index("ix_response_package_unpurged", "expires_at",
+                 postgresql_where=sa.text("purged_at IS NULL"),
+                 sqlite_where=sa.text("purged_at IS NULL")),
+    )
 
     request_id: uuid.UUID = Field(
         foreign_key="dsr_request.id", primary_key=True, ondelete="CASCADE"
@@ -338,7 +349,7 @@ class ResponsePackage(SQLModel, table=True):
     chunks: int = Field(default=0)
     files: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
     created_at: datetime = _ts(default_factory=utcnow)
-    expires_at: datetime = _ts(index=True)
+    expires_at: datetime = _ts()
     purged_at: datetime | None = _ts(nullable=True)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_
+from sqlalchemy import bindparam, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -110,10 +110,10 @@ async def list_requests(
         stmt = stmt.where(clause if filters.overdue else ~clause)
     if cursor:
         created, rid = _decode_cursor(cursor)
-        stmt = stmt.where(or_(
-            col(DsrRequest.created_at) < created,
-            and_(col(DsrRequest.created_at) == created, col(DsrRequest.id) < rid),
-        ))
+        # a row comparison: the index walk starts at the cursor (an OR of the two was a
+        # filter, and a page 2,000 rows deep walked past every newer row first)
+        stmt = stmt.where(tuple_(col(DsrRequest.created_at), col(DsrRequest.id))
+                          < (created, rid))  # a Python tuple takes the columns' types
     stmt = stmt.order_by(
         col(DsrRequest.created_at).desc(), col(DsrRequest.id).desc()
     ).limit(limit + 1)
