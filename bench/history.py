@@ -41,6 +41,12 @@ from tests.e2e.service import SETTLED_TASK, ServiceError, bearer
 SPREAD_DAYS = 1000
 OPEN_SPREAD_DAYS = 40  # an open request's due date is a month after it came in
 OPEN_SHARE = 0.003  # of the copies, copies of an open request
+# The copies belong to this many customers (C-100001 onwards, the sandbox's synthetic ones), as
+# an operator's history does: copied onto the sample's three customers, each would have 33,000
+# requests at 100k, and whatever reads one customer's requests (the answer's case records, the
+# retention sweep) would be timed on a customer no operator has.
+COPY_CUSTOMERS = 10_000
+FIRST_CUSTOMER = 100_001
 FINAL = frozenset({"completed", "rejected", "cancelled"})
 CUSTOMERS = ("C-1001", "C-1002", "C-1003")  # C-1004's million calls would be the sample
 RIGHTS: tuple[dict[str, Any], ...] = (
@@ -157,11 +163,12 @@ class Dialect:
 _MAPS = sa.MetaData()
 REQUEST_MAP = sa.Table("bench_request_map", _MAPS, sa.Column("old_id", sa.Uuid),
                        sa.Column("new_id", sa.Uuid, primary_key=True),
-                       sa.Column("days", sa.Integer), prefixes=["TEMPORARY"])
+                       sa.Column("days", sa.Integer), sa.Column("customer", sa.String(32)),
+                       prefixes=["TEMPORARY"])
 TASK_MAP = sa.Table("bench_task_map", _MAPS, sa.Column("old_id", sa.Uuid),
                     sa.Column("new_id", sa.Uuid, primary_key=True),
                     sa.Column("new_request_id", sa.Uuid), sa.Column("days", sa.Integer),
-                    prefixes=["TEMPORARY"])
+                    sa.Column("customer", sa.String(32)), prefixes=["TEMPORARY"])
 NOT_PER_REQUEST = frozenset({"link", "rate_window", "scheduled_job", "audit_ledger_head"})
 
 
@@ -169,9 +176,11 @@ def overrides(d: Dialect, table: str) -> dict[str, str]:
     """Columns copied otherwise than by the general rule, as SQL over ``s`` (the row copied)
     and ``m`` (its map row)."""
     suffix = f"':' || {d.text('m.new_id')}"
+    if table == "dsr_request":
+        return {"customer_number": "m.customer"}
     if table == "task":
         # deferred erasures stay due when they were (in the future): not moved back
-        return {"scheduled_for": "s.scheduled_for",
+        return {"customer_number": "m.customer", "scheduled_for": "s.scheduled_for",
                 "ready_at": f"CASE WHEN s.scheduled_for IS NULL THEN {d.back('s.ready_at')} "
                             "ELSE s.ready_at END"}
     if table == "response_package":
@@ -253,6 +262,8 @@ def plan(sample: dict[str, str], copies: int, rng: random.Random) -> list[dict[s
              "days": rng.randint(0, OPEN_SPREAD_DAYS)} for _ in range(opened)]
     rows += [{"old_id": uuid.UUID(rng.choice(final)), "new_id": uuid.uuid4(),
               "days": rng.randint(1, SPREAD_DAYS)} for _ in range(copies - opened)]
+    for row in rows:
+        row["customer"] = f"C-{FIRST_CUSTOMER + rng.randrange(COPY_CUSTOMERS)}"
     return rows
 
 
@@ -304,8 +315,8 @@ async def _maps(conn: AsyncConnection, d: Dialect, rows: list[dict[str, Any]]) -
     await conn.run_sync(_MAPS.create_all)
     await conn.execute(sa.insert(REQUEST_MAP), rows)
     await conn.execute(sa.text(
-        f"INSERT INTO {TASK_MAP.name} (old_id, new_id, new_request_id, days) "  # noqa: S608
-        f"SELECT s.id, {d.new_uuid()}, m.new_id, m.days FROM task s "
+        f"INSERT INTO {TASK_MAP.name} (old_id, new_id, new_request_id, days, customer) "  # noqa: S608
+        f"SELECT s.id, {d.new_uuid()}, m.new_id, m.days, m.customer FROM task s "
         f"JOIN {REQUEST_MAP.name} m ON s.request_id = m.old_id"))
 
 
