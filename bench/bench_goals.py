@@ -1,4 +1,4 @@
-"""The six performance figures of the service, each beside its goal, measured in one run.
+"""The seven performance figures of the service, each beside its goal, measured in one run.
 
 Every figure is taken from real processes over HTTP on 127.0.0.1 (``dsr serve``, and for the
 shared rate limit two ``dsr worker`` processes too), on fresh databases, with the service's
