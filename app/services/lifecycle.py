@@ -29,13 +29,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam
+from sqlalchemy import and_, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.db import utcnow
 from app.errors import InvalidState, NotFound, RequestClosing
-from app.models import DsrRequest, RequestStatus, Task, TaskAction, TaskStatus
+from app.models import OPEN_REQUESTS, DsrRequest, RequestStatus, Task, TaskAction, TaskStatus
 from app.notifications import outbox
 from app.rights import RIGHTS
 from app.services import audit, recorder
@@ -102,11 +102,13 @@ def is_overdue(request: DsrRequest, now: datetime) -> bool:
 
 def overdue_clause(now: datetime) -> Any:
     """:func:`is_overdue` as a SQL condition, answered from the partial index of the open
-    requests (``models.OPEN_REQUESTS``: the same statuses, so the planner can use it)."""
-    return and_(
-        col(DsrRequest.due_at) < now,
-        col(DsrRequest.status).not_in(sorted(s.value for s in FINAL)),
-    )
+    requests. The statuses are written into the statement as the index's own predicate
+    (``models.OPEN_REQUESTS``), never sent as parameters: a planner uses a partial index only
+    where it can prove the query implies its predicate, which SQLite never can for ``NOT IN
+    (?, ?, ?)`` and PostgreSQL cannot in a generic plan (asyncpg's prepared statements), so the
+    count read every request (25 ms at 100,000 on SQLite) while EXPLAIN of the statement with
+    its values written in showed the index."""
+    return and_(col(DsrRequest.due_at) < now, text(f"dsr_request.{OPEN_REQUESTS}"))
 
 
 # -- signalling the worker ----------------------------------------------------------------------

@@ -30,3 +30,22 @@ async def test_the_overdue_count_and_list_read_the_open_requests_only(app) -> No
     for statement in (count, page):
         async with app.state.sessionmaker() as session, session.begin():
             assert indexes_used(await plan_of(session, statement)) == {"ix_dsr_request_open"}
+
+
+async def test_the_open_statuses_are_written_into_the_statement_not_sent(app) -> None:  # type: ignore[no-untyped-def]
+    """A partial index serves only a query that says its predicate: with the statuses sent as
+    parameters SQLite scanned every request, and a generic PostgreSQL plan would too."""
+    count = sa_select(func.count()).select_from(DsrRequest).where(overdue_clause(utcnow()))
+    async with app.state.sessionmaker() as session:
+        dialect = session.get_bind().dialect
+        compiled = count.compile(dialect=dialect)
+        assert OPEN_REQUESTS in str(compiled)
+        if BACKEND == "sqlite":  # the plan of the statement as sent, its parameters bound
+            params = [compiled.binds[name].type.bind_processor(dialect)(  # type: ignore[misc]
+                compiled.params[name]) for name in compiled.positiontup or ()]
+            connection = await session.connection()
+            raw = await connection.get_raw_connection()
+            cursor = await raw.driver_connection.execute(  # type: ignore[union-attr]
+                "EXPLAIN QUERY PLAN " + str(compiled), params)
+            plan = " ".join(str(row[-1]) for row in await cursor.fetchall())
+            assert "ix_dsr_request_open" in plan, plan
